@@ -1,0 +1,285 @@
+"""config.ini -> frozen dataclasses. Every error names the section and key it is about."""
+
+import configparser
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from agent import sop
+from agent.errors import ConfigError
+
+SECURITY = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {
+    "imap": {"ssl": 993, "starttls": 143, "none": 143},
+    "smtp": {"ssl": 465, "starttls": 587, "none": 25},
+}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str = field(repr=False)
+    folders: tuple[str, ...]
+    address: str  # the watched mailbox's own address: escalations CC it
+    timeout: float
+    ca_file: str | None
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None = field(repr=False)
+    from_address: str
+    timeout: float
+    ca_file: str | None
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    t1_address: str
+    t2_address: str
+    t3_address: str
+    t2_after: timedelta
+    t3_after: timedelta
+    responder_domains: tuple[str, ...]
+    internal_domains: tuple[str, ...]
+
+    def tier_address(self, tier: sop.Tier) -> str:
+        return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    database: Path
+    poll_interval: int
+    dry_run: bool
+    max_incident_age: timedelta
+    max_message_bytes: int
+    log_level: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    imap: ImapConfig
+    smtp: SmtpConfig
+    escalation: EscalationConfig
+    agent: AgentConfig
+
+
+def parse_duration(text: str, key: str) -> timedelta:
+    m = _DURATION.match(text or "")
+    if not m:
+        raise ConfigError(f"{key}: {text!r} is not a duration (use e.g. 90, 90s, 30m, 1h)")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+class _Section:
+    """One section's values, with typed getters whose errors name `[section] key`."""
+
+    def __init__(self, parser: configparser.ConfigParser, name: str):
+        self.name = name
+        self.values = dict(parser[name]) if parser.has_section(name) else {}
+
+    def key(self, key: str) -> str:
+        return f"[{self.name}] {key}"
+
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.values.get(key, "").strip()
+        if value:
+            return value
+        if required and default is None:
+            raise ConfigError(f"{self.key(key)} is required")
+        return default
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        text = self.text(key)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{self.key(key)}: {text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key(key)}: {value} is outside {low}..{high}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        text = self.text(key)
+        if text is None:
+            return default
+        lowered = text.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise ConfigError(f"{self.key(key)}: {text!r} is not true or false")
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        text = self.text(key)
+        return default if text is None else parse_duration(text, self.key(key))
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self.text(key) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{self.key(key)}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def address(self, key: str, default: str | None = None) -> str:
+        value = self.text(key, default, required=True)
+        if not _EMAIL.match(value):
+            raise ConfigError(f"{self.key(key)}: {value!r} is not an email address")
+        return value.lower()
+
+    def items(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
+        text = self.text(key)
+        items = tuple(i.strip() for i in text.split(",") if i.strip()) if text else default
+        if required and not items:
+            raise ConfigError(f"{self.key(key)} is required (a comma-separated list)")
+        return items
+
+    def domains(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
+        items = tuple(d.lower().lstrip("@") for d in self.items(key, default, required))
+        for d in items:
+            if "." not in d or " " in d:
+                raise ConfigError(f"{self.key(key)}: {d!r} is not a domain")
+        return items
+
+    def secret(self, key: str, base: Path, required: bool) -> str | None:
+        """`password`, else the first line of `password_file`; the secret never enters a message."""
+        value = self.values.get(key, "")
+        file_key = f"{key}_file"
+        path_text = self.text(file_key)
+        if value and path_text:
+            raise ConfigError(f"{self.key(key)} and {self.key(file_key)} are both set; keep one")
+        if path_text:
+            path = _resolve(base, path_text)
+            try:
+                value = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+            except OSError as e:
+                raise ConfigError(f"{self.key(file_key)}: cannot read {path} ({e.strerror})") from None
+            if not value:
+                raise ConfigError(f"{self.key(file_key)}: {path} is empty")
+        if required and not value:
+            raise ConfigError(f"{self.key(key)} or {self.key(file_key)} is required")
+        return value or None
+
+
+def _resolve(base: Path, text: str) -> Path:
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else base / path
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("ESCALATION_AGENT_CONFIG") or "config.ini")
+
+
+def load(path: Path | str | None = None) -> Config:
+    path = Path(path) if path else default_path()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist (use -c PATH or $ESCALATION_AGENT_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} cannot be read ({e})") from None
+    except configparser.Error as e:
+        first = str(e).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid INI: {first}") from None
+    base = path.resolve().parent
+    return Config(
+        path=path,
+        imap=_imap(_Section(parser, "imap"), base),
+        smtp=_smtp(_Section(parser, "smtp"), base),
+        escalation=_escalation(_Section(parser, "escalation")),
+        agent=_agent(_Section(parser, "agent"), base),
+    )
+
+
+def _imap(s: _Section, base: Path) -> ImapConfig:
+    security = s.choice("security", SECURITY, "ssl")
+    username = s.text("username", required=True)
+    address = s.text("address") or (username if _EMAIL.match(username) else None)
+    if not address:
+        raise ConfigError(f"{s.key('address')} is required when {s.key('username')} is not an email address")
+    return ImapConfig(
+        host=s.text("host", required=True),
+        port=s.integer("port", DEFAULT_PORTS["imap"][security], 1, 65535),
+        security=security,
+        username=username,
+        password=s.secret("password", base, required=True),
+        folders=s.items("folders", ("INBOX",)),
+        address=s.address("address", address),
+        timeout=float(s.integer("timeout", 30, 1, 600)),
+        ca_file=_ca_file(s, base),
+    )
+
+
+def _smtp(s: _Section, base: Path) -> SmtpConfig:
+    security = s.choice("security", SECURITY, "starttls")
+    username = s.text("username")
+    return SmtpConfig(
+        host=s.text("host", required=True),
+        port=s.integer("port", DEFAULT_PORTS["smtp"][security], 1, 65535),
+        security=security,
+        username=username,
+        password=s.secret("password", base, required=bool(username)),
+        from_address=s.address("from_address"),
+        timeout=float(s.integer("timeout", 30, 1, 600)),
+        ca_file=_ca_file(s, base),
+    )
+
+
+def _ca_file(s: _Section, base: Path) -> str | None:
+    text = s.text("ca_file")
+    if text is None:
+        return None
+    path = _resolve(base, text)
+    if not path.is_file():
+        raise ConfigError(f"{s.key('ca_file')}: {path} is not a file")
+    return str(path)
+
+
+def _escalation(s: _Section) -> EscalationConfig:
+    t2_after = s.duration("t2_after", sop.T2_AFTER)
+    t3_after = s.duration("t3_after", sop.T3_AFTER)
+    for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
+        if value.total_seconds() < 1:
+            raise ConfigError(f"{s.key(key)} must be at least 1s")
+    responders = s.domains("responder_domains", sop.RESPONDER_DOMAINS)
+    internal = s.domains("internal_domains", required=True)
+    both = sorted(set(responders) & set(internal))
+    if both:
+        raise ConfigError(f"{s.key('internal_domains')} and {s.key('responder_domains')} both hold {', '.join(both)}")
+    return EscalationConfig(
+        t1_address=s.address("t1_address", sop.T1_ADDRESS),
+        t2_address=s.address("t2_address", sop.T2_ADDRESS),
+        t3_address=s.address("t3_address", sop.T3_ADDRESS),
+        t2_after=t2_after,
+        t3_after=t3_after,
+        responder_domains=responders,
+        internal_domains=internal,
+    )
+
+
+def _agent(s: _Section, base: Path) -> AgentConfig:
+    return AgentConfig(
+        database=_resolve(base, s.text("database", "state/escalation-agent.db")),
+        poll_interval=s.integer("poll_interval", 60, 1, 3600),
+        dry_run=s.flag("dry_run", False),
+        max_incident_age=s.duration("max_incident_age", timedelta(hours=24)),
+        max_message_bytes=s.integer("max_message_bytes", 25 * 1024 * 1024, 1024, 1024**3),
+        log_level=s.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+    )

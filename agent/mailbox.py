@@ -1,0 +1,158 @@
+"""The IMAP session: read-only, incremental by UID, one class behind a connection factory."""
+
+import imaplib
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from agent.config import ImapConfig
+from agent.errors import MailboxError
+from agent.store import FolderState
+
+CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    folder: str
+    uid: int
+    uidvalidity: int
+    raw: bytes
+    internaldate: datetime | None
+    size: int
+    truncated: bool  # over max_message_bytes: only the header was fetched
+
+
+@dataclass(frozen=True)
+class FolderSync:
+    """What a folder holds beyond what we stored: `reset` when its UIDVALIDITY changed."""
+
+    folder: str
+    state: FolderState
+    uids: list[int]
+    reset: bool
+
+
+def connect(config: ImapConfig) -> imapclient.IMAPClient:
+    """The default connection factory: a logged-in client with timeouts on every socket."""
+    context = ssl.create_default_context(cafile=config.ca_file)
+    timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
+    client = imapclient.IMAPClient(config.host, port=config.port, ssl=config.security == "ssl",
+                                   ssl_context=context, timeout=timeout)
+    try:
+        if config.security == "starttls":
+            client.starttls(context)
+        client.login(config.username, config.password)
+    except BaseException:
+        _quietly(client.logout)
+        raise
+    client.normalise_times = False  # else INTERNALDATE comes back as naive local time
+    return client
+
+
+class Mailbox:
+    """The watched mailbox. Opened with EXAMINE and read with BODY.PEEK: people never see a change."""
+
+    def __init__(self, config: ImapConfig, factory: Callable[[ImapConfig], imapclient.IMAPClient] = connect):
+        self.config = config
+        self.factory = factory
+        self.client: imapclient.IMAPClient | None = None
+
+    @property
+    def where(self) -> str:
+        return f"IMAP server {self.config.host}:{self.config.port}"
+
+    def close(self) -> None:
+        if self.client is not None:
+            _quietly(self.client.logout)
+            self.client = None
+
+    def _call(self, what: str, fn, *args):
+        """Run one IMAP step; any failure drops the connection and becomes one MailboxError sentence."""
+        try:
+            if self.client is None:
+                self.client = self.factory(self.config)
+            return fn(self.client, *args)
+        except LoginError:
+            self.close()
+            raise MailboxError(f"{self.where} refused the login for {self.config.username}") from None
+        except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError) as e:
+            self.close()
+            detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise MailboxError(f"{self.where}: {what} failed ({_one_line(detail)})") from None
+
+    def check(self) -> list[str]:
+        """Log in and examine every folder; a line per folder for `escalation-agent check`."""
+        def examine_all(client):
+            return [f"{f}: {client.select_folder(f, readonly=True)[b'EXISTS']} messages"
+                    for f in self.config.folders]
+        return self._call("examining the folders", examine_all)
+
+    def pending(self, folder: str, known: FolderState | None) -> FolderSync:
+        def look(client):
+            info = client.select_folder(folder, readonly=True)
+            validity = int(info[b"UIDVALIDITY"])
+            reset = known is not None and known.uidvalidity != validity
+            last = 0 if known is None or reset else known.last_uid
+            uidnext = info.get(b"UIDNEXT")
+            if uidnext is not None and int(uidnext) <= last + 1 and not reset:
+                return FolderSync(folder, FolderState(validity, last), [], False)  # nothing new: no SEARCH
+            # `N:*` always matches the highest UID, even when it is not new: filter.
+            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+            return FolderSync(folder, FolderState(validity, last), uids, reset)
+        return self._call(f"reading folder {folder}", look)
+
+    def fetch(self, sync: FolderSync, max_bytes: int) -> Iterator[list[Fetched]]:
+        """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected."""
+        for i in range(0, len(sync.uids), CHUNK):
+            chunk = sync.uids[i:i + CHUNK]
+            yield self._call(f"fetching from {sync.folder}", self._fetch_chunk, sync, chunk, max_bytes)
+
+    @staticmethod
+    def _fetch_chunk(client, sync: FolderSync, uids: list[int], max_bytes: int) -> list[Fetched]:
+        meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
+        small = [u for u in uids if u in meta and meta[u].get(b"RFC822.SIZE", 0) <= max_bytes]
+        large = [u for u in uids if u in meta and u not in small]
+        bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        heads = client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+        out = []
+        for uid in uids:
+            if uid not in meta:
+                continue  # expunged between SEARCH and FETCH
+            data = bodies.get(uid, {}).get(b"BODY[]") or heads.get(uid, {}).get(b"BODY[HEADER]") or b""
+            out.append(Fetched(sync.folder, uid, sync.state.uidvalidity, bytes(data),
+                               _aware(meta[uid].get(b"INTERNALDATE")),
+                               int(meta[uid].get(b"RFC822.SIZE", len(data))), uid in large))
+        return out
+
+    def holds_message_id(self, message_id: str) -> bool:
+        """True when any watched folder holds a mail with this Message-ID (our CC copy of a send)."""
+        def search(client):
+            for folder in self.config.folders:
+                client.select_folder(folder, readonly=True)
+                if client.search(["HEADER", "Message-ID", message_id]):
+                    return True
+            return False
+        return self._call("searching for a Message-ID", search)
+
+
+def _aware(value) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:
+        pass

@@ -1,0 +1,96 @@
+"""The state database's schema, as sqlite-utils migrations. Append new migrations; never edit old ones."""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("escalation-agent")
+
+
+@migrations(name="0001_initial")
+def initial(db):
+    db.executescript(
+        """
+        CREATE TABLE mailbox_state (
+            folder TEXT PRIMARY KEY,
+            uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL,
+            synced_at TEXT NOT NULL
+        );
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN
+                ('awaiting_response', 'responded', 'resolved', 'misrouted', 'stale')),
+            subject TEXT NOT NULL,
+            subject_key TEXT NOT NULL,
+            t1_message_id TEXT NOT NULL UNIQUE,
+            t1_sender TEXT NOT NULL,
+            t1_recipients TEXT NOT NULL,   -- JSON list
+            participants TEXT NOT NULL,    -- JSON list: for the subject-match rule
+            t1_sent_at TEXT NOT NULL,
+            t1_sent_at_source TEXT NOT NULL,   -- 'date' (the Date header) or 'internaldate'
+            t1_references TEXT NOT NULL,
+            t1_text TEXT NOT NULL,
+            t1_raw BLOB NOT NULL,          -- attached to escalations as message/rfc822
+            opened_at TEXT NOT NULL,
+            state_changed_at TEXT NOT NULL,
+            response_message_id TEXT,
+            last_decision TEXT,
+            note TEXT
+        );
+        CREATE INDEX incidents_state ON incidents(state);
+        CREATE INDEX incidents_subject_key ON incidents(subject_key);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL UNIQUE,
+            folder TEXT NOT NULL,
+            uid INTEGER NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            sender TEXT NOT NULL,
+            recipients TEXT NOT NULL,      -- JSON list
+            subject TEXT NOT NULL,
+            date TEXT,
+            internaldate TEXT,
+            in_reply_to TEXT NOT NULL,
+            refs TEXT NOT NULL,
+            thread_index TEXT,
+            automatic TEXT,
+            size INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            incident_id INTEGER REFERENCES incidents(id),
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX messages_incident ON messages(incident_id);
+        CREATE INDEX messages_thread_index ON messages(thread_index) WHERE thread_index IS NOT NULL;
+        CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            tier INTEGER NOT NULL CHECK (tier IN (2, 3)),
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'sending', 'sent', 'manual', 'dry_run', 'failed', 'cancelled')),
+            decided_at TEXT NOT NULL,
+            due_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            confirmed_at TEXT,
+            recipients TEXT,               -- JSON list: the envelope recipients
+            raw BLOB,                      -- the mail as composed (and, in a dry run, kept)
+            UNIQUE (incident_id, tier)     -- at most one of each tier per incident, ever
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            incident_id INTEGER REFERENCES incidents(id),
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            reason TEXT
+        );
+        CREATE INDEX events_incident ON events(incident_id);
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+    )

@@ -1,0 +1,36 @@
+"""The vendor's emergency-support procedure (../shared/sop): tiers, windows, addresses.
+
+Everything here is a default; config.ini can change each value.
+"""
+
+import enum
+from datetime import timedelta
+
+
+class Tier(enum.IntEnum):
+    """A step of the escalation ladder."""
+
+    T1 = 1  # primary: pages the support team
+    T2 = 2  # management
+    T3 = 3  # senior leadership
+
+    @property
+    def title(self) -> str:
+        return {1: "primary", 2: "management", 3: "senior leadership"}[self.value]
+
+    @property
+    def label(self) -> str:
+        return f"T{self.value}"
+
+
+T1_ADDRESS = "amazon-agcod-partner-urgent@amazon.com"
+T2_ADDRESS = "amazon-agcod-partner-urgent-t2@amazon.com"
+T3_ADDRESS = "amazon-agcod-partner-urgent-t3@amazon.com"
+RESPONDER_DOMAINS = ("amazon.com",)
+T2_AFTER = timedelta(minutes=30)  # no response to T1 after 30 minutes
+T3_AFTER = timedelta(minutes=30)  # no response 30 minutes after the T2 escalation
+
+# A T1's Date header is trusted unless it disagrees with the server's INTERNALDATE by more than
+# this: a sender clock far off would otherwise fire (or hold back) an escalation wrongly.
+DATE_AHEAD_TOLERANCE = timedelta(minutes=15)
+DATE_BEHIND_TOLERANCE = timedelta(hours=24)

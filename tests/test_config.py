@@ -1,0 +1,87 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.config import load, parse_duration
+from agent.errors import ConfigError
+
+MINIMAL = """
+[imap]
+host = 127.0.0.1
+username = watch@partner.test
+password = s3cret-imap
+[smtp]
+host = 127.0.0.1
+from_address = agent@partner.test
+[escalation]
+internal_domains = partner.test
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.ini"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_sops(tmp_path):
+    cfg = load(write(tmp_path, MINIMAL))
+    assert cfg.escalation.t1_address == "amazon-agcod-partner-urgent@amazon.com"
+    assert cfg.escalation.t2_after == timedelta(minutes=30)
+    assert cfg.escalation.t3_after == timedelta(minutes=30)
+    assert cfg.escalation.responder_domains == ("amazon.com",)
+    assert cfg.imap.port == 993 and cfg.imap.security == "ssl" and cfg.imap.folders == ("INBOX",)
+    assert cfg.imap.address == "watch@partner.test"
+    assert cfg.smtp.port == 587 and cfg.smtp.username is None
+    assert cfg.agent.database == tmp_path / "state/escalation-agent.db"
+    assert cfg.agent.max_incident_age == timedelta(hours=24)
+
+
+def test_the_shipped_config_ini_parses_apart_from_its_password_files(tmp_path):
+    shipped = (Path(__file__).parent.parent / "config.ini").read_text()
+    (tmp_path / "pw").write_text("x\n")
+    cfg = load(write(tmp_path, shipped.replace("/etc/escalation-agent/imap-password", "pw")
+                     .replace("/etc/escalation-agent/smtp-password", "pw")))
+    assert cfg.escalation.t2_address == "amazon-agcod-partner-urgent-t2@amazon.com"
+    assert cfg.agent.poll_interval == 60 and cfg.agent.dry_run is False
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800), ("1h", 3600), (" 2d ", 172800)])
+def test_durations(text, seconds):
+    assert parse_duration(text, "k") == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("change, message", [
+    (("security = ssl", "security = tls"), "[imap] security: 'tls' is not one of ssl, starttls, none"),
+    (("host = 127.0.0.1\nusername", "host = 127.0.0.1\nport = 99999\nusername"), "[imap] port: 99999 is outside 1..65535"),
+    (("internal_domains = partner.test", "internal_domains ="), "[escalation] internal_domains is required"),
+    (("internal_domains = partner.test", "internal_domains = partner.test\nt2_after = soon"),
+     "[escalation] t2_after: 'soon' is not a duration"),
+    (("from_address = agent@partner.test", "from_address = agent"), "[smtp] from_address: 'agent' is not an email"),
+    (("password = s3cret-imap", ""), "[imap] password or [imap] password_file is required"),
+    (("internal_domains = partner.test", "internal_domains = partner.test\nresponder_domains = partner.test"),
+     "both hold partner.test"),
+])
+def test_a_wrong_value_names_its_key(tmp_path, change, message):
+    text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = ssl\n").replace(*change)
+    with pytest.raises(ConfigError) as e:
+        load(write(tmp_path, text))
+    assert message in str(e.value)
+    assert "s3cret" not in str(e.value)
+
+
+def test_password_file_is_read_and_never_shown(tmp_path):
+    (tmp_path / "pw").write_text("from-file\n")
+    cfg = load(write(tmp_path, MINIMAL.replace("password = s3cret-imap", "password_file = pw")))
+    assert cfg.imap.password == "from-file"
+    assert "from-file" not in repr(cfg)
+    with pytest.raises(ConfigError, match=r"\[imap\] password_file: cannot read"):
+        load(write(tmp_path, MINIMAL.replace("password = s3cret-imap", "password_file = missing")))
+
+
+def test_a_missing_or_broken_file_is_one_sentence(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path / "nope.ini")
+    with pytest.raises(ConfigError, match="not valid INI"):
+        load(write(tmp_path, "no section here\n"))

@@ -1,0 +1,78 @@
+from datetime import datetime, timedelta, timezone
+
+from agent.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
+from agent.sop import Tier
+
+T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+POLICY = Policy(timedelta(minutes=30), timedelta(minutes=30))
+
+
+def at(minutes, seconds=0):
+    return T0 + timedelta(minutes=minutes, seconds=seconds)
+
+
+def incident(*escalations, state=State.AWAITING_RESPONSE):
+    return Incident(1, state, T0, tuple(escalations))
+
+
+def test_before_the_t2_window_it_waits_with_the_deadline():
+    assert decide(incident(), POLICY, at(29, 59)) == Decision(Reason.NOT_YET_DUE, None, at(30))
+
+
+def test_t2_is_due_exactly_at_the_window():
+    assert decide(incident(), POLICY, at(30)) == Decision(Reason.T2_DUE, Tier.T2, at(30))
+
+
+def test_an_agent_down_past_both_deadlines_sends_t2_now_and_t3_only_after_its_own_window():
+    assert decide(incident(), POLICY, at(200)).tier == Tier.T2
+    sent = incident(Escalation(Tier.T2, Status.SENT, at(200)))
+    assert decide(sent, POLICY, at(229)) == Decision(Reason.NOT_YET_DUE, None, at(230))
+
+
+def test_t3_window_runs_from_the_t2_send_time_not_its_deadline():
+    late_t2 = incident(Escalation(Tier.T2, Status.SENT, at(31)))
+    assert decide(late_t2, POLICY, at(60, 59)).send is False
+    assert decide(late_t2, POLICY, at(61)) == Decision(Reason.T3_DUE, Tier.T3, at(61))
+
+
+def test_after_t3_the_ladder_is_done():
+    done = incident(Escalation(Tier.T2, Status.SENT, at(30)), Escalation(Tier.T3, Status.SENT, at(60)))
+    assert decide(done, POLICY, at(500)) == Decision(Reason.LADDER_DONE)
+
+
+def test_a_response_stops_everything():
+    for state, reason in ((State.RESPONDED, Reason.RESPONDED), (State.RESOLVED, Reason.RESOLVED),
+                          (State.MISROUTED, Reason.MISROUTED), (State.STALE, Reason.STALE)):
+        assert decide(incident(state=state), POLICY, at(100)) == Decision(reason)
+
+
+def test_a_pending_escalation_is_retried_and_one_in_flight_is_not():
+    assert decide(incident(Escalation(Tier.T2, Status.PENDING, None)), POLICY, at(40)) == \
+        Decision(Reason.RETRY, Tier.T2, at(30))
+    assert decide(incident(Escalation(Tier.T2, Status.SENDING, None)), POLICY, at(40)).send is False
+
+
+def test_a_failed_escalation_is_not_retried():
+    assert decide(incident(Escalation(Tier.T2, Status.FAILED, None)), POLICY, at(40)) == Decision(Reason.FAILED)
+
+
+def test_a_manual_t2_counts_and_starts_the_t3_window():
+    manual = incident(Escalation(Tier.T2, Status.MANUAL, at(10)))
+    assert decide(manual, POLICY, at(39)) == Decision(Reason.NOT_YET_DUE, None, at(40))
+    assert decide(manual, POLICY, at(40)).tier == Tier.T3
+
+
+def test_a_manual_t3_ends_the_ladder_even_without_a_t2():
+    assert decide(incident(Escalation(Tier.T3, Status.MANUAL, at(5))), POLICY, at(100)) == \
+        Decision(Reason.LADDER_DONE)
+
+
+def test_dry_run_escalations_advance_the_ladder():
+    dry = incident(Escalation(Tier.T2, Status.DRY_RUN, at(30)))
+    assert decide(dry, POLICY, at(60)).tier == Tier.T3
+
+
+def test_the_incident_tier_is_the_highest_contacted():
+    assert incident().tier == Tier.T1
+    assert incident(Escalation(Tier.T2, Status.PENDING, None)).tier == Tier.T1
+    assert incident(Escalation(Tier.T2, Status.SENT, at(30))).tier == Tier.T2
