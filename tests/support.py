@@ -1,0 +1,169 @@
+"""Shared helpers for the tests that talk to real servers: configs, mails as people write them, the agent process."""
+
+import ctypes
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import datetime, timezone
+from pathlib import Path
+
+WATCHED = "watch@partner.test"
+AGENT = "agent@partner.test"
+ALICE = "alice@partner.test"
+BOB = "bob@partner.test"
+T1_ADDR, T2_ADDR, T3_ADDR = "urgent@vendor.test", "t2@vendor.test", "t3@vendor.test"
+SUPPORT = "support@vendor.test"
+USERS = {"watch": "watch-pw", "alice": "alice-pw"}
+LOCAL = {WATCHED: "watch", ALICE: "alice", BOB: "alice"}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
+    """A config.ini for the local servers; overrides are `section_key=value` (e.g. agent_dry_run="true")."""
+    values = {
+        "imap": dict(host=dovecot.host, port=dovecot.imap_port, security="none", username="watch",
+                     password=USERS["watch"], address=WATCHED, folders="INBOX", timeout=10),
+        "smtp": dict(host=relay.host, port=relay.port, security="none", from_address=AGENT, timeout=10),
+        "escalation": dict(t1_address=T1_ADDR, t2_address=T2_ADDR, t3_address=T3_ADDR, t2_after="3s",
+                           t3_after="3s", responder_domains="vendor.test", internal_domains="partner.test"),
+        "agent": dict(database=str(directory / "state.db"), poll_interval=1, dry_run="false",
+                      max_incident_age="24h", log_level="info"),
+    }
+    for key, value in overrides.items():
+        section, _, name = key.partition("_")
+        if value is None:
+            values[section].pop(name, None)
+        else:
+            values[section][name] = value
+    path = directory / "config.ini"
+    path.write_text("".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) for s, kv in values.items()))
+    return path
+
+
+def t1(subject="Incentives API: all requests fail with F500", sender=ALICE, when=None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"Alice Engineer <{sender}>"
+    msg["To"] = T1_ADDR
+    msg["Cc"] = f"{WATCHED}, {BOB}"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain="partner.test")
+    msg.set_content("Contact phone number: +1-555-0100\nPartner ID: Acmes\n"
+                    "Brief problem description: since 11:15 GMT every request fails with F500.\n")
+    return msg
+
+
+def reply(to: EmailMessage, sender=SUPPORT, body="We are looking into it.", headers=None,
+          recipients=(ALICE, WATCHED)) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = recipients[0]
+    msg["Cc"] = ", ".join(recipients[1:])
+    msg["Subject"] = "RE: " + to["Subject"]
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    msg["In-Reply-To"] = to["Message-ID"]
+    msg["References"] = " ".join(filter(None, [to.get("References"), to["Message-ID"]]))
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    return msg
+
+
+def send(relay, msg: EmailMessage) -> None:
+    """Send as the engineer's or vendor's mail client would: every To and Cc gets it."""
+    rcpts = [a.strip() for h in ("To", "Cc") for a in (msg.get(h) or "").split(",") if a.strip()]
+    relay.send(msg, msg["From"].split("<")[-1].rstrip(">"), rcpts)
+
+
+def to(address):
+    """A predicate for SmtpRelay.wait_for: at least one accepted mail to `address`."""
+    return lambda accepted: any(address in a.rcpt_tos for a in accepted)
+
+
+def sent_to(relay, address) -> list:
+    return [a for a in list(relay.accepted) if address in a.rcpt_tos and a.mail_from == AGENT]
+
+
+def query(db: Path, sql: str, *args) -> list[tuple]:
+    """Read the agent's database as an auditor would (read-only); [] until the agent created it."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):  # created, migrations not yet applied
+            return []
+        raise
+    finally:
+        conn.close()
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def _die_with_parent():
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def agent_command(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agent", "-c", str(config), *args], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+
+
+class AgentProcess:
+    """`escalation-agent run` as a real process; stopped with SIGTERM, which must end it cleanly."""
+
+    def __init__(self, config: Path):
+        self.config = config
+        self.log = config.parent / "agent.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "AgentProcess":
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(self.config), "run"], cwd=REPO,
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=_die_with_parent)
+        return self
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("escalation-agent run did not stop within 15 s of SIGTERM")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        code = self.stop()
+        if exc[0] is None:
+            assert code == 0, f"escalation-agent run exited {code}:\n{self.output()}"
+
+
+def status_json(config: Path, *args: str) -> list[dict]:
+    result = agent_command(config, "status", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

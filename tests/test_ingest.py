@@ -1,0 +1,142 @@
+"""Ingest and escalation bookkeeping against a real SQLite file, with literal mails (no servers)."""
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from agent import escalate
+from agent.config import load
+from agent.ingest import ingest, t1_sent_at
+from agent.mail import parse
+from agent.mailbox import Fetched
+from agent.policy import Reason, State, Status
+from agent.sop import Tier
+from agent.store import Store
+
+NOW = datetime(2026, 11, 25, 11, 20, tzinfo=timezone.utc)
+CONFIG = """
+[imap]
+host = 127.0.0.1
+username = watch@partner.test
+password = x
+[smtp]
+host = 127.0.0.1
+from_address = agent@partner.test
+[escalation]
+t1_address = urgent@vendor.test
+t2_address = t2@vendor.test
+t3_address = t3@vendor.test
+responder_domains = vendor.test
+internal_domains = partner.test
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    (tmp_path / "config.ini").write_text(CONFIG)
+    cfg = load(tmp_path / "config.ini")
+    store = Store(cfg.agent.database)
+    yield cfg, store
+    store.close()
+
+
+def raw(sender, to, mid, subject="API down", date="Wed, 25 Nov 2026 11:15:00 +0000", extra=""):
+    return (f"From: {sender}\r\nTo: {to}\r\nCc: watch@partner.test\r\nSubject: {subject}\r\nDate: {date}\r\n"
+            f"Message-ID: {mid}\r\n{extra}\r\nbody of {mid}\r\n").encode()
+
+
+def fetched(data, uid=1, folder="INBOX", internaldate=NOW - timedelta(minutes=5)):
+    return Fetched(folder, uid, 1, data, internaldate, len(data), False)
+
+
+def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    ingest(store, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
+                              extra="In-Reply-To: <t1@p>\r\n"), uid=2), cfg, NOW)
+    row = store.incident_row(incident_id)
+    assert (row["state"], row["response_message_id"]) == ("responded", "<r@v>")
+    assert [e["kind"] for e in store.events(incident_id)] == ["incident_opened", "responded"]
+
+
+def test_the_same_message_id_in_two_folders_is_one_mail(env):
+    cfg, store = env
+    data = raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")
+    assert ingest(store, fetched(data), cfg, NOW) is not None
+    assert ingest(store, fetched(data, folder="Archive"), cfg, NOW) is None
+    assert store.db["incidents"].count == 1 and store.db["messages"].count == 1
+
+
+def test_a_t1_older_than_max_incident_age_is_recorded_not_escalated(env):
+    cfg, store = env
+    old = raw("alice@partner.test", "urgent@vendor.test", "<old@p>", date="Mon, 02 Nov 2026 09:00:00 +0000")
+    seen = ingest(store, fetched(old, internaldate=datetime(2026, 11, 2, 9, 1, tzinfo=timezone.utc)), cfg, NOW)
+    assert store.incident_row(seen.classification.incident_id)["state"] == "stale"
+    assert escalate.decisions(store, cfg, NOW + timedelta(hours=5)) == {}
+
+
+def test_a_reply_seen_before_its_t1_is_adopted_when_the_t1_arrives(env):
+    cfg, store = env
+    ingest(store, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
+                              extra="References: <t1@p>\r\n"), folder="Vendor"), cfg, NOW)
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
+
+
+def test_the_t1_send_time_is_its_date_unless_implausible():
+    internal = datetime(2026, 11, 25, 11, 16, tzinfo=timezone.utc)
+    good = parse(raw("a@partner.test", "u@v.test", "<a@p>"))
+    assert t1_sent_at(good, internal, NOW) == (datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc), "date")
+    future = parse(raw("a@partner.test", "u@v.test", "<a@p>", date="Wed, 25 Nov 2026 14:00:00 +0000"))
+    assert t1_sent_at(future, internal, NOW) == (internal, "internaldate")
+    undated = parse(raw("a@partner.test", "u@v.test", "<a@p>", date="garbage"))
+    assert t1_sent_at(undated, internal, NOW) == (internal, "internaldate")
+
+
+def test_the_database_refuses_a_second_escalation_of_one_tier(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
+    assert (d.reason, d.tier) == (Reason.T2_DUE, Tier.T2)
+    first = escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    assert escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_escalation(dict(incident_id=incident_id, tier=2, message_id="<other@p>", status="pending",
+                                  decided_at="2026-11-25T11:50:00Z"))
+
+
+def test_the_audit_log_cannot_be_changed(env):
+    cfg, store = env
+    store.event(NOW, "test", "an event")
+    for sql in ("UPDATE events SET detail = 'changed'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.db.execute(sql)
+
+
+def test_a_manual_t2_by_an_engineer_counts_as_sent(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    ingest(store, fetched(raw("bob@partner.test", "t2@vendor.test", "<m2@p>", "FW: API down",
+                              date="Wed, 25 Nov 2026 11:40:00 +0000", extra="In-Reply-To: <t1@p>\r\n"), uid=2),
+           cfg, NOW)
+    [row] = store.escalation_rows(incident_id)
+    assert (row["tier"], row["status"], row["sent_at"]) == (2, str(Status.MANUAL), "2026-11-25T11:40:00.000Z")
+    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=50))[incident_id]
+    assert d.due_at == datetime(2026, 11, 25, 12, 10, tzinfo=timezone.utc)
+
+
+def test_resolve_by_hand_cancels_what_is_pending(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
+    escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    escalate.resolve(store, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
+    assert store.incident_row(incident_id)["state"] == State.RESOLVED
+    assert store.escalation_rows(incident_id)[0]["status"] == Status.CANCELLED
