@@ -95,6 +95,8 @@ class Agent:
                                           self.clock)
                 if status in (Status.SENT, Status.DRY_RUN):
                     report.sent.append(f"incident {incident_id} {d.tier.label}")
+        if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
+            decisions = escalate.decisions(self.store, self.config, self.clock())
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send]
         report.next_deadline = self.next_deadline = min(future, default=None)
         return report

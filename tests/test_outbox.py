@@ -1,0 +1,131 @@
+"""Sending against a real aiosmtpd server: TLS modes, login, and what counts as sent."""
+
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+
+import pytest
+
+from agent import escalate
+from agent.config import load
+from agent.errors import PermanentSendError, TransientSendError
+from agent.outbox import Smtp
+from agent.policy import Status
+from agent.service import Agent
+from agent.sop import Tier
+from agent.store import Store
+from support import AGENT, T2_ADDR, T3_ADDR, send, t1, write_config
+from tools.localmail import Dovecot, SmtpRelay, free_port
+
+
+def note() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = AGENT, T2_ADDR, "test"
+    msg.set_content("hello")
+    return msg
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_tls_and_login(tmp_path, tls):
+    with Dovecot({"watch": "pw"}) as dovecot, SmtpRelay(None, {}, tls=tls, auth=("agent", "smtp-pw")) as relay:
+        (tmp_path / "ca.pem").write_text(open(relay.ca_file).read())
+        good = load(write_config(tmp_path, dovecot, relay, smtp_security=tls, smtp_username="agent",
+                                 smtp_password="smtp-pw", smtp_ca_file="ca.pem"))
+        assert Smtp(good.smtp).send(note(), [T2_ADDR]) == {}
+        assert relay.accepted[0].rcpt_tos == [T2_ADDR]
+        bad = load(write_config(tmp_path, dovecot, relay, smtp_security=tls, smtp_username="agent",
+                                smtp_password="nope", smtp_ca_file="ca.pem"))
+        with pytest.raises(TransientSendError) as e:
+            Smtp(bad.smtp).send(note(), [T2_ADDR])
+        assert str(e.value) == f"SMTP server 127.0.0.1:{relay.port} refused the login for agent (535)"
+        assert "nope" not in str(e.value)
+
+
+def test_4xx_is_transient_5xx_is_permanent_and_down_is_transient(servers, tmp_path):
+    dovecot, relay = servers
+    smtp = Smtp(load(write_config(tmp_path, dovecot, relay)).smtp)
+    relay.mode = "tempfail"
+    with pytest.raises(TransientSendError, match="451"):
+        smtp.send(note(), [T2_ADDR])
+    relay.mode = "permfail"
+    with pytest.raises(PermanentSendError, match="554"):
+        smtp.send(note(), [T2_ADDR])
+    relay.stop()
+    with pytest.raises(TransientSendError, match=rf"^cannot reach SMTP server 127.0.0.1:{relay.port} "):
+        smtp.send(note(), [T2_ADDR])
+
+
+def due_incident(servers, tmp_path, **overrides):
+    dovecot, relay = servers
+    cfg = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s", **overrides))
+    send(relay, t1(when=datetime.now(timezone.utc) - timedelta(seconds=5)))
+    return Agent(cfg, Store(cfg.agent.database))
+
+
+def test_a_transient_failure_is_retried_on_a_later_cycle_with_each_attempt_recorded(servers, tmp_path):
+    dovecot, relay = servers
+    agent = due_incident(servers, tmp_path, escalation_t3_after="1h")
+    relay.mode = "tempfail"
+    assert agent.safe_cycle().sent == []
+    assert agent.safe_cycle().sent == []
+    relay.mode = "accept"
+    assert agent.safe_cycle().sent == ["incident 1 T2"]
+    [row] = agent.store.escalation_rows(1)
+    assert (row["status"], row["attempts"]) == ("sent", 3)
+    kinds = [e["kind"] for e in agent.store.events(1)]
+    assert kinds.count("send_failed") == 2 and kinds.count("escalation_sent") == 1
+    assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
+    agent.close()
+
+
+def test_a_permanent_rejection_is_recorded_and_not_retried(servers, tmp_path):
+    dovecot, relay = servers
+    agent = due_incident(servers, tmp_path)
+    relay.mode = "permfail"
+    agent.cycle()
+    relay.mode = "accept"
+    agent.cycle()
+    [row] = agent.store.escalation_rows(1)
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "554" in row["last_error"]
+    agent.close()
+
+
+def test_an_smtp_server_that_is_down_never_stops_the_cycle(servers, tmp_path):
+    dovecot, relay = servers
+    agent = due_incident(servers, tmp_path, smtp_port=free_port())
+    report = agent.safe_cycle()
+    assert report is not None and report.sent == []
+    assert agent.store.escalation_rows(1)[0]["status"] == Status.PENDING
+    agent.close()
+
+
+def test_dry_run_decides_records_and_keeps_the_mail_but_sends_nothing(servers, tmp_path):
+    dovecot, relay = servers
+    agent = due_incident(servers, tmp_path, agent_dry_run="true", escalation_t3_after="1s")
+    agent.cycle()
+    later = datetime.now(timezone.utc) + timedelta(seconds=2)
+    agent.clock = lambda: later
+    agent.cycle()
+    assert [a for a in relay.accepted if a.mail_from == AGENT] == []
+    rows = agent.store.escalation_rows(1)
+    assert [(r["tier"], r["status"]) for r in rows] == [(2, "dry_run"), (3, "dry_run")]
+    assert b"[T3 escalation]" in rows[1]["raw"] and T3_ADDR in rows[1]["recipients"]
+    assert [e["kind"] for e in agent.store.events(1)].count("escalation_dry_run") == 2
+    agent.close()
+
+
+def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, tmp_path):
+    dovecot, relay = servers
+    agent = due_incident(servers, tmp_path, escalation_t3_after="1h")
+    now = datetime.now(timezone.utc)
+    agent.sync(now)
+    d = escalate.decisions(agent.store, agent.config, now)[1]
+    escalation_id = escalate.enqueue(agent.store, agent.config, 1, Tier.T2, d, now)
+    escalate.deliver(agent.store, agent.smtp, escalation_id, False, lambda: now)
+    # As if the process died between the server's acceptance and our record of it:
+    agent.store.update_escalation(escalation_id, status="sending", sent_at=None)
+    agent.cycle()
+    row = agent.store.escalation_row(escalation_id)
+    assert row["status"] == "sent" and row["confirmed_at"]
+    assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
+    agent.close()
