@@ -81,7 +81,8 @@ def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], win
         "",
     ]
     for s in steps:
-        lines.append(f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}.")
+        by = f" by {original.sender}" if s.tier == Tier.T1 else ""
+        lines.append(f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{by}.")
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
     lines += [
         f"No response in {span(window)}{after}.",

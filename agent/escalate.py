@@ -38,9 +38,11 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
         if store.incident_row(incident_id)["last_decision"] != summary:
             with store.transaction():
                 store.set_last_decision(incident_id, summary)
-                due = f"; next deadline {gmt(d.due_at)}" if d.due_at else ""
-                store.event(now, "decision", f"{'send ' + d.tier.label if d.send else 'wait'}{due}",
-                            incident_id, d.reason.value)
+                if d.send:
+                    what = f"send {d.tier.label} (due {gmt(d.due_at)})"
+                else:
+                    what = f"wait until {gmt(d.due_at)}" if d.due_at else "nothing to send"
+                store.event(now, "decision", what, incident_id, d.reason.value)
     return out
 
 

@@ -44,7 +44,7 @@ def test_the_t2_mail_is_addressed_threaded_and_marked_automatic():
 
 def test_the_body_says_what_happened_in_gmt_and_quotes_the_original():
     body = reparse(t2()).get_body(("plain",)).get_content()
-    assert "T1 sent 11:15:00 GMT on Wed 25 Nov 2026 to urgent@vendor.test." in body
+    assert "T1 sent 11:15:00 GMT on Wed 25 Nov 2026 to urgent@vendor.test by alice@partner.test." in body
     assert "No response in 30 minutes." in body
     assert "Escalating to T2 (management) at 11:45:02 GMT" in body
     assert "> All requests fail with F500." in body
