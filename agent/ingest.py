@@ -131,7 +131,7 @@ def _adopt(store: Store, orphan: dict, incident_id: int, config: Config, now: da
     recipients = tuple(json.loads(orphan["recipients"]))
     mail = Mail(orphan["message_id"], orphan["subject"], orphan["sender"], "", recipients, (),
                 from_iso(orphan["date"]), (), (),
-                None, orphan["automatic"], "", orphan["size"], ())
+                None, orphan["automatic"], "", "", orphan["size"], ())
     c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address)
     store.attach_message(mail.message_id, incident_id, str(c.kind), c.reason)
     fetched = Fetched(orphan["folder"], orphan["uid"], orphan["uidvalidity"], b"", None, orphan["size"], False)

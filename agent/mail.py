@@ -32,6 +32,7 @@ class Mail:
     thread_index: str | None  # Outlook's conversation key: the first 22 bytes of Thread-Index
     automatic: str | None  # why this mail was sent by a machine, or None for a person's mail
     text: str  # the readable body, for quoting
+    html: str  # the HTML body as sent, "" when there is none: SOP items often come as an HTML table
     size: int
     defects: tuple[str, ...]
 
@@ -107,6 +108,7 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
         thread_index=_thread_index(header("Thread-Index")),
         automatic=_automatic(header, sender),
         text="" if headers_only else _text(parsed),
+        html="" if headers_only else "\n".join(parsed.text_html or []),
         size=len(raw),
         defects=tuple(str(d) for d in parsed.defects)[:20],
     )
