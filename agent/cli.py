@@ -11,6 +11,7 @@ import threading
 import click
 
 from agent import config as config_mod
+from agent import audit as audit_mod
 from agent import escalate, report
 from agent.errors import AgentError
 from agent.mailbox import Mailbox
@@ -169,6 +170,40 @@ def check(obj):
     click.echo(Smtp(cfg.smtp).check())
     if cfg.agent.dry_run:
         click.echo("dry_run = true: escalations are decided and recorded, never sent")
+
+
+@cli.group()
+def audit():
+    """Check the audit trail."""
+
+
+@audit.command()
+@click.pass_obj
+@_errors_as_sentences
+def verify(obj):
+    """Check the events' hash chain and the database's integrity; exit 1 if either fails."""
+    store = obj.store()
+    try:
+        verdict = audit_mod.verify(store)
+    finally:
+        store.close()
+    if not verdict.ok:
+        raise click.ClickException(verdict.sentence())
+    click.echo(verdict.sentence())
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+@_errors_as_sentences
+def backup(obj, path):
+    """Write a consistent copy of the database to PATH (safe while the agent runs)."""
+    store = obj.store()
+    try:
+        size = audit_mod.backup(store, path)
+    finally:
+        store.close()
+    click.echo(f"backup written to {path} ({size} bytes)")
 
 
 def main():

@@ -52,7 +52,8 @@ def escalation_cc(original: Original, internal_domains: tuple[str, ...], watched
 
 
 def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, *,
-               to: str, cc: tuple[str, ...], from_address: str, message_id: str, now: datetime) -> EmailMessage:
+               to: str, cc: tuple[str, ...], from_address: str, message_id: str, now: datetime,
+               caveat: str | None = None) -> EmailMessage:
     """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
     msg = EmailMessage()
     msg["From"] = formataddr(("Escalation agent", from_address))
@@ -68,12 +69,13 @@ def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: 
         msg["References"] = " ".join(chain)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us, please
     msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
-    msg.set_content(escalation_body(original, tier, steps, window, now), cte="quoted-printable")
+    msg.set_content(escalation_body(original, tier, steps, window, now, caveat), cte="quoted-printable")
     msg.add_attachment(_as_message(original.raw), filename="original-T1.eml")
     return msg
 
 
-def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime) -> str:
+def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime,
+                    caveat: str | None = None) -> str:
     last = steps[-1]
     lines = [
         f"This is an automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency",
@@ -87,6 +89,7 @@ def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], win
     lines += [
         f"No response in {span(window)}{after}.",
         f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.",
+        *([caveat] if caveat else []),
         "",
         "Please reply to all, so that the engineers in Cc see your answer.",
         "",

@@ -67,6 +67,8 @@ class AgentConfig:
     max_incident_age: timedelta
     max_message_bytes: int
     log_level: str
+    unconfirmed_grace: timedelta  # mailbox unreadable at a deadline: escalate anyway after this long
+    resend_after: timedelta  # a send cut short by a crash: looked for in the mailbox this long first
 
 
 @dataclass(frozen=True)
@@ -282,4 +284,6 @@ def _agent(s: _Section, base: Path) -> AgentConfig:
         max_incident_age=s.duration("max_incident_age", timedelta(hours=24)),
         max_message_bytes=s.integer("max_message_bytes", 25 * 1024 * 1024, 1024, 1024**3),
         log_level=s.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+        unconfirmed_grace=s.duration("unconfirmed_grace", timedelta(minutes=2)),
+        resend_after=s.duration("resend_after", timedelta(minutes=2)),
     )

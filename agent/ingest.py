@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from agent import sop
 from agent.classify import Classification, Kind, Thread, Via, classify, find_thread
 from agent.config import Config
+from agent.delivery import label
 from agent.mail import Mail, normalise_subject, parse
 from agent.mailbox import Fetched
 from agent.policy import State, Status
@@ -115,14 +116,15 @@ def _manual_escalation(store: Store, mail: Mail, fetched: Fetched, c: Classifica
 
 
 def _confirm(store: Store, mail: Mail, now: datetime) -> None:
-    row = store.escalation_by_message_id(mail.message_id)
-    if row is None:
+    found = store.outbox_by_message_id(mail.message_id)
+    if found is None:
         return
+    table, row = found
     fields = dict(confirmed_at=iso(now))
     if row["status"] == Status.SENDING:  # a crash came between acceptance and our record of it
         fields.update(status=str(Status.SENT), sent_at=iso(mail.date or now))
-    store.update_escalation(row["id"], **fields)
-    store.event(now, "escalation_confirmed", f"T{row['tier']} {mail.message_id} seen in the watched mailbox",
+    store.update_outbox(table, row["id"], **fields)
+    store.event(now, "confirmed", f"{label(table, row)} {mail.message_id} seen in the watched mailbox",
                 row["incident_id"], "the CC copy came back")
 
 

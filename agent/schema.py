@@ -94,3 +94,32 @@ def initial(db):
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """
     )
+
+
+@migrations(name="0002_audit_chain_and_notices")
+def audit_chain_and_notices(db):
+    # Each event carries the hash of the one before it: an edit or a deletion made behind SQLite's
+    # back (the triggers stop it through SQL) breaks the chain, and `audit verify` finds where.
+    db.executescript(
+        """
+        ALTER TABLE events ADD COLUMN prev_hash TEXT;
+        ALTER TABLE events ADD COLUMN hash TEXT;
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            kind TEXT NOT NULL,            -- what the notice is about; one of each per incident
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'sending', 'sent', 'dry_run', 'failed', 'cancelled')),
+            decided_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            confirmed_at TEXT,
+            recipients TEXT NOT NULL,      -- JSON list: the envelope recipients
+            raw BLOB NOT NULL,
+            UNIQUE (incident_id, kind)
+        );
+        """
+    )

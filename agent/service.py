@@ -1,6 +1,7 @@
 """The shell around the pure core: one cycle (sync, decide, check, send), and the loop that repeats it."""
 
 import logging
+import random
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -9,15 +10,15 @@ from datetime import datetime
 
 import schedule
 
-from agent import escalate
+from agent import audit, delivery, escalate
 from agent.config import Config
-from agent.errors import AgentError, MailboxError
+from agent.errors import AgentError, MailboxError, StoreError
 from agent.ingest import ingest
 from agent.mailbox import Fetched, Mailbox
 from agent.outbox import Smtp
 from agent.policy import Status
 from agent.store import FolderState, Store
-from agent.times import iso, utcnow
+from agent.times import gmt, iso, utcnow
 
 log = logging.getLogger("agent.service")
 
@@ -39,10 +40,22 @@ class Agent:
         self.smtp = smtp or Smtp(config.smtp)
         self.clock = clock
         self.next_deadline: datetime | None = None
-        self._last_problem: str | None = None
+        self.last_sync_at: datetime | None = None  # the last time every folder was read
+        self.failures = 0  # consecutive cycles in trouble: the loop backs off
+        self._problems: dict[str, str] = {}
 
     def close(self) -> None:
         self.mailbox.close()
+
+    # -- one line per change of trouble, not per retry ------------------------------------------
+    def _problem(self, where: str, text: str) -> None:
+        if self._problems.get(where) != text:
+            log.error("%s", text)
+        self._problems[where] = text
+
+    def _fine(self, where: str) -> None:
+        if where in self._problems:
+            log.info("%s: working again after: %s", where, self._problems.pop(where))
 
     # -- one cycle -------------------------------------------------------------------------------
     def sync(self, now: datetime) -> int:
@@ -63,6 +76,7 @@ class Agent:
                 self.store.set_folder_state(folder, state, now)
             if known != pending.state and not pending.uids:
                 self.store.set_folder_state(folder, pending.state, now)
+        self.last_sync_at = now
         return new
 
     def _ingest_one(self, fetched: Fetched, now: datetime) -> int:
@@ -77,72 +91,128 @@ class Agent:
             log.error("mail quarantined folder=%s uid=%s: %s", fetched.folder, fetched.uid, reason)
             return 0
 
+    def _try_sync(self, now: datetime) -> tuple[int, bool]:
+        try:
+            new = self.sync(now)
+        except MailboxError as e:
+            self._problem("imap", str(e))
+            return 0, False
+        self._fine("imap")
+        return new, True
+
     def cycle(self) -> CycleReport:
         """Sync, decide, sync again right before a send (a reply that just came stops it), send."""
         now = self.clock()
         report = CycleReport()
-        report.new_mails = self.sync(now)
-        if self.store.escalations_with_status(Status.SENDING):
-            escalate.reconcile(self.store, self.mailbox.holds_message_id, now)
+        report.new_mails, report.mailbox_ok = self._try_sync(now)
+        agent_cfg = self.config.agent
+        if self.store.outbox_with_status("escalations", Status.SENDING) or \
+                self.store.outbox_with_status("notices", Status.SENDING):
+            if report.mailbox_ok:
+                delivery.reconcile(self.store, self.mailbox.holds_message_id, now, agent_cfg.resend_after)
+            else:
+                delivery.reconcile(self.store, lambda _: False, now,
+                                   agent_cfg.resend_after + agent_cfg.unconfirmed_grace)
         decisions = escalate.decisions(self.store, self.config, now)
-        if any(d.send for d in decisions.values()):
-            report.new_mails += self.sync(now)  # check, then act
+        if report.mailbox_ok and any(d.send for d in decisions.values()):
+            new, report.mailbox_ok = self._try_sync(now)  # check, then act
+            report.new_mails += new
             decisions = escalate.decisions(self.store, self.config, now)
+        waiting = []
         for incident_id, d in decisions.items():
-            if d.send:
-                escalation_id = escalate.enqueue(self.store, self.config, incident_id, d.tier, d, now)
-                status = escalate.deliver(self.store, self.smtp, escalation_id, self.config.agent.dry_run,
-                                          self.clock)
-                if status in (Status.SENT, Status.DRY_RUN):
-                    report.sent.append(f"incident {incident_id} {d.tier.label}")
+            if not d.send:
+                continue
+            caveat = None
+            if not report.mailbox_ok:
+                if now < d.due_at + agent_cfg.unconfirmed_grace:
+                    waiting.append(d.due_at + agent_cfg.unconfirmed_grace)
+                    continue
+                since = f"since {gmt(self.last_sync_at)}" if self.last_sync_at else "since the agent started"
+                caveat = (f"Note: the partner's mailbox could not be read {since} "
+                          f"({self._problems.get('imap', 'IMAP error')}), so a reply in that time may have been missed.")
+            escalation_id = escalate.enqueue(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
+            status = delivery.deliver(self.store, self.smtp, "escalations", escalation_id, agent_cfg.dry_run,
+                                      self.clock)
+            if status in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"incident {incident_id} {d.tier.label}")
+        for row in self.store.outbox_with_status("notices", Status.PENDING):
+            status = delivery.deliver(self.store, self.smtp, "notices", row["id"], agent_cfg.dry_run, self.clock)
+            if status in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"incident {row['incident_id']} notice {row['kind']}")
         if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
             decisions = escalate.decisions(self.store, self.config, self.clock())
-        future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send]
+        future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
         report.next_deadline = self.next_deadline = min(future, default=None)
         return report
 
     def safe_cycle(self) -> CycleReport | None:
-        """A cycle that never raises: for the loop. One log line per change of trouble, not per retry."""
+        """A cycle that never raises: for the loop."""
         try:
             report = self.cycle()
         except AgentError as e:
-            self._trouble(str(e))
+            self._problem("cycle", str(e))
+            self.failures += 1
             return None
         except Exception as e:
             log.debug("cycle failed", exc_info=True)
-            self._trouble(f"cycle failed: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
+            self._problem("cycle", f"cycle failed: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
+            self.failures += 1
             return None
-        if self._last_problem is not None:
-            log.info("recovered after: %s", self._last_problem)
-            self._last_problem = None
+        self._fine("cycle")
+        self.failures = 0 if report.mailbox_ok else self.failures + 1
         if report.new_mails or report.sent:
             log.info("cycle new_mails=%s sent=%s next_deadline=%s", report.new_mails,
                      ",".join(report.sent) or "-", iso(report.next_deadline))
         return report
 
-    def _trouble(self, problem: str) -> None:
-        if problem != self._last_problem:
-            log.error("%s (retrying every %ss)", problem, self.config.agent.poll_interval)
-        self._last_problem = problem
-
     # -- the loop --------------------------------------------------------------------------------
+    def pause(self) -> float:
+        """Seconds until the next poll: poll_interval, or a jittered backoff while a server is in trouble."""
+        poll = self.config.agent.poll_interval
+        if not self.failures:
+            return poll
+        ceiling = max(poll, min(5 * poll, 300))
+        return min(poll * 2 ** (self.failures - 1), ceiling) * random.uniform(0.8, 1.2)
+
+    def startup_checks(self) -> None:
+        """The database must be sound before the agent acts on it; a broken audit chain is reported."""
+        verdict = audit.verify(self.store)
+        if verdict.integrity != "ok":
+            raise StoreError(f"the state database {self.store.path} failed its integrity check: {verdict.integrity}")
+        if verdict.broken_at is not None:
+            log.error("%s; run `escalation-agent audit verify`", verdict.sentence())
+            self.store.event(self.clock(), "audit_broken", verdict.sentence(), None, "found at start")
+        else:
+            log.info("%s", verdict.sentence())
+
     def run(self, stop: threading.Event) -> None:
         """Cycle every poll_interval and at each deadline, until `stop` is set (SIGTERM, SIGINT)."""
-        scheduler = schedule.Scheduler()
-        scheduler.every(self.config.agent.poll_interval).seconds.do(self.safe_cycle)
+        self.startup_checks()
+        chores = schedule.Scheduler()
+        chores.every(1).hours.do(self._checkpoint)
         log.info("started folders=%s poll_interval=%ss dry_run=%s database=%s",
                  ",".join(self.config.imap.folders), self.config.agent.poll_interval,
                  self.config.agent.dry_run, self.store.path)
         self.safe_cycle()  # at once: an agent that was down past a deadline escalates now
+        next_poll = self.clock().timestamp() + self.pause()
         while not stop.is_set():
-            if self.next_deadline is not None and self.clock() >= self.next_deadline:
+            now = self.clock()
+            due = self.next_deadline is not None and now >= self.next_deadline
+            if due or now.timestamp() >= next_poll:
                 self.next_deadline = None
                 self.safe_cycle()
+                next_poll = self.clock().timestamp() + self.pause()
                 continue
-            scheduler.run_pending()
-            wait = scheduler.idle_seconds
-            wait = self.config.agent.poll_interval if wait is None else wait
+            chores.run_pending()
+            wait = next_poll - now.timestamp()
             if self.next_deadline is not None:
-                wait = min(wait, (self.next_deadline - self.clock()).total_seconds())
-            stop.wait(min(max(wait, 0.05), 5.0))
+                wait = min(wait, (self.next_deadline - now).total_seconds())
+            stop.wait(min(max(wait, 0.01), 5.0))
         log.info("stopped")
+
+    def _checkpoint(self) -> None:
+        """Keep the WAL file small; a chore, so any failure is only logged."""
+        try:
+            self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            log.warning("WAL checkpoint failed: %s", e)

@@ -1,5 +1,6 @@
 """The state database: one SQLite file (sqlite-utils) that the agent writes and auditors read."""
 
+import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -17,6 +18,12 @@ from agent.sop import Tier
 from agent.times import from_iso, iso
 
 
+def chain_hash(prev: str, at: str, incident_id, kind: str, detail: str, reason) -> str:
+    """sha256 over the previous event's hash and this event's fields: the audit log's chain."""
+    fields = json.dumps([prev, at, incident_id, kind, detail, reason], ensure_ascii=False)
+    return hashlib.sha256(fields.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class FolderState:
     uidvalidity: int
@@ -32,6 +39,7 @@ class Store:
             if self.path != Path(":memory:"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            conn.create_function("chain_hash", 6, chain_hash, deterministic=True)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
@@ -51,8 +59,13 @@ class Store:
     # -- audit log -------------------------------------------------------------------------------
     def event(self, at: datetime, kind: str, detail: str, incident_id: int | None = None,
               reason: str | None = None) -> None:
-        self.db["events"].insert(dict(at=iso(at), incident_id=incident_id, kind=kind,
-                                      detail=detail, reason=reason))
+        # One statement: reading the last hash and appending happen under one write lock.
+        self.db.execute(
+            "INSERT INTO events (at, incident_id, kind, detail, reason, prev_hash, hash) "
+            "SELECT :at, :incident_id, :kind, :detail, :reason, p, "
+            "chain_hash(p, :at, :incident_id, :kind, :detail, :reason) "
+            "FROM (SELECT coalesce((SELECT hash FROM events ORDER BY id DESC LIMIT 1), '') AS p)",
+            dict(at=iso(at), incident_id=incident_id, kind=kind, detail=detail, reason=reason))
 
     def events(self, incident_id: int) -> list[dict]:
         return list(self.db["events"].rows_where("incident_id = ?", [incident_id], order_by="id"))
@@ -94,7 +107,8 @@ class Store:
         return [Candidate(r[0], from_iso(r[1]), frozenset(json.loads(r[2]))) for r in rows]
 
     def own_message_ids(self) -> frozenset[str]:
-        return frozenset(r[0] for r in self.db.execute("SELECT message_id FROM escalations"))
+        return frozenset(r[0] for r in self.db.execute(
+            "SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices"))
 
     def orphans_referring_to(self, message_id: str) -> list[dict]:
         """Mails seen before their T1 (another folder, an earlier UID) that point at it."""
@@ -146,24 +160,51 @@ class Store:
             "SELECT * FROM incidents WHERE state = ? OR state_changed_at >= ? ORDER BY id",
             [str(State.AWAITING_RESPONSE), iso(now - recent)]))
 
-    # -- escalations (the outbox) ----------------------------------------------------------------
+    # -- the outbox: escalations (one per tier) and notices (one per kind) ------------------------
     def escalation_rows(self, incident_id: int) -> list[dict]:
         return list(self.db["escalations"].rows_where("incident_id = ?", [incident_id], order_by="tier"))
 
-    def escalation_row(self, escalation_id: int) -> dict:
-        return self.db["escalations"].get(escalation_id)
+    def notice_rows(self, incident_id: int) -> list[dict]:
+        return list(self.db["notices"].rows_where("incident_id = ?", [incident_id], order_by="id"))
 
     def add_escalation(self, row: dict) -> int:
         return self.db["escalations"].insert(row).last_pk
 
-    def update_escalation(self, escalation_id: int, **fields) -> None:
-        self.db["escalations"].update(escalation_id, fields)
+    def add_notice(self, row: dict) -> int:
+        return self.db["notices"].insert(row).last_pk
 
-    def escalations_with_status(self, *statuses: Status) -> list[dict]:
+    def outbox_row(self, table: str, row_id: int) -> dict:
+        return self.db[_outbox(table)].get(row_id)
+
+    def update_outbox(self, table: str, row_id: int, **fields) -> None:
+        self.db[_outbox(table)].update(row_id, fields)
+
+    def update_escalation(self, escalation_id: int, **fields) -> None:
+        self.update_outbox("escalations", escalation_id, **fields)
+
+    def escalation_row(self, escalation_id: int) -> dict:
+        return self.outbox_row("escalations", escalation_id)
+
+    def outbox_with_status(self, table: str, *statuses: Status) -> list[dict]:
         marks = ",".join("?" * len(statuses))
-        return list(self.db.query(f"SELECT * FROM escalations WHERE status IN ({marks}) ORDER BY id",
+        return list(self.db.query(f"SELECT * FROM {_outbox(table)} WHERE status IN ({marks}) ORDER BY id",
                                   [str(s) for s in statuses]))
 
-    def escalation_by_message_id(self, message_id: str) -> dict | None:
-        rows = list(self.db["escalations"].rows_where("message_id = ?", [message_id]))
-        return rows[0] if rows else None
+    def escalations_with_status(self, *statuses: Status) -> list[dict]:
+        return self.outbox_with_status("escalations", *statuses)
+
+    def outbox_by_message_id(self, message_id: str) -> tuple[str, dict] | None:
+        for table in OUTBOX_TABLES:
+            rows = list(self.db[table].rows_where("message_id = ?", [message_id]))
+            if rows:
+                return table, rows[0]
+        return None
+
+
+OUTBOX_TABLES = ("escalations", "notices")
+
+
+def _outbox(table: str) -> str:
+    if table not in OUTBOX_TABLES:
+        raise ValueError(f"not an outbox table: {table}")
+    return table

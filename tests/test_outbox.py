@@ -5,7 +5,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from agent import escalate
+from agent import delivery, escalate
 from agent.config import load
 from agent.errors import PermanentSendError, TransientSendError
 from agent.outbox import Smtp
@@ -72,7 +72,7 @@ def test_a_transient_failure_is_retried_on_a_later_cycle_with_each_attempt_recor
     [row] = agent.store.escalation_rows(1)
     assert (row["status"], row["attempts"]) == ("sent", 3)
     kinds = [e["kind"] for e in agent.store.events(1)]
-    assert kinds.count("send_failed") == 2 and kinds.count("escalation_sent") == 1
+    assert kinds.count("send_failed") == 2 and kinds.count("sent") == 1
     assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
     agent.close()
 
@@ -110,7 +110,7 @@ def test_dry_run_decides_records_and_keeps_the_mail_but_sends_nothing(servers, t
     rows = agent.store.escalation_rows(1)
     assert [(r["tier"], r["status"]) for r in rows] == [(2, "dry_run"), (3, "dry_run")]
     assert b"[T3 escalation]" in rows[1]["raw"] and T3_ADDR in rows[1]["recipients"]
-    assert [e["kind"] for e in agent.store.events(1)].count("escalation_dry_run") == 2
+    assert [e["kind"] for e in agent.store.events(1)].count("dry_run") == 2
     agent.close()
 
 
@@ -121,7 +121,7 @@ def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, t
     agent.sync(now)
     d = escalate.decisions(agent.store, agent.config, now)[1]
     escalation_id = escalate.enqueue(agent.store, agent.config, 1, Tier.T2, d, now)
-    escalate.deliver(agent.store, agent.smtp, escalation_id, False, lambda: now)
+    delivery.deliver(agent.store, agent.smtp, "escalations", escalation_id, False, lambda: now)
     # As if the process died between the server's acceptance and our record of it:
     agent.store.update_escalation(escalation_id, status="sending", sent_at=None)
     agent.cycle()
