@@ -48,6 +48,8 @@ class _Context:
     def config(self) -> config_mod.Config:
         if self._config is None:
             self._config = config_mod.load(self.path)
+            for warning in self._config.warnings:
+                click.echo(f"Warning: {warning}", err=True)
         return self._config
 
     def store(self) -> Store:
@@ -69,11 +71,13 @@ def cli(ctx, config_path):
 @_errors_as_sentences
 def run(obj):
     """Run the service loop until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # first: a stop during start-up is a clean stop too
+        signal.signal(sig, lambda *_: stop.set())
     cfg = obj.config
     _setup_logging(cfg.agent.log_level)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    for warning in cfg.warnings:
+        logging.getLogger("agent").warning("%s", warning)
     store = obj.store()
     agent = Agent(cfg, store)
     try:

@@ -54,6 +54,7 @@ class EscalationConfig:
     t3_after: timedelta
     responder_domains: tuple[str, ...]
     internal_domains: tuple[str, ...]
+    trusted_authserv_id: str | None = None  # when set: sender domains count only with DMARC/DKIM from it
 
     def tier_address(self, tier: sop.Tier) -> str:
         return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
@@ -78,6 +79,7 @@ class Config:
     smtp: SmtpConfig
     escalation: EscalationConfig
     agent: AgentConfig
+    warnings: tuple[str, ...] = ()  # things to fix that do not stop the agent
 
 
 def parse_duration(text: str, key: str) -> timedelta:
@@ -159,22 +161,30 @@ class _Section:
         return items
 
     def secret(self, key: str, base: Path, required: bool) -> str | None:
-        """`password`, else the first line of `password_file`; the secret never enters a message."""
+        """`password`, the first line of `password_file`, or the systemd credential named by
+        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
         value = self.values.get(key, "")
-        file_key = f"{key}_file"
-        path_text = self.text(file_key)
-        if value and path_text:
-            raise ConfigError(f"{self.key(key)} and {self.key(file_key)} are both set; keep one")
+        file_key, cred_key = f"{key}_file", f"{key}_credential"
+        path_text, credential = self.text(file_key), self.text(cred_key)
+        given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
+        if len(given) > 1:
+            raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
+        if credential:
+            directory = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                raise ConfigError(f"{self.key(cred_key)} needs $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
+            path_text, file_key = str(Path(directory) / credential), cred_key
         if path_text:
             path = _resolve(base, path_text)
             try:
                 value = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-            except OSError as e:
-                raise ConfigError(f"{self.key(file_key)}: cannot read {path} ({e.strerror})") from None
+            except (OSError, UnicodeDecodeError) as e:
+                why = getattr(e, "strerror", None) or "not UTF-8 text"
+                raise ConfigError(f"{self.key(file_key)}: cannot read {path} ({why})") from None
             if not value:
                 raise ConfigError(f"{self.key(file_key)}: {path} is empty")
         if required and not value:
-            raise ConfigError(f"{self.key(key)} or {self.key(file_key)} is required")
+            raise ConfigError(f"{self.key(key)}, {self.key(file_key)} or {self.key(cred_key)} is required")
         return value or None
 
 
@@ -207,7 +217,21 @@ def load(path: Path | str | None = None) -> Config:
         smtp=_smtp(_Section(parser, "smtp"), base),
         escalation=_escalation(_Section(parser, "escalation")),
         agent=_agent(_Section(parser, "agent"), base),
+        warnings=_warnings(path, parser),
     )
+
+
+def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
+    plain = [f"[{s}] password" for s in ("imap", "smtp") if parser.has_option(s, "password")
+             and parser.get(s, "password").strip()]
+    try:
+        readable_by_others = path.stat().st_mode & 0o004
+    except OSError:
+        return ()
+    if plain and readable_by_others:
+        return (f"{path} holds {' and '.join(plain)} and is readable by every user: chmod o-r it, "
+                f"or use password_file / password_credential",)
+    return ()
 
 
 def _imap(s: _Section, base: Path) -> ImapConfig:
@@ -260,6 +284,7 @@ def _escalation(s: _Section) -> EscalationConfig:
     for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
         if value.total_seconds() < 1:
             raise ConfigError(f"{s.key(key)} must be at least 1s")
+    trusted = s.text("trusted_authserv_id")
     responders = s.domains("responder_domains", sop.RESPONDER_DOMAINS)
     internal = s.domains("internal_domains", required=True)
     both = sorted(set(responders) & set(internal))
@@ -273,6 +298,7 @@ def _escalation(s: _Section) -> EscalationConfig:
         t3_after=t3_after,
         responder_domains=responders,
         internal_domains=internal,
+        trusted_authserv_id=trusted,
     )
 
 

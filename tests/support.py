@@ -43,6 +43,7 @@ def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
             values[section][name] = value
     path = directory / "config.ini"
     path.write_text("".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) for s, kv in values.items()))
+    path.chmod(0o600)  # it holds passwords: the agent warns about a file every user can read
     return path
 
 
@@ -130,7 +131,11 @@ class AgentProcess:
 
     def __init__(self, config: Path):
         self.config = config
-        self.log = config.parent / "agent.log"
+        n = 1
+        while (config.parent / f"agent-{n}.log").exists():  # one log per process: a restart starts afresh
+            n += 1
+        self.log = config.parent / f"agent-{n}.log"
+        self.log.touch()
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "AgentProcess":

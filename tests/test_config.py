@@ -59,7 +59,8 @@ def test_durations(text, seconds):
     (("internal_domains = partner.test", "internal_domains = partner.test\nt2_after = soon"),
      "[escalation] t2_after: 'soon' is not a duration"),
     (("from_address = agent@partner.test", "from_address = agent"), "[smtp] from_address: 'agent' is not an email"),
-    (("password = s3cret-imap", ""), "[imap] password or [imap] password_file is required"),
+    (("password = s3cret-imap", ""),
+     "[imap] password, [imap] password_file or [imap] password_credential is required"),
     (("internal_domains = partner.test", "internal_domains = partner.test\nresponder_domains = partner.test"),
      "both hold partner.test"),
 ])
@@ -85,3 +86,25 @@ def test_a_missing_or_broken_file_is_one_sentence(tmp_path):
         load(tmp_path / "nope.ini")
     with pytest.raises(ConfigError, match="not valid INI"):
         load(write(tmp_path, "no section here\n"))
+
+
+def test_a_systemd_credential_is_read_from_the_credentials_directory(tmp_path, monkeypatch):
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "imap-password").write_text("from-systemd\n")
+    text = MINIMAL.replace("password = s3cret-imap", "password_credential = imap-password")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    with pytest.raises(ConfigError, match=r"\[imap\] password_credential needs \$CREDENTIALS_DIRECTORY"):
+        load(write(tmp_path, text))
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert load(write(tmp_path, text)).imap.password == "from-systemd"
+
+
+def test_a_plain_password_in_a_world_readable_file_earns_a_warning(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    path.chmod(0o644)
+    [warning] = load(path).warnings
+    assert "[imap] password" in warning and "readable by every user" in warning
+    assert "s3cret" not in warning
+    path.chmod(0o640)
+    assert load(path).warnings == ()
