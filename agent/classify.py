@@ -8,6 +8,7 @@ from typing import Protocol
 from agent.config import EscalationConfig
 from agent.mail import Mail, in_domains, normalise_subject
 from agent.sop import Tier
+from agent.trust import Verdict
 
 SUBJECT_WINDOW = timedelta(days=1)
 
@@ -20,6 +21,7 @@ class Kind(enum.StrEnum):
     MANUAL_ESCALATION = "manual_escalation"  # an engineer sent a T2/T3 by hand
     OWN = "own"  # a mail the agent sent, back through the CC
     IN_THREAD = "in_thread"  # anybody else in the thread
+    UNTRUSTED = "untrusted"  # claims an internal or vendor sender that authentication did not confirm
     UNRELATED = "unrelated"
 
 
@@ -84,8 +86,16 @@ def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: st
 
 
 def classify(mail: Mail, thread: Thread | None, rules: EscalationConfig, own_address: str,
-             own_message_ids: frozenset[str] = frozenset()) -> Classification:
-    if mail.message_id in own_message_ids or mail.sender == own_address:
+             own_message_ids: frozenset[str] = frozenset(), trust: Verdict | None = None) -> Classification:
+    """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
+    if mail.message_id in own_message_ids:
+        return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
+    claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
+    if trust is not None and not trust.trusted and claims:
+        # A spoofed sender must never open, stop or alter an incident.
+        return Classification(Kind.UNTRUSTED, trust.reason, thread and thread.incident_id,
+                              via=thread and thread.via)
+    if mail.sender == own_address:
         return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
     if thread is None:
         return _outside_thread(mail, rules)

@@ -1,5 +1,7 @@
 """One fetched mail -> its row, its classification and its effect on an incident, in one transaction."""
 
+import email.parser
+import email.policy
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -14,6 +16,7 @@ from agent.mailbox import Fetched
 from agent.policy import State, Status
 from agent.store import Store
 from agent.times import from_iso, gmt, iso
+from agent.trust import verify_sender
 
 log = logging.getLogger("agent.ingest")
 
@@ -24,6 +27,13 @@ class Seen:
 
     mail: Mail
     classification: Classification
+
+
+def authentication_results(raw: bytes) -> tuple[str, ...]:
+    """Every Authentication-Results header, topmost first (the receiving server adds at the top)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+    return tuple(str(v) for v in parsed.get_all("Authentication-Results") or ())
 
 
 def t1_sent_at(mail: Mail, internaldate: datetime | None, now: datetime) -> tuple[datetime, str]:
@@ -42,7 +52,10 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
         return None
     rules = config.escalation
     thread = find_thread(mail, store, rules, config.imap.address)
-    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids())
+    trust = None
+    if rules.trusted_authserv_id:
+        trust = verify_sender(authentication_results(fetched.raw), mail.sender, rules.trusted_authserv_id)
+    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust)
     with store.transaction():
         if c.kind == Kind.T1:
             c = replace(c, incident_id=_open_incident(store, mail, fetched, config, now))

@@ -96,3 +96,16 @@ def test_a_fresh_t1_with_a_known_subject_opens_a_new_incident():
     assert find_thread(fresh, FakeLookup(subjects=[("api down", cand)]), RULES, WATCHED) is None
     again = mail("alice@partner.test", subject="Re: API down")
     assert find_thread(again, FakeLookup(subjects=[("api down", cand)]), RULES, WATCHED) == Thread(5, Via.SUBJECT)
+
+
+def test_an_unauthenticated_sender_changes_nothing():
+    from agent.trust import Verdict
+    no = Verdict(False, "no Authentication-Results from mx.partner.test")
+    reply = mail("support@vendor.test", to="alice@partner.test")
+    c = classify(reply, Thread(7, Via.HEADERS), RULES, AGENT, trust=no)
+    assert (c.kind, c.reason, c.incident_id) == (Kind.UNTRUSTED, no.reason, 7)
+    assert classify(mail("alice@partner.test"), None, RULES, AGENT, trust=no).kind == Kind.UNTRUSTED
+    stranger = mail("eve@else.test", to="alice@partner.test")
+    assert classify(stranger, None, RULES, AGENT, trust=no).kind == Kind.UNRELATED
+    yes = Verdict(True, "dmarc=pass")
+    assert classify(reply, Thread(7, Via.HEADERS), RULES, AGENT, trust=yes).kind == Kind.RESPONSE

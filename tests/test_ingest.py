@@ -140,3 +140,23 @@ def test_resolve_by_hand_cancels_what_is_pending(env):
     escalate.resolve(store, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
     assert store.incident_row(incident_id)["state"] == State.RESOLVED
     assert store.escalation_rows(incident_id)[0]["status"] == Status.CANCELLED
+
+
+def test_with_a_trusted_authserv_id_a_spoofed_reply_neither_opens_nor_stops(tmp_path):
+    (tmp_path / "config.ini").write_text(CONFIG.replace("internal_domains = partner.test",
+                                                        "internal_domains = partner.test\ntrusted_authserv_id = mx.partner.test"))
+    cfg = load(tmp_path / "config.ini")
+    store = Store(cfg.agent.database)
+    ar = "Authentication-Results: mx.partner.test; dmarc=pass header.from=partner.test\r\n"
+    spoofed_t1 = raw("alice@partner.test", "urgent@vendor.test", "<fake@p>")
+    assert ingest(store, fetched(spoofed_t1), cfg, NOW).classification.kind == "untrusted"
+    real = ingest(store, fetched(ar.encode() + raw("alice@partner.test", "urgent@vendor.test", "<t1@p>"), uid=2),
+                  cfg, NOW)
+    assert real.classification.kind == "t1"
+    fake_reply = ("Authentication-Results: mx.partner.test; dmarc=fail header.from=vendor.test\r\n".encode()
+                  + raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"))
+    seen = ingest(store, fetched(fake_reply, uid=3), cfg, NOW)
+    assert (seen.classification.kind, store.incident_row(real.classification.incident_id)["state"]) == \
+        ("untrusted", "awaiting_response")
+    assert store.db["incidents"].count == 1
+    store.close()
