@@ -118,3 +118,25 @@ def _as_message(raw: bytes) -> EmailMessage:
         head = raw.split(b"\n\n", 1)[0]
         return email.message_from_bytes(head + b"\n\n[body omitted: it could not be re-encoded]\n",
                                         policy=email.policy.default)
+
+
+def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], cc: tuple[str, ...],
+           from_address: str, message_id: str, now: datetime) -> EmailMessage:
+    """A mail to the partner's own people about their incident (never to the vendor), in its thread."""
+    msg = EmailMessage()
+    msg["From"] = formataddr(("Escalation agent", from_address))
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Subject"] = clean(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}")
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["In-Reply-To"] = original.message_id
+    msg["References"] = " ".join(dict.fromkeys(original.references + (original.message_id,)))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    quoted = "\n".join(f"  {k:<11} {v}" for k, v in (("From:", original.sender), ("Sent:", gmt(original.sent_at)),
+                                                      ("Subject:", original.subject), ("Message-ID:", original.message_id)))
+    msg.set_content(f"{body.rstrip()}\n\nYour mail:\n{quoted}\n\n-- \nescalation-agent, watching this mailbox "
+                    f"for the urgent-support procedure\n", cte="quoted-printable")
+    return msg

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import schedule
 
-from agent import audit, delivery, escalate
+from agent import audit, delivery, escalate, notices
 from agent.config import Config
 from agent.errors import AgentError, MailboxError, StoreError
 from agent.ingest import ingest
@@ -135,6 +135,8 @@ class Agent:
                                       self.clock)
             if status in (Status.SENT, Status.DRY_RUN):
                 report.sent.append(f"incident {incident_id} {d.tier.label}")
+            elif status == Status.FAILED:
+                self._tell_rejected(incident_id, d.tier, escalation_id, now)
         for row in self.store.outbox_with_status("notices", Status.PENDING):
             status = delivery.deliver(self.store, self.smtp, "notices", row["id"], agent_cfg.dry_run, self.clock)
             if status in (Status.SENT, Status.DRY_RUN):
@@ -144,6 +146,15 @@ class Agent:
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
         report.next_deadline = self.next_deadline = min(future, default=None)
         return report
+
+    def _tell_rejected(self, incident_id: int, tier, escalation_id: int, now: datetime) -> None:
+        error = self.store.escalation_row(escalation_id)["last_error"]
+        address = self.config.escalation.tier_address(tier)
+        body = (f"The agent's {tier.label} escalation for this incident was rejected by the mail server "
+                f"and will not be retried:\n\n  {error}\n\nPlease escalate by hand: write to {address} "
+                f"in this thread.")
+        notices.enqueue(self.store, self.config, incident_id, f"rejected_{tier.label.lower()}",
+                        f"{tier.label} escalation rejected", body, now, "the SMTP server rejected it for good")
 
     def safe_cycle(self) -> CycleReport | None:
         """A cycle that never raises: for the loop."""

@@ -80,13 +80,19 @@ def test_a_transient_failure_is_retried_on_a_later_cycle_with_each_attempt_recor
 def test_a_permanent_rejection_is_recorded_and_not_retried(servers, tmp_path):
     dovecot, relay = servers
     agent = due_incident(servers, tmp_path)
-    relay.mode = "permfail"
+    relay.refuse = {T2_ADDR}  # the T2 address is refused; the people in Cc would have been accepted
     agent.cycle()
-    relay.mode = "accept"
     agent.cycle()
     [row] = agent.store.escalation_rows(1)
     assert (row["status"], row["attempts"]) == ("failed", 1)
-    assert "554" in row["last_error"]
+    assert "550" in row["last_error"]
+    [notice] = agent.store.notice_rows(1)
+    assert (notice["kind"], notice["status"]) == ("rejected_t2", "sent")
+    [cc_copy, told] = [a for a in relay.accepted if a.mail_from == AGENT]
+    assert T2_ADDR not in cc_copy.rcpt_tos  # the Cc of the T2 went out; the T2 address did not
+    assert set(told.rcpt_tos) == {"alice@partner.test", "bob@partner.test", "watch@partner.test"}
+    body = told.message().get_body(("plain",)).get_content()
+    assert "rejected by the mail server" in body and "550" in body and T2_ADDR in body
     agent.close()
 
 

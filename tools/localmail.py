@@ -322,6 +322,13 @@ class _Handler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.lower() in self.relay.refuse:
+            return "550 5.1.1 Recipient rejected (test relay)"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         r = self.relay
         rec = Accepted(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, 0.0)
@@ -365,6 +372,7 @@ class SmtpRelay:
         self.host, self.port = HOST, port or free_port()
         self.auth, self.tls, self.stall_after_accept = auth, tls, stall_after_accept
         self.mode = "accept"  # or "tempfail" / "permfail"; read at each DATA
+        self.refuse: set[str] = set()  # recipient addresses answered 550 at RCPT
         self.accepted: list[Accepted] = []
         self.rejected: list[Accepted] = []  # mails answered 451/554 because of `mode`
         self.ca_file: str | None = None
