@@ -31,6 +31,7 @@ class ImapConfig:
     address: str  # the watched mailbox's own address: escalations CC it
     timeout: float
     ca_file: str | None
+    idle: bool = True  # IMAP IDLE on the first folder, where the server offers it
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def _imap(s: _Section, base: Path) -> ImapConfig:
         address=s.address("address", address),
         timeout=float(s.integer("timeout", 30, 1, 600)),
         ca_file=_ca_file(s, base),
+        idle=s.flag("idle", True),
     )
 
 

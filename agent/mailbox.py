@@ -3,6 +3,7 @@
 import imaplib
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -81,7 +82,7 @@ class Mailbox:
         except LoginError:
             self.close()
             raise MailboxError(f"{self.where} refused the login for {self.config.username}") from None
-        except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError) as e:
+        except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError, ConnectionError) as e:
             self.close()
             detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
             raise MailboxError(f"{self.where}: {what} failed ({_one_line(detail)})") from None
@@ -130,6 +131,35 @@ class Mailbox:
                                int(meta[uid].get(b"RFC822.SIZE", len(data))), uid in large))
         return out
 
+    def supports_idle(self) -> bool:
+        return self._call("asking for capabilities", lambda client: client.has_capability("IDLE"))
+
+    def wait_for_news(self, seconds: float, stop) -> bool:
+        """IDLE on the first folder for up to `seconds` (RFC 2177); True as soon as the server announces
+        new mail, False on timeout or when `stop` is set. A dead connection raises MailboxError."""
+        def idle(client):
+            client.select_folder(self.config.folders[0], readonly=True)
+            client.idle()
+            news = False
+            try:
+                end = time.monotonic() + seconds
+                while not stop.is_set() and not news:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    asked = min(left, 1.0)  # short checks: SIGTERM is noticed within a second
+                    started = time.monotonic()
+                    answers = client.idle_check(timeout=asked)
+                    if any(_is_bye(a) for a in answers):
+                        raise ConnectionError("the server closed the IDLE session")
+                    if not answers and time.monotonic() - started < asked / 2:
+                        raise ConnectionError("the IDLE session died")  # a dead socket answers at once
+                    news = any(_is_news(a) for a in answers)
+            finally:
+                client.idle_done()
+            return news
+        return self._call("waiting in IDLE", idle)
+
     def holds_message_id(self, message_id: str) -> bool:
         """True when any watched folder holds a mail with this Message-ID (our CC copy of a send)."""
         def search(client):
@@ -139,6 +169,15 @@ class Mailbox:
                     return True
             return False
         return self._call("searching for a Message-ID", search)
+
+
+def _is_bye(answer) -> bool:
+    return isinstance(answer, tuple) and answer[:1] == (b"BYE",) or answer == (b"BYE",)
+
+
+def _is_news(answer) -> bool:
+    """An untagged `* N EXISTS` (or RECENT): something arrived in the folder."""
+    return isinstance(answer, tuple) and len(answer) >= 2 and answer[1] in (b"EXISTS", b"RECENT")
 
 
 def _aware(value) -> datetime | None:

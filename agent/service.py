@@ -22,6 +22,8 @@ from agent.times import gmt, iso, utcnow
 
 log = logging.getLogger("agent.service")
 
+MAX_IDLE = 300.0  # seconds: IDLE is renewed well inside RFC 2177's 29 minutes and NAT timeouts
+
 
 @dataclass
 class CycleReport:
@@ -43,6 +45,7 @@ class Agent:
         self.last_sync_at: datetime | None = None  # the last time every folder was read
         self.failures = 0  # consecutive cycles in trouble: the loop backs off
         self._problems: dict[str, str] = {}
+        self._idle: bool | None = None  # does the server offer IDLE? None: not asked yet
 
     def close(self) -> None:
         self.mailbox.close()
@@ -197,7 +200,8 @@ class Agent:
             log.info("%s", verdict.sentence())
 
     def run(self, stop: threading.Event) -> None:
-        """Cycle every poll_interval and at each deadline, until `stop` is set (SIGTERM, SIGINT)."""
+        """Cycle every poll_interval and at each deadline, until `stop` is set (SIGTERM, SIGINT).
+        Between cycles it waits in IMAP IDLE where it can, so a reply is seen at once."""
         self.startup_checks()
         chores = schedule.Scheduler()
         chores.every(1).hours.do(self._checkpoint)
@@ -218,8 +222,34 @@ class Agent:
             wait = next_poll - now.timestamp()
             if self.next_deadline is not None:
                 wait = min(wait, (self.next_deadline - now).total_seconds())
-            stop.wait(min(max(wait, 0.01), 5.0))
+            if self._wait(max(wait, 0.01), stop):
+                next_poll = 0  # the server announced new mail: a cycle now
         log.info("stopped")
+
+    def _wait(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE); True when mail arrived."""
+        if self.failures or not self._idle_available():
+            stop.wait(min(seconds, 5.0))
+            return False
+        try:
+            news = self.mailbox.wait_for_news(min(seconds, MAX_IDLE), stop)
+        except MailboxError as e:
+            self._problem("imap", str(e))
+            self._idle = None  # asked again after the next cycle that reaches the server
+            return False
+        return news
+
+    def _idle_available(self) -> bool:
+        if not self.config.imap.idle:
+            return False
+        if self._idle is None:
+            try:
+                self._idle = self.mailbox.supports_idle()
+            except MailboxError:
+                return False
+            if not self._idle:
+                log.info("the IMAP server offers no IDLE: polling every %ss", self.config.agent.poll_interval)
+        return self._idle
 
     def _checkpoint(self) -> None:
         """Keep the WAL file small; a chore, so any failure is only logged."""
