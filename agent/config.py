@@ -3,6 +3,7 @@
 import configparser
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,8 @@ class ImapConfig:
     timeout: float
     ca_file: str | None
     idle: bool = True  # IMAP IDLE on the first folder, where the server offers it
+    auth: str = "password"  # or "xoauth2": a fresh token from oauth2_token_command on every connect
+    oauth2_token_command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class SmtpConfig:
     from_address: str
     timeout: float
     ca_file: str | None
+    auth: str = "password"
+    oauth2_token_command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,8 +240,19 @@ def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
     return ()
 
 
+def _oauth2(s: _Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
+    auth = s.choice("auth", ("password", "xoauth2"), "password")
+    command = tuple(shlex.split(s.text("oauth2_token_command") or ""))
+    if auth == "xoauth2" and not command:
+        raise ConfigError(f"{s.key('oauth2_token_command')} is required when {s.key('auth')} = xoauth2")
+    if auth == "xoauth2" and required_user and not s.text("username"):
+        raise ConfigError(f"{s.key('username')} is required when {s.key('auth')} = xoauth2")
+    return auth, command
+
+
 def _imap(s: _Section, base: Path) -> ImapConfig:
     security = s.choice("security", SECURITY, "ssl")
+    auth, token_command = _oauth2(s, required_user=True)
     username = s.text("username", required=True)
     address = s.text("address") or (username if _EMAIL.match(username) else None)
     if not address:
@@ -246,27 +262,32 @@ def _imap(s: _Section, base: Path) -> ImapConfig:
         port=s.integer("port", DEFAULT_PORTS["imap"][security], 1, 65535),
         security=security,
         username=username,
-        password=s.secret("password", base, required=True),
+        password=s.secret("password", base, required=auth == "password"),
         folders=s.items("folders", ("INBOX",)),
         address=s.address("address", address),
         timeout=float(s.integer("timeout", 30, 1, 600)),
         ca_file=_ca_file(s, base),
         idle=s.flag("idle", True),
+        auth=auth,
+        oauth2_token_command=token_command,
     )
 
 
 def _smtp(s: _Section, base: Path) -> SmtpConfig:
     security = s.choice("security", SECURITY, "starttls")
+    auth, token_command = _oauth2(s, required_user=True)
     username = s.text("username")
     return SmtpConfig(
         host=s.text("host", required=True),
         port=s.integer("port", DEFAULT_PORTS["smtp"][security], 1, 65535),
         security=security,
         username=username,
-        password=s.secret("password", base, required=bool(username)),
+        password=s.secret("password", base, required=bool(username) and auth == "password"),
         from_address=s.address("from_address"),
         timeout=float(s.integer("timeout", 30, 1, 600)),
         ca_file=_ca_file(s, base),
+        auth=auth,
+        oauth2_token_command=token_command,
     )
 
 

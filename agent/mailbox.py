@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from agent import oauth2
 from agent.config import ImapConfig
-from agent.errors import MailboxError
+from agent.errors import AgentError, MailboxError
 from agent.store import FolderState
 
 CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
@@ -48,7 +49,10 @@ def connect(config: ImapConfig) -> imapclient.IMAPClient:
     try:
         if config.security == "starttls":
             client.starttls(context)
-        client.login(config.username, config.password)
+        if config.auth == "xoauth2":  # a fresh token on every connect: they live about an hour
+            client.oauth2_login(config.username, oauth2.fetch_token(config.oauth2_token_command, "IMAP"))
+        else:
+            client.login(config.username, config.password)
     except BaseException:
         _quietly(client.logout)
         raise
@@ -82,6 +86,9 @@ class Mailbox:
         except LoginError:
             self.close()
             raise MailboxError(f"{self.where} refused the login for {self.config.username}") from None
+        except AgentError as e:  # the OAuth2 token command failed
+            self.close()
+            raise MailboxError(str(e)) from None
         except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError, ConnectionError) as e:
             self.close()
             detail = getattr(e, "strerror", None) or str(e) or type(e).__name__

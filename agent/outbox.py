@@ -6,8 +6,9 @@ import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
 
+from agent import oauth2
 from agent.config import SmtpConfig
-from agent.errors import PermanentSendError, TransientSendError
+from agent.errors import AgentError, PermanentSendError, TransientSendError
 
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
@@ -22,7 +23,10 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
         if config.security == "starttls":
             server.starttls(context=context)
             server.ehlo()
-        if config.username:
+        if config.auth == "xoauth2":
+            token = oauth2.fetch_token(config.oauth2_token_command, "SMTP")
+            server.auth("XOAUTH2", lambda challenge=None: oauth2.xoauth2(config.username, token))
+        elif config.username:
             server.login(config.username, config.password)
     except BaseException:
         server.close()
@@ -65,6 +69,8 @@ class Smtp:
     def _open(self) -> smtplib.SMTP:
         try:
             return self.factory(self.config)
+        except AgentError as e:  # the OAuth2 token command failed
+            raise TransientSendError(str(e)) from None
         except smtplib.SMTPAuthenticationError as e:
             raise TransientSendError(f"{self.where} refused the login for {self.config.username} "
                                      f"({e.smtp_code})") from None

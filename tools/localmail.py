@@ -82,12 +82,14 @@ def _wait_greeting(port: int, prefix: bytes, deadline: float, alive: Callable[[]
 class Dovecot:
     """A throwaway Dovecot on 127.0.0.1 (IMAP and LMTP), stopped by its own pid."""
 
-    def __init__(self, users: dict[str, str], root: Path | None = None):
+    def __init__(self, users: dict[str, str], root: Path | None = None, oauth2_tokeninfo_url: str | None = None):
         for name, password in users.items():
             # auth_username_format=%Ln lowercases logins, so "Alice" could never log in
             if not name or any(c in name + password for c in ":\n\r") or name != name.lower():
                 raise ValueError(f"unusable user/password for a passwd-file: {name!r}")
         self.users = dict(users)
+        # With a token-info URL, XOAUTH2/OAUTHBEARER logins are checked there (Dovecot's oauth2 passdb).
+        self.oauth2_tokeninfo_url = oauth2_tokeninfo_url
         self._own_root = root is None or not Path(root).exists()
         self.root = Path(root or tempfile.mkdtemp(prefix="ea-dc-", dir="/tmp"))
         if len(str(self.root)) > 60:  # base_dir sockets live below it; sun_path is ~108 bytes
@@ -119,6 +121,13 @@ class Dovecot:
         passwd = r / "passwd"
         passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
         passwd.chmod(0o644)
+        mechanisms, oauth2_passdb = "plain login", ""
+        if self.oauth2_tokeninfo_url:
+            mechanisms += " xoauth2 oauthbearer"
+            (r / "oauth2.conf").write_text(f"tokeninfo_url = {self.oauth2_tokeninfo_url}\n"
+                                           "introspection_mode = auth\nusername_attribute = email\n")
+            oauth2_passdb = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                             f"  args = {r}/oauth2.conf\n}}\n")
         self.conf.write_text(f"""\
 base_dir = {r}/run
 state_dir = {r}/state
@@ -128,19 +137,20 @@ listen = {HOST}
 protocols = imap lmtp
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_username_format = %Ln
 mail_location = maildir:~/Maildir
 postmaster_address = postmaster@localhost
 default_login_user = {login_user}
 default_internal_user = {internal_user}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN {passwd}
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={r}/home/%Ln
+  args = uid={uid} gid={gid} home={r}/home/%Ln allow_all_users=yes
 }}
 service imap-login {{
   inet_listener imap {{
@@ -316,11 +326,25 @@ class _Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
         # Enforced here rather than by aiosmtpd's auth_required, which warns on every connection
         # unless AUTH also requires STARTTLS (it does not count implicit TLS as TLS).
-        if self.relay.auth and not session.authenticated:
+        if (self.relay.auth or self.relay.oauth2_tokens) and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
+
+    async def auth_XOAUTH2(self, server, args):
+        """RFC 7628-style XOAUTH2 (Google, Microsoft): base64 of user=U^Aauth=Bearer T^A^A."""
+        import base64
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        blob = args[1] if len(args) > 1 else await server.challenge_auth("")
+        try:
+            text = base64.b64decode(blob if isinstance(blob, (str, bytes)) else b"").decode()
+            fields = dict(f.split("=", 1) for f in text.split("\x01") if "=" in f)
+            user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
+        except Exception:
+            return AuthResult(success=False, handled=False)
+        ok = self.relay.oauth2_tokens.get(token) == user
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b""))
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if address.lower() in self.relay.refuse:
@@ -360,6 +384,7 @@ class SmtpRelay:
 
     def __init__(self, dovecot: Dovecot | None, local: dict[str, str], *, port: int | None = None,
                  auth: tuple[str, str] | None = None, tls: str = "none",
+                 oauth2_tokens: dict[str, str] | None = None,
                  stall_after_accept: float = 0.0):
         if tls not in ("none", "starttls", "ssl"):
             raise ValueError(f"tls must be none, starttls or ssl, not {tls!r}")
@@ -371,6 +396,7 @@ class SmtpRelay:
         self.dovecot, self.local = dovecot, {a.lower(): u for a, u in local.items()}
         self.host, self.port = HOST, port or free_port()
         self.auth, self.tls, self.stall_after_accept = auth, tls, stall_after_accept
+        self.oauth2_tokens = dict(oauth2_tokens or {})  # access token -> user, for AUTH XOAUTH2
         self.mode = "accept"  # or "tempfail" / "permfail"; read at each DATA
         self.refuse: set[str] = set()  # recipient addresses answered 550 at RCPT
         self.accepted: list[Accepted] = []
@@ -408,7 +434,7 @@ class SmtpRelay:
             tls_context=tls_ctx if self.tls == "starttls" else None,
             require_starttls=self.tls == "starttls",
             auth_require_tls=self.tls == "starttls",  # implicit TLS does not count for aiosmtpd
-            authenticator=self._authenticate if self.auth else None)
+            authenticator=self._authenticate if self.auth or self.oauth2_tokens else None)
         try:
             self._controller.start()
         except BaseException:
