@@ -12,7 +12,8 @@ import click
 
 from agent import config as config_mod
 from agent import audit as audit_mod
-from agent import escalate, report
+from agent import escalate, metrics, report
+from agent import export as export_mod
 from agent.errors import AgentError
 from agent.mailbox import Mailbox
 from agent.outbox import Smtp
@@ -80,9 +81,20 @@ def run(obj):
         logging.getLogger("agent").warning("%s", warning)
     store = obj.store()
     agent = Agent(cfg, store)
+    server = None
+    if cfg.agent.metrics_port:
+        try:  # the HTTP thread reads through its own connection: sqlite connections stay in one thread
+            server = metrics.serve(cfg.agent.metrics_port, lambda: metrics.render_file(
+                cfg.agent.database, agent.last_sync_at, utcnow()))
+        except OSError as e:
+            raise click.ClickException(f"[agent] metrics_port: cannot listen on 127.0.0.1:"
+                                       f"{cfg.agent.metrics_port} ({e.strerror})") from None
     try:
         agent.run(stop)
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         agent.close()
         store.close()
 
@@ -138,6 +150,27 @@ def show(obj, incident_id, as_json):
     finally:
         store.close()
     click.echo(json.dumps(detail, indent=2) if as_json else report.incident_text(detail))
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the Markdown to this file instead of standard output.")
+@click.pass_obj
+@_errors_as_sentences
+def export(obj, incident_id, output):
+    """One incident's timeline as Markdown, for the post-incident review."""
+    store = obj.store()
+    try:
+        text = export_mod.incident_markdown(report.incident_detail(store, obj.config, incident_id, utcnow()))
+    finally:
+        store.close()
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"incident {incident_id} written to {output}")
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()

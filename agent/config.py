@@ -76,6 +76,8 @@ class AgentConfig:
     log_level: str
     unconfirmed_grace: timedelta  # mailbox unreadable at a deadline: escalate anyway after this long
     resend_after: timedelta  # a send cut short by a crash: looked for in the mailbox this long first
+    metrics_port: int = 0  # Prometheus /metrics on 127.0.0.1:PORT; 0: off
+    metrics_textfile: Path | None = None  # or a file for node_exporter's textfile collector
 
 
 @dataclass(frozen=True)
@@ -335,4 +337,6 @@ def _agent(s: _Section, base: Path) -> AgentConfig:
         log_level=s.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         unconfirmed_grace=s.duration("unconfirmed_grace", timedelta(minutes=2)),
         resend_after=s.duration("resend_after", timedelta(minutes=2)),
+        metrics_port=s.integer("metrics_port", 0, 0, 65535),
+        metrics_textfile=_resolve(base, s.text("metrics_textfile")) if s.text("metrics_textfile") else None,
     )

@@ -1,4 +1,4 @@
-"""The SOP's required items: which a T1 carries, which it lacks, where it is misrouted. Pure: no I/O."""
+"""The SOP's items in a T1: which it carries, which it lacks, which marketplace, whether it is misrouted. Pure."""
 
 import re
 from dataclasses import dataclass
@@ -14,13 +14,12 @@ class Item:
     physical_only: bool = False
 
 
-ITEMS = (
+ITEMS = (  # the SOP's table, in its order
     Item("phone", "Contact phone number", True, "+81-3-3123-4567"),
     Item("email", "Contact email", True, "yourname@alias.com"),
     Item("name", "Contact name", True, "First Name/Family Name"),
-    Item("problem", "Brief problem description", True,
-         "Beginning at approximately 11:15 GMT all requests are failing with an F500 error.  We have turned off "
-         "Amazon gift cards from our POS systems until this is resolved."),
+    Item("problem", "Brief problem description", True, "Beginning at approximately 11:15 GMT all requests are failing "
+         "with an F500 error.  We have turned off Amazon gift cards from our POS systems until this is resolved."),
     Item("partner_id", "Partner ID", True, "Acmes"),
     Item("request_id", "Example request ID", True, "Acmes3324500H2"),
     Item("card", "Example card/serial number", True, "1400000005567580", physical_only=True),
@@ -35,52 +34,44 @@ ITEMS = (
 )
 ITEM = {i.key: i for i in ITEMS}
 
-# Labels as people write them. They are compared after _norm (case, spaces, punctuation, "(with time
-# zone)" and leading "what is your"/"example" fall away), so "PartnerId", "partner id -" and
-# "What is your partner id?" all meet "partner id". English first: most partners, Japanese and Chinese too.
+# Labels as people write them (English, and the Japanese and Chinese ones partners there use), compared after
+# _norm: case, spaces, punctuation, parentheses ("(with time zone)") and a leading "what is your", "is the",
+# "example" fall away, so "PartnerId", "partner id -" and "What is your partner id?" are all "partnerid".
 _SYNONYMS = {
     "phone": "phone|phone number|phone no|contact phone|contact phone number|contact number|tel|tel no|telephone|"
-             "mobile|mobile number|cell|callback number|電話|電話番号|連絡先電話番号|連絡先|联系电话|电话|手机",
-    "email": "email|e-mail|mail|email address|contact email|contact e-mail|contact email address|"
-             "メール|メールアドレス|連絡先メールアドレス|邮箱|联系邮箱|电子邮件|电子邮箱",
-    "name": "name|contact name|contact|contact person|point of contact|poc|full name|"
-            "氏名|名前|担当者|担当者名|お名前|联系人|姓名|联系人姓名",
-    "problem": "problem|problem description|brief problem description|description|brief description|issue|"
-               "issue description|summary|symptoms|details|what happened|"
-               "問題|問題の概要|概要|事象|現象|障害内容|问题|问题描述|简要问题描述",
+             "mobile|mobile number|cell|callback number|電話|電話番号|連絡先電話番号|联系电话|电话|手机",
+    "email": "email|e-mail|mail|email address|contact email|contact e-mail|contact email address|メール|メールアドレス|"
+             "連絡先メールアドレス|邮箱|联系邮箱|电子邮件|电子邮箱",
+    "name": "name|contact name|contact|contact person|point of contact|poc|full name|氏名|名前|担当者|担当者名|お名前|联系人|姓名|联系人姓名",
+    "problem": "problem|problem description|brief problem description|description|brief description|issue|summary|"
+               "issue description|symptoms|details|what happened|問題|問題の概要|概要|事象|現象|障害内容|问题|问题描述",
     "partner_id": "partner id|partner|partner code|パートナーid|合作伙伴id|合作方id",
     "request_id": "request id|request ids|failing request id|creation request id|req id|request identifier|"
-                  "x amzn request id|リクエストid|请求id|示例请求id",
-    "card": "card|card number|serial|serial number|card serial number|gift card number|card or serial number|"
-            "カード番号|シリアル番号|卡号|序列号",
+                  "x amzn request id|リクエストid|请求id",
+    "card": "card|card number|serial|serial number|card serial number|gift card number|card or serial number|カード番号|"
+            "シリアル番号|卡号|序列号",
     "error": "error|errors|error response|error message|error code|api error|api error response|response|"
              "api response|error returned|エラー|エラーレスポンス|エラー応答|エラー内容|apiエラー|错误|错误响应|错误信息",
-    "marketplace": "marketplace|market|region|country|locale|site|affected marketplace|"
+    "marketplace": "marketplace|market|region|country|locale|affected marketplace|"
                    "marketplace where you are experiencing the issue|マーケットプレイス|国|地域|市场|站点",
-    "timestamp": "timestamp|time stamp|time|timestamp of request|timestamp of request id|request timestamp|"
-                 "time of request|request time|time of example request|timestamp of example request|"
-                 "timestamp of example request id|タイムスタンプ|リクエスト時刻|リクエスト日時|时间戳|请求时间",
-    "first_failure": "first failure|first failure time|time of first failure|first error|first error at|"
+    "timestamp": "timestamp|time stamp|time|timestamp of request|request timestamp|time of request|request time|"
+                 "time of example request|timestamp of example request|timestamp of example request id|タイムスタンプ|"
+                 "リクエスト時刻|リクエスト日時|时间戳|请求时间",
+    "first_failure": "first failure|first failure time|time of first failure|first error|first error at|since|began|"
                      "first error time|time of first error|first failing request|time of first failing request|"
-                     "approximate time of first failing request|first request that returned an error|"
+                     "approximate time of first failing request|first request that returned an error|started|"
                      "approximate time of the first request that returned an error|first occurrence|start time|"
-                     "started|started at|issue started|since|began|outage start|"
-                     "発生時刻|発生日時|障害発生時刻|最初のエラー|最初のエラー発生時刻|首次失败时间|首次出错时间|首次错误时间",
-    "consistent": "consistent|consistent?|behavior consistent|behaviour consistent|is it consistent|consistency|"
-                  "consistent or intermittent|intermittent or consistent|reproducible|"
-                  "再現性|継続性|一貫性|是否持续|是否一致",
-    "changes": "changes|recent changes|any changes|recent changes on your end|changes on your end|"
-               "changes on our end|changes on our side|recent deployments|recent changes on our side|"
-               "最近の変更|直近の変更|変更点|最近变更|近期变更|最近的变更",
+                     "started at|issue started|outage start|発生時刻|発生日時|障害発生時刻|最初のエラー|最初のエラー発生時刻|首次失败时间|首次出错时间|首次错误时间",
+    "consistent": "consistent|behavior consistent|behaviour consistent|is it consistent|consistency|reproducible|"
+                  "consistent or intermittent|intermittent or consistent|再現性|継続性|一貫性|是否持续|是否一致",
+    "changes": "changes|recent changes|recent changes on your end|changes on your end|changes on our end|"
+               "changes on our side|recent changes on our side|recent deployments|最近の変更|直近の変更|変更点|最近变更|近期变更|最近的变更",
     "raw_request": "raw request|request raw|raw example request|request raw including headers|"
                    "raw request including headers|request including headers|raw request with headers",
 }
-_FILLER = {"required", "desired", "what", "whats", "is", "was", "are", "were", "your", "the", "our", "my",
-           "please", "any", "there", "example", "sample", "an", "a"}
+_FILLER = set("required desired what whats is was are were your the our my please any there example sample a".split())
 _MULTILINE = {"problem", "error", "consistent", "changes", "raw_request"}  # free text may run on
-_MISSING = {"", "n/a", "na", "n.a.", "-", "--", "—", "?", "tbd", "tbc", "tba", "todo", "unknown", "xxx",
-            "see below", "see above"}
-_CAP = 500
+_MISSING = {"", "n/a", "na", "n.a", "-", "--", "—", "?", "tbd", "tbc", "tba", "todo", "unknown", "xxx", "see below"}
 
 
 def _norm(label: str) -> str:
@@ -91,15 +82,14 @@ def _norm(label: str) -> str:
     return "".join(words)
 
 
-# "PartnerId" / "RequestID" become "partner id" before _norm drops the spaces anyway.
 _LABELS = {_norm(syn): key for key, syns in _SYNONYMS.items() for syn in syns.split("|")}
 _SEP = re.compile(r"[:：=\t?？]|\s[-–—]{1,2}(?=\s|$)")
 _BULLET = re.compile(r"^\s*(?:[-*•·+■□●◆◇▪※◎]+|\d{1,2}[.)]|\*\*|__)?\s*")
-_QUOTE = re.compile(r"^\s*>")
+_QUOTE = re.compile(r"^(\s*>)+")
 _LINK = re.compile(r"<(?:mailto|tel|https?):[^>]*>")  # Outlook's plain text: "a@b.test<mailto:a@b.test>"
-_SIGNOFF = re.compile(r"^(--\s*$|(thanks|thank you|regards|best|cheers|kind regards|best regards|sincerely)\b|"
-                      r"よろしく|以上|谢谢)", re.IGNORECASE)
-# Where an older mail begins: what follows is history (a reply) or the forwarded T1 (a forward).
+_SIGNOFF = re.compile(r"^(--\s*$|(thanks|thank you|regards|best|cheers|kind regards|sincerely)\b|よろしく|以上|谢谢)",
+                      re.IGNORECASE)
+# Where an older mail begins: below is history (a reply) or the forwarded T1 (a forward).
 _SEPARATOR = re.compile(
     r"^\s*(-{2,}\s*(original message|forwarded message|ursprüngliche nachricht|message d'origine)\b.*|"
     r"begin forwarded message:|_{10,}|(on|le|am|el|il)\s.{4,200}(wrote|a écrit|schrieb|escribió|ha scritto)\s*:)\s*$",
@@ -109,138 +99,108 @@ _HEADER_NEXT = re.compile(r"^\s*\**(sent|date|to|subject|送信日時|日時|发
 
 
 def _is_separator(lines: list[str], i: int) -> bool:
-    line = lines[i]
-    if _SEPARATOR.match(line) or (line.strip().lower().startswith("on ") and i + 1 < len(lines)
-                                  and _SEPARATOR.match(line + " " + lines[i + 1].strip())):
-        return True  # Gmail wraps a long "On ... <\na@b> wrote:" over two lines
-    return bool(_HEADER_FROM.match(line)) and any(_HEADER_NEXT.match(x) for x in lines[i + 1:i + 4])
+    # Gmail wraps a long "On ... <\na@b> wrote:" over two lines; Outlook's "From:" is followed by "Sent:".
+    two = " ".join(lines[i:i + 2])
+    return bool(_SEPARATOR.match(lines[i]) or ("@" in two and _SEPARATOR.match(two))
+                or (_HEADER_FROM.match(lines[i]) and any(_HEADER_NEXT.match(x) for x in lines[i + 1:i + 4])))
 
 
-def _label(line: str) -> tuple[str, str] | None:
-    """(key, rest of line) when the line starts with a known label and a separator."""
-    line = re.sub(r"^\s*【([^】]{1,40})】", r"\1: ", line)  # Japanese "【パートナーID】Acmes"
+def _label(line: str) -> tuple[str, str, bool] | None:
+    """(key, rest of line, whether it is a table row) when the line starts with a known label and a separator."""
+    line = re.sub(r"^\s*【([^】]{1,40})】", r"\1: ", _QUOTE.sub("", line))  # Japanese "【パートナーID】Acmes"
     body = _BULLET.sub("", line, count=1)
-    for m in _SEP.finditer(body[:160]):
-        key = _LABELS.get(_norm(body[:m.start()]))
-        if key:
-            return key, body[m.end():]
+    for m in _SEP.finditer(body[:160] if body[:1].isalpha() else ""):  # not '{"errorCode": ...' on its own line
+        if key := _LABELS.get(_norm(body[:m.start()])):
+            return key, body[m.end():], "\t" in body[m.start():]
     return None
 
 
 def _value(parts: list[str]) -> str:
-    v = _LINK.sub("", " ".join(parts))
-    v = " ".join(v.split()).strip(" *_:=?？：")
-    return "" if v.lower().strip(".") in _MISSING or v.lower() in _MISSING else v[:_CAP].rstrip()
+    v = " ".join(_LINK.sub("", " ".join(parts)).split()).strip(" *_:=?？：")
+    return "" if v.lower().rstrip(".") in _MISSING else v[:500].rstrip()
 
 
 def _scan(lines: list[str]) -> list[tuple[int, str, str]]:
-    """(zone, key, value) in order; zone 1 is quoted text or anything below an older mail's separator."""
+    """(zone, key, value) in order; zone 1 is quoted text and anything below an older mail's separator."""
     found, zone, i = [], 0, 0
     while i < len(lines):
         if _is_separator(lines, i):
             zone, i = 1, i + 1
             continue
-        quoted = bool(_QUOTE.match(lines[i]))
-        strip = (lambda s: re.sub(r"^(\s*>)+", "", s)) if quoted else (lambda s: s)
-        hit = _label(strip(lines[i]))
-        i += 1
+        quoted, hit, i = bool(_QUOTE.match(lines[i])), _label(lines[i]), i + 1
         if not hit:
             continue
-        key, rest = hit
-        parts = [rest] if rest.strip() else []
-        nxt = i + (1 if not parts and i < len(lines) and not lines[i].strip() else 0)  # "Label:", blank, value
-        while nxt < len(lines) and bool(_QUOTE.match(lines[nxt])) == quoted:
-            line = strip(lines[nxt])
-            if (not line.strip() or _label(line) or _is_separator(lines, nxt) or _SIGNOFF.match(line.strip())
-                    or (parts and key not in _MULTILINE)):
+        key, rest, row = hit
+        parts = [rest] if rest.strip() or row else []
+        j = i + (not parts and i < len(lines) and not lines[i].strip())  # "Label:", one blank line, the value
+        runs_on = key in _MULTILINE and not row  # a table row is whole
+        while j < len(lines) and bool(_QUOTE.match(lines[j])) == quoted and not (parts and not runs_on):
+            line = _QUOTE.sub("", lines[j]).strip()
+            if not line or _label(line) or _is_separator(lines, j) or _SIGNOFF.match(line):
                 break
             parts.append(line)
-            nxt += 1
-        i = max(i, nxt) if parts else i
+            j += 1
+        i = j if parts else i
         found.append((1 if quoted else zone, key, _value(parts)))
     return found
 
 
 class _Text(HTMLParser):
-    """HTML -> lines: table rows become "cell<TAB>cell", blockquotes become "> " lines, <style> is dropped."""
+    """HTML -> lines as the reader sees them: a table row is one "cell<TAB>cell" line (a one-cell row is layout,
+    its lines stay lines), a blockquote gives "> " lines, <style> and <head> are dropped."""
 
-    BLOCK = {"br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "pre", "table"}
+    BLOCK = set("p div li ul ol h1 h2 h3 h4 h5 h6 hr pre blockquote table tr td th".split())
+    SKIP = set("style script head title".split())
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.lines, self.cur, self.cells, self.cell = [], [], None, None
-        self.skip = self.quote = self.pre = 0
+        self.lines, self.cur, self.tables = [], "", []  # tables: per open table, its open row's cells
+        self.skip = self.quote = 0
 
-    def _flush(self):
-        text = "".join(self.cur).strip()
-        self.lines.append(("> " if self.quote else "") + text if text else "")
-        self.cur = []
+    def target(self) -> list[str]:
+        return next((t[-1] for t in reversed(self.tables) if t), self.lines)
 
-    def _close_cell(self):
-        if self.cell is not None and self.cells is not None:
-            self.cells.append(" ".join("".join(self.cell).split()))
-        self.cell = None
+    def boundary(self, tag=""):
+        # A blank line only where the reader sees one: <br> on an empty line, <p>&nbsp;</p> (Outlook's).
+        text, blank, self.cur = " ".join(self.cur.split()), tag == "br" or (tag == "/" and "\xa0" in self.cur), ""
+        if text or blank:
+            self.target().append(("> " if self.quote and text else "") + text)
 
-    def _close_row(self):
-        self._close_cell()
-        if self.cells and any(self.cells):
-            self._flush()
-            self.cur = ["\t".join(self.cells)]
-            self._flush()
-        self.cells = None
+    def close_row(self):
+        cells = [[_QUOTE.sub("", x).strip() for x in c] for c in (self.tables or [[]])[-1]]
+        filled = [c for c in cells if any(c)]
+        if self.tables:
+            self.tables[-1] = []
+        # One filled cell of paragraphs is layout; "Marketplace | (empty)" is still a label and its (missing) value.
+        layout = len(filled) == 1 and (len(cells) == 1 or sum(map(bool, filled[0])) > 1)
+        rows = filled[0] if layout else ["\t".join(" ".join(" ".join(c).split()) for c in cells)] * bool(filled)
+        self.target().extend(("> " if self.quote and x else "") + x for x in rows)
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("style", "script", "head", "title"):
-            self.skip += 1
-        elif tag == "blockquote":
-            self._flush()
-            self.quote += 1
-        elif tag == "table" and self.cell is not None:  # a layout table around the content: not a data row
-            self.cells, self.cell = None, None
-        elif tag == "tr":
-            self._close_row()
-            self.cells = []
-        elif tag in ("td", "th"):
-            self._close_cell()
-            self.cells = [] if self.cells is None else self.cells
-            self.cell = []
-        elif tag in self.BLOCK:
-            self.pre += tag == "pre"
-            self.cell.append(" ") if self.cell is not None else self._flush()
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
+        if tag in self.BLOCK or tag == "br":
+            self.boundary(tag)
+        if tag in ("table", "tr"):
+            self.close_row()  # a table inside a cell makes the outer one layout
+        self.tables += [[]] if tag == "table" else []
+        if tag in ("td", "th") and self.tables:
+            self.tables[-1].append([])
+        self.skip += tag in self.SKIP
+        self.quote += tag == "blockquote"
 
     def handle_endtag(self, tag):
-        if tag in ("style", "script", "head", "title"):
-            self.skip = max(0, self.skip - 1)
-        elif tag == "blockquote":
-            self._flush()
-            self.quote = max(0, self.quote - 1)
-        elif tag in ("td", "th"):
-            self._close_cell()
-        elif tag == "tr":
-            self._close_row()
-        elif tag == "table":
-            self._close_row()
-            self._flush()
-            self.lines.append("")  # a table's end ends a running multi-line value
-        elif tag in self.BLOCK:
-            self.pre -= tag == "pre" and self.pre > 0
-            self.cell.append(" ") if self.cell is not None else self._flush()
+        if tag in self.BLOCK:
+            self.boundary("/")
+        if tag in ("tr", "table"):
+            self.close_row()
+        if tag == "table" and self.tables:
+            self.tables.pop()
+            self.target().append("")  # a table's end also ends a running multi-line value
+        self.skip -= tag in self.SKIP and self.skip > 0
+        self.quote -= tag == "blockquote" and self.quote > 0
 
     def handle_data(self, data):
-        if self.skip:
-            return
-        if self.cell is not None:
-            self.cell.append(data)
-        elif self.pre:
-            for n, piece in enumerate(data.split("\n")):
-                if n:
-                    self._flush()
-                self.cur.append(piece)
-        else:
-            self.cur.append(re.sub(r"\s+", " ", data))
+        if not self.skip:
+            self.cur += data
 
 
 def html_lines(markup: str) -> list[str]:
@@ -248,151 +208,141 @@ def html_lines(markup: str) -> list[str]:
     try:
         parser.feed(markup or "")
         parser.close()
-    except Exception:  # malformed markup: keep what was read so far
+    except Exception:  # malformed markup: keep what was read
         pass
-    parser._close_row()
-    parser._flush()
+    while parser.tables:
+        parser.handle_endtag("table")
+    parser.boundary()
     return parser.lines
 
 
 def extract(text: str, html: str) -> dict[str, str]:
-    """The SOP items found in a mail body: "Label: value" lines and two-column HTML table rows.
+    """The SOP items in a mail body, from "Label: value" lines and label/value table rows, by item key.
 
-    Values above any quote or older-mail separator win; below it they only fill gaps (a forwarded T1
-    carries its items there). Within each, the first value scanning top to bottom wins, the HTML
-    (whose tables are the structured form) before the plain text.
+    Values above any quote or older mail's separator win; those below only fill gaps (a forwarded T1 carries its
+    items there). Within each part the first value top to bottom wins, the HTML (tables: the structured form) first.
     """
-    hits = _scan(html_lines(html)) + _scan((text or "").splitlines()) if html else _scan((text or "").splitlines())
+    hits = (_scan(html_lines(html)) if html else []) + _scan((text or "").splitlines())
     out: dict[str, str] = {}
-    for zone in (0, 1):
-        for z, key, value in hits:
-            if z == zone and value and key not in out:
-                out[key] = value
+    for _, key, value in sorted(hits, key=lambda h: h[0]):  # stable: top to bottom within a zone
+        if value:
+            out.setdefault(key, value)
     return out
-
-
-_PHYSICAL = re.compile(
-    r"physical\s+(gift\s*)?cards?\s+activation|card\s+activation|activat\w*\s+(\w+\s+){0,3}physical\s+(gift\s*)?cards?|"
-    r"physical\s+(gift\s*)?cards?\s+(\w+\s+){0,3}activat|\bactivategiftcard\b|物理カード.{0,20}(有効化|アクティベ)|"
-    r"实体卡.{0,10}激活", re.IGNORECASE)
-_NEGATED = re.compile(r"\b(not|no|never|isn'?t|aren'?t|n't|unrelated to|nothing to do with|rather than)\b[^.!?\n]{0,30}$",
-                      re.IGNORECASE)
-_SOP_CARD_LABEL = re.compile(r"\(?\s*for physical card activation only\s*\)?\.?", re.IGNORECASE)
-
-
-def is_physical(text: str) -> bool:
-    """True when the mail is about activating physical cards (the card/serial item is then required)."""
-    body = _SOP_CARD_LABEL.sub(" ", "\n".join(_own_lines(text, forward=True)))  # a copied SOP label is no claim
-    return any(not _NEGATED.search(body[:m.start()]) for m in _PHYSICAL.finditer(body))
 
 
 def missing(items: dict[str, str], physical: bool = False) -> list[Item]:
     return [i for i in ITEMS if i.required and (physical or not i.physical_only) and not items.get(i.key)]
 
 
-OPERATIONS_TEAMS = {
-    **dict.fromkeys(("US", "CA", "MX"), "corp-gc-salesops@amazon.com"),
-    "AU": "amazonaucorpgc@amazon.com",
-    "JP": "jp-gc-salesops@amazon.com",
-    "CN": "cn-gc-salesops@amazon.com",
+def _own_lines(text: str, forward: bool) -> str:
+    """The mail's own text: no ">" quotes, nothing below an older mail's separator unless `forward` (a forward's
+    lower part is the matter at hand, a reply's is history)."""
+    lines = (text or "").splitlines()
+    end = len(lines) if forward else next((i for i in range(len(lines)) if _is_separator(lines, i)), len(lines))
+    return "\n".join(x for x in lines[:end] if not _QUOTE.match(x))
+
+
+# A negation right before a mention ("not an Insufficient Funds error", "we don't activate physical cards") voids
+# it; one further away ("not sure why we get InsufficientFunds") does not.
+_NEGATED = re.compile(r"\b(not|no|never|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|no longer|unrelated to|nothing to do "
+                      r"with|rather than|instead of)\s+(an?\s+|the\s+|any\s+|about\s+|related\s+to\s+|due\s+to\s+)*"
+                      r"[\"'“]?$", re.IGNORECASE)
+_PHYSICAL = re.compile(r"physical\s+(gift\s*)?cards?\s+activation|card\s+activation|activat\w*\s+(\w+\s+){0,3}physical"
+                       r"\s+(gift\s*)?cards?|physical\s+(gift\s*)?cards?\s+(\w+\s+){0,3}activat|\bactivategiftcard\b|"
+                       r"物理カード.{0,20}(有効化|アクティベ)|实体卡.{0,10}激活", re.IGNORECASE)
+
+
+def is_physical(text: str) -> bool:
+    """True when the mail is about activating physical cards: the card/serial item is then required."""
+    body = re.sub(r"for physical card activation only", " ", _own_lines(text, True), flags=re.I)  # a copied SOP label
+    return any(not _NEGATED.search(body[max(0, m.start() - 60):m.start()]) for m in _PHYSICAL.finditer(body))
+
+
+OPERATIONS_TEAMS = {  # the SOP's "contact your local Operations team" table
+    **dict.fromkeys(("US", "CA", "MX"), "corp-gc-salesops@amazon.com"), "AU": "amazonaucorpgc@amazon.com",
+    "JP": "jp-gc-salesops@amazon.com", "CN": "cn-gc-salesops@amazon.com",
     **dict.fromkeys(("UK", "TR"), "corporate-gifts@amazon.co.uk"),
     **dict.fromkeys(("UAE", "KSA"), "mena-gc-ops@amazon.com"),
-    "DE": "gutscheine-grosskunden@amazon.de",
-    "FR": "cheques-cadeaux-entreprises@amazon.fr",
-    "ES": "cheques-regalo-empresas@amazon.es",
-    "IT": "buoni-regalo-imprese@amazon.it",
-    "NL": "amazon-incentives-nl@amazon.nl",
-    "SG": "corporate-gc-sg@amazon.com",
+    "DE": "gutscheine-grosskunden@amazon.de", "FR": "cheques-cadeaux-entreprises@amazon.fr",
+    "ES": "cheques-regalo-empresas@amazon.es", "IT": "buoni-regalo-imprese@amazon.it",
+    "NL": "amazon-incentives-nl@amazon.nl", "SG": "corporate-gc-sg@amazon.com",
 }
 non_urgent_address = "incentives-api@amazon.com"  # planned outages and other non-urgent questions
 
-# Names and Amazon domains are safe anywhere; two-letter codes only in the marketplace item itself or
-# next to "marketplace"/"store" in prose ("IT team", "CA certificate", "let US know" are not markets).
-_MARKETS = {
-    "US": ("us|usa|united states|united states of america|amazon.com", "usa|united states"),
-    "CA": ("ca|canada|amazon.ca", "canada"),
-    "MX": ("mx|mexico|méxico|amazon.com.mx", "mexico|méxico"),
-    "AU": ("au|australia|amazon.com.au", "australia"),
-    "JP": ("jp|japan|amazon.co.jp|日本", "japan|日本"),
-    "CN": ("cn|china|amazon.cn|中国", "china|中国"),
-    "UK": ("uk|gb|united kingdom|great britain|britain|england|amazon.co.uk", "united kingdom|great britain"),
-    "TR": ("tr|turkey|türkiye|turkiye|amazon.com.tr", "türkiye|turkiye"),
-    "UAE": ("uae|ae|united arab emirates|emirates|dubai|amazon.ae", "uae|united arab emirates"),
-    "KSA": ("ksa|sa|saudi arabia|saudi|kingdom of saudi arabia|amazon.sa", "ksa|saudi arabia"),
-    "DE": ("de|germany|deutschland|amazon.de", "germany|deutschland"),
-    "FR": ("fr|france|amazon.fr", "france"),
-    "ES": ("es|spain|españa|espana|amazon.es", "spain|españa"),
-    "IT": ("it|italy|italia|amazon.it", "italy|italia"),
-    "NL": ("nl|netherlands|the netherlands|holland|amazon.nl", "netherlands|holland"),
-    "SG": ("sg|singapore|amazon.sg", "singapore"),
+# Country names and Amazon domains count anywhere. Codes count in the marketplace item, but in prose only in upper
+# case next to "marketplace"/"store"/"[..]" ("IT team", "CA certificate" and "let US know" are no markets).
+# "Turkey", "Emirates", "England" alone count only in the item: a bird, an airline, half a marketplace.
+_MARKETS = {  # key: (names anywhere, names only in the marketplace item, codes, domain)
+    "US": ("united states|usa", "america|united states of america", "us|usa", "amazon.com"),
+    "CA": ("canada", "", "ca", "amazon.ca"), "MX": ("mexico|méxico", "", "mx", "amazon.com.mx"),
+    "AU": ("australia", "", "au", "amazon.com.au"), "JP": ("japan|日本", "", "jp", "amazon.co.jp"),
+    "CN": ("china|中国", "", "cn", "amazon.cn"),
+    "UK": ("united kingdom|great britain", "britain|england", "uk|gb", "amazon.co.uk"),
+    "TR": ("türkiye|turkiye", "turkey", "tr", "amazon.com.tr"),
+    "UAE": ("united arab emirates|uae", "emirates|dubai", "uae|ae", "amazon.ae"),
+    "KSA": ("saudi arabia|ksa", "saudi|kingdom of saudi arabia", "ksa|sa", "amazon.sa"),
+    "DE": ("germany|deutschland", "", "de", "amazon.de"), "FR": ("france", "", "fr", "amazon.fr"),
+    "ES": ("spain|españa", "espana", "es", "amazon.es"), "IT": ("italy|italia", "", "it", "amazon.it"),
+    "NL": ("netherlands|holland", "", "nl", "amazon.nl"), "SG": ("singapore", "", "sg", "amazon.sg"),
 }
-_CODES = "|".join(c for c in sorted({s for v, _ in _MARKETS.values() for s in v.split("|") if len(s) <= 3}, key=len,
-                                    reverse=True))
-_MARKET_WORD = r"(?:marketplace|market|store|site|region)"
+_CODE_KEY = {c.upper(): k for k, (_, _, codes, _) in _MARKETS.items() for c in codes.split("|")}
+_CODES = "|".join(sorted(_CODE_KEY, key=len, reverse=True))
+_IN_CONTEXT = re.compile(rf"\b({_CODES})\s+(?i:marketplace|market|store|region)\b|"
+                         rf"(?i:\bmarketplace|\bmarket|\bregion)\s*[:=-]?\s*({_CODES})\b|\[({_CODES})\]")
 
 
-def _mentions(s: str, loose: bool) -> set[str]:
-    found = set()
-    for key, (item_names, prose_names) in _MARKETS.items():
-        names = [n for n in (item_names if loose else prose_names).split("|") if loose or len(n) > 3 or n in ("uae", "ksa", "usa")]
-        names += [d for d in item_names.split("|") if d.startswith("amazon.") and (loose or d != "amazon.com")]
-        for n in names:
-            flags = re.IGNORECASE if loose or len(n) > 3 else 0
-            pat = n.upper() if not flags else re.escape(n)
-            if re.search(rf"(?<![\w@.-]){pat}(?![\w-]|\.\w)", s, flags):
-                found.add(key)
-    if not loose:  # "JP marketplace", "marketplace: JP", "[JP]"
-        for m in re.finditer(rf"\b({_CODES.upper()})\s+{_MARKET_WORD}\b|\b{_MARKET_WORD}\s*[:=]?\s*({_CODES.upper()})\b|"
-                             rf"\[({_CODES.upper()})\]", s, re.IGNORECASE):
-            code = next(g for g in m.groups() if g).lower()
-            found |= {k for k, (v, _) in _MARKETS.items() if code in v.split("|")}
-    return found
+def _term_rx(item: bool) -> tuple[re.Pattern, dict[str, str]]:
+    terms = {}
+    for key, (names, item_names, codes, domain) in _MARKETS.items():
+        more = (item_names.split("|") + codes.split("|") if item else []) + [domain] * (item or domain != "amazon.com")
+        terms |= {t: key for t in names.split("|") + more if t}  # "Amazon.com" in prose is the company
+    alternatives = "|".join(map(re.escape, sorted(terms, key=len, reverse=True)))
+    # Not after "@" or "." (corp-gc-salesops@amazon.com, co.uk), not before ".xx" (amazon.com.au).
+    return re.compile(rf"(?<![\w@.-])({alternatives})(?![\w-]|\.\w)", re.I), terms
+
+
+_TERMS = {item: _term_rx(item) for item in (True, False)}
+
+
+def _mentions(s: str, item: bool) -> set[str]:
+    rx, terms = _TERMS[item]
+    found = {terms[m.group(1).lower()] for m in rx.finditer(s)}
+    return found if item else found | {_CODE_KEY[next(g for g in m.groups() if g)] for m in _IN_CONTEXT.finditer(s)}
 
 
 def marketplace(items: dict[str, str], text: str, subject: str) -> str | None:
-    """The SOP operations-team key for the mail's marketplace, or None when unknown or ambiguous."""
+    """The operations-team key (OPERATIONS_TEAMS) of the mail's marketplace; None when unknown or ambiguous."""
     value = items.get("marketplace", "")
-    whole = re.sub(r"\b(marketplace|market|amazon|store)\b", "", value, flags=re.IGNORECASE).strip(" .:-()")
-    for candidates in (_mentions(whole, True) if len(whole) <= 30 else set(), _mentions(value, False),
-                       _mentions(subject or "", False), _mentions("\n".join(_own_lines(text, forward=False)), False),
-                       _mentions("\n".join(_own_lines(text, forward=True)), False)):
-        if len(candidates) == 1:
-            return candidates.pop()
+    short = re.sub(r"\b(marketplace|market|store)\b|\bamazon\b(?!\.)", " ", value, flags=re.I)
+    for found in (_mentions(short, True) if len(short) <= 40 else set(), _mentions(value, False),
+                  _mentions(subject or "", False), _mentions(_own_lines(text, False), False),
+                  _mentions(_own_lines(text, True), False)):
+        if len(found) == 1:
+            return found.pop()
     return None
 
 
-def _own_lines(text: str, forward: bool) -> list[str]:
-    """The mail's own lines: no ">" quotes; above the first older-mail separator unless `forward`
-    (a forward's lower part is the matter at hand, a reply's is history)."""
-    lines, out = (text or "").splitlines(), []
-    for i, line in enumerate(lines):
-        if not forward and _is_separator(lines, i):
-            break
-        if not _QUOTE.match(line):
-            out.append(line)
-    return out
-
-
-# "Insufficient Funds" is only ever the error. "contract" counts only as an error's text: a CamelCase
-# error name ("NoActiveContract"), a contract in a failed state ("contract has expired", "no active
-# contract", "invalid contract") or within a few words after an error word ("F400 error: contract ...",
-# "response says contract ...") -- so "our contract phone number" or "our contract engineer saw F500s"
-# are not misroutes. Negated mentions ("not an insufficient funds error") do not count either.
+# "Insufficient Funds" is only ever the error. "contract" counts only as an error's text: a CamelCase error name
+# ("NoActiveContract"), a contract in a failed state ("contract has expired", "no active contract", "invalid
+# contract"), or within four words after an error word in the same sentence ("F400 error: contract ...", "the
+# response says our contract ..."). So "our contract phone number" and "our contract engineer saw F500 errors" are
+# no misroutes. Quoted older mails do not count (a forward's forwarded part does), nor do negated mentions.
 _MISROUTES = (
-    ("Insufficient Funds", re.compile(r"insufficient[\s_-]*funds?", re.IGNORECASE)),
+    ("Insufficient Funds", re.compile(r"insufficient[\s_-]*funds?|残高不足|資金不足|资金不足|余额不足", re.I)),
     ("contract", re.compile(
         r"\b[A-Z]\w*Contract\w*|\bContract[A-Z]\w*|"
         r"(?i:\b(no|invalid|expired|inactive|missing|unknown|suspended|terminated)\s+(active\s+)?contracts?\b|"
         r"\bcontracts?\s+(has\s+|have\s+|is\s+|was\s+)?(expired|ended|terminated|suspended|invalid|inactive|missing|"
         r"not\s+(found|active|valid)|does\s+not\s+exist|error|related\s+error)|"
-        r"\b(errors?|response|message|code|returned|returns|reason|says|F\d{3})\b\W{0,4}(\w+\W{1,4}){0,4}\w*contract)")),
+        r"\b(errors?|response|message|code|returned|returns|reason|says|F\d{3})\b[^\w.!?\n]{0,4}"
+        r"(\w+[^\w.!?\n]{1,4}){0,4}\w*contract)|契約.{0,6}(切れ|期限|無効|終了|エラー)|合同.{0,4}(过期|到期|无效|错误|失效)")),
 )
 
 
 def misroute(text: str, subject: str) -> str | None:
-    """"Insufficient Funds" or "contract" when that is the mail's problem: not for the urgent line."""
-    forward = bool(re.match(r"^\s*(fwd?|wg|tr)\s*:", subject or "", re.IGNORECASE))
-    body = (subject or "") + "\n" + "\n".join(_own_lines(text, forward))
+    """"Insufficient Funds" or "contract" when that error is the mail's problem: it is not for the urgent line."""
+    forward = bool(re.match(r"\s*(fwd?|wg|tr)\s*:", subject or "", re.I))
+    body = (subject or "") + "\n" + _own_lines(text, forward)
     hits = [(m.start(), name) for name, rx in _MISROUTES for m in rx.finditer(body)
             if not _NEGATED.search(body[max(0, m.start() - 60):m.start()])]
     return min(hits)[1] if hits else None

@@ -71,7 +71,7 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
                      [({"tier": str(t), "status": str(s)}, by_tier.get((t, str(s)), 0))
                       for t in TIERS for s in Status])
     lines += _family("escalation_agent_send_failures_total", "counter",
-                     "Escalation send attempts that failed (send_failed: retried; send_rejected: not).",
+                     "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
                      [({}, failures)])
     lines += _family("escalation_agent_last_sync_success_timestamp_seconds", "gauge",
                      "Unix time of the last successful mailbox sync (0: none since start).", [({}, stamp)])

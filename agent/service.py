@@ -4,13 +4,14 @@ import logging
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import schedule
 
-from agent import audit, delivery, escalate, notices
+from agent import audit, delivery, escalate, metrics, notices, systemd
 from agent.config import Config
 from agent.errors import AgentError, MailboxError, StoreError
 from agent.ingest import ingest
@@ -46,6 +47,9 @@ class Agent:
         self.failures = 0  # consecutive cycles in trouble: the loop backs off
         self._problems: dict[str, str] = {}
         self._idle: bool | None = None  # does the server offer IDLE? None: not asked yet
+        self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
+        self._next_ping = 0.0
+        self._ready = False
 
     def close(self) -> None:
         self.mailbox.close()
@@ -77,6 +81,7 @@ class Agent:
                     new += self._ingest_one(fetched, now)
                 state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
                 self.store.set_folder_state(folder, state, now)
+                self.tick()  # a first sync over years of mail is long, and not a hang
             if known != pending.state and not pending.uids:
                 self.store.set_folder_state(folder, pending.state, now)
         self.last_sync_at = now
@@ -174,6 +179,7 @@ class Agent:
             return None
         self._fine("cycle")
         self.failures = 0 if report.mailbox_ok else self.failures + 1
+        self._publish()
         if report.new_mails or report.sent:
             log.info("cycle new_mails=%s sent=%s next_deadline=%s", report.new_mails,
                      ",".join(report.sent) or "-", iso(report.next_deadline))
@@ -211,6 +217,7 @@ class Agent:
         self.safe_cycle()  # at once: an agent that was down past a deadline escalates now
         next_poll = self.clock().timestamp() + self.pause()
         while not stop.is_set():
+            self.tick()
             now = self.clock()
             due = self.next_deadline is not None and now >= self.next_deadline
             if due or now.timestamp() >= next_poll:
@@ -222,9 +229,32 @@ class Agent:
             wait = next_poll - now.timestamp()
             if self.next_deadline is not None:
                 wait = min(wait, (self.next_deadline - now).total_seconds())
+            if self._ping_every:
+                wait = min(wait, self._ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
             if self._wait(max(wait, 0.01), stop):
                 next_poll = 0  # the server announced new mail: a cycle now
+        systemd.notify("STOPPING=1")
         log.info("stopped")
+
+    def tick(self) -> None:
+        """Feed systemd's watchdog (at most every half WatchdogSec): a hung loop stops feeding it."""
+        if self._ping_every and time.monotonic() >= self._next_ping:
+            systemd.notify("WATCHDOG=1")
+            self._next_ping = time.monotonic() + self._ping_every
+
+    def _publish(self) -> None:
+        """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""
+        if not self._ready and self.last_sync_at is not None:
+            self._ready = systemd.notify("READY=1") or True
+        problems = "; ".join(self._problems.values())
+        systemd.notify(f"STATUS={problems or 'watching ' + ', '.join(self.config.imap.folders)}")
+        path = self.config.agent.metrics_textfile
+        if path:
+            try:
+                metrics.write_textfile(path, metrics.render(self.store, self.last_sync_at, self.clock()))
+                self._fine("metrics")
+            except (OSError, sqlite3.Error) as e:
+                self._problem("metrics", f"cannot write the metrics textfile {path}: {e}")
 
     def _wait(self, seconds: float, stop: threading.Event) -> bool:
         """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE); True when mail arrived."""

@@ -129,8 +129,9 @@ def agent_command(config: Path, *args: str) -> subprocess.CompletedProcess:
 class AgentProcess:
     """`escalation-agent run` as a real process; stopped with SIGTERM, which must end it cleanly."""
 
-    def __init__(self, config: Path):
+    def __init__(self, config: Path, env: dict | None = None):
         self.config = config
+        self.env = env or {}
         n = 1
         while (config.parent / f"agent-{n}.log").exists():  # one log per process: a restart starts afresh
             n += 1
@@ -139,7 +140,7 @@ class AgentProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "AgentProcess":
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(self.config), "run"], cwd=REPO,
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env,
                                      preexec_fn=_die_with_parent)
