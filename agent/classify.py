@@ -21,6 +21,7 @@ class Kind(enum.StrEnum):
     MANUAL_ESCALATION = "manual_escalation"  # an engineer sent a T2/T3 by hand
     OWN = "own"  # a mail the agent sent, back through the CC
     IN_THREAD = "in_thread"  # anybody else in the thread
+    BOUNCE = "bounce"  # a delivery failure report for the T1 or an escalation: never a response
     UNTRUSTED = "untrusted"  # claims an internal or vendor sender that authentication did not confirm
     UNRELATED = "unrelated"
 

@@ -2,16 +2,21 @@
 
 import email
 import email.policy
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
 
-from agent.mail import clean, in_domains
+from agent.mail import bounded, clean, in_domains, message_ids, plain_address
 from agent.sop import Tier
 from agent.times import gmt, span
 
 QUOTE_LIMIT = 200  # lines of the original quoted in the body; the whole of it is attached
+# Header values set with set_raw are written as we fold them. The email package would otherwise re-fold a line over
+# 78 characters and, in an unstructured header such as In-Reply-To, turn a Message-ID too long for one line (an
+# Exchange Online one: ~85 characters) into an RFC 2047 encoded word that no mail client threads on.
+POLICY = email.policy.default.clone(refold_source="none")
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class Original:
     sent_at: datetime
     text: str
     raw: bytes
+    items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
 
 
 @dataclass(frozen=True)
@@ -48,25 +54,29 @@ def escalation_cc(original: Original, internal_domains: tuple[str, ...], watched
     people = [original.sender] + [a for a in original.recipients if in_domains(a, internal_domains)]
     people.append(watched)
     skip = {a.lower() for a in exclude}
-    return tuple(a for a in dict.fromkeys(p.lower() for p in people if p) if a not in skip)
+    # Only plain addresses: `"x@evil.test, a"@partner.test` is internal by its domain but two recipients in a Cc.
+    return tuple(a for a in dict.fromkeys(p.lower() for p in people if plain_address(p)) if a not in skip)
 
 
 def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, *,
                to: str, cc: tuple[str, ...], from_address: str, message_id: str, now: datetime,
                caveat: str | None = None) -> EmailMessage:
     """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr(("Escalation agent", from_address))
     msg["To"] = to
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = clean(f"[{tier.label} escalation] {original.subject or '(no subject)'}")
+    msg["Subject"] = header_text(f"[{tier.label} escalation] {original.subject or '(no subject)'}")
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
-    chain = list(dict.fromkeys(original.references + tuple(s.message_id for s in steps if s.message_id)))
-    msg["In-Reply-To"] = chain[-1] if chain else original.message_id
+    # message_ids: only ids that can be written back as they are (no spaces, controls, or encoded words)
+    chain = list(dict.fromkeys(message_ids(" ".join(original.references + tuple(s.message_id or "" for s in steps)))))
+    parent = chain[-1] if chain else next(iter(message_ids(original.message_id)), None)
+    if parent:
+        msg.set_raw("In-Reply-To", parent)
     if chain:
-        msg["References"] = " ".join(chain)
+        msg.set_raw("References", "\n ".join(chain))  # one a line: folded between ids, never inside one
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us, please
     msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
     msg.set_content(escalation_body(original, tier, steps, window, now, caveat), cte="quoted-printable")
@@ -74,14 +84,24 @@ def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: 
     return msg
 
 
+def header_text(text: str) -> str:
+    """Untrusted text as a header value that is written and read back unchanged: no control characters, and no
+    `=?`. The email package decodes RFC 2047 encoded words in a value it is given, so a subject that decoded to
+    the literal text `=?utf-8?q?a=0D=0ABcc:_x@evil.test?=` would be decoded again, into a line break (a Bcc: on
+    this Python). `= ?` cannot start an encoded word."""
+    return clean(text).replace("=?", "= ?")
+
+
 def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime,
                     caveat: str | None = None) -> str:
+    """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
-    lines = [
-        f"This is an automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency",
-        "support procedure, sent by the partner's escalation agent on behalf of the people in Cc.",
-        "",
-    ]
+    lines = [f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
+             f"procedure, on behalf of the people in Cc.", ""]
+    if original.items:
+        width = max(len(label) for label, _ in original.items) + 2
+        lines += [f"{label + ':':<{width}}{value}" for label, value in original.items] + [""]
+    lines.append("What happened (times in GMT):")
     for s in steps:
         by = f" by {original.sender}" if s.tier == Tier.T1 else ""
         lines.append(f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{by}.")
@@ -101,23 +121,32 @@ def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], win
         f"  Message-ID: {original.message_id}",
         "",
     ]
-    body = original.text.strip().splitlines() or ["(the original has no text body)"]
-    quoted = ["> " + line.rstrip() if line.strip() else ">" for line in body[:QUOTE_LIMIT]]
-    if len(body) > QUOTE_LIMIT:
-        quoted.append(f"> [... {len(body) - QUOTE_LIMIT} more lines in the attachment]")
-    return "\n".join(lines + quoted) + "\n"
+    return "\n".join(lines + quote(original.text)) + "\n"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> list[str]:
+    body = text.strip().splitlines() or ["(the original has no text body)"]
+    quoted = ["> " + line.rstrip() if line.strip() else ">" for line in body[:limit]]
+    if len(body) > limit:
+        quoted.append(f"> [... {len(body) - limit} more lines in the attachment]")
+    return quoted
 
 
 def _as_message(raw: bytes) -> EmailMessage:
-    """The T1 as a message/rfc822 part; a mail too broken to re-serialise goes in as its headers."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    try:
-        msg.as_bytes()
-        return msg
-    except Exception:
-        head = raw.split(b"\n\n", 1)[0]
-        return email.message_from_bytes(head + b"\n\n[body omitted: it could not be re-encoded]\n",
-                                        policy=email.policy.default)
+    """The T1 as a message/rfc822 part. A mail over the parsing limits goes in as much of it as the agent read
+    (agent.mail.bounded): whole, a To: with 20,000 addresses took seconds to re-encode and a multipart 2,000 deep
+    raised RecursionError. A mail too broken to re-encode goes in as its headers, or as a note."""
+    data, _ = bounded(raw)
+    head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+    for candidate in (data, head + b"\r\n\r\n[body omitted: it could not be re-encoded]\r\n",
+                      b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n"):
+        try:
+            msg = email.message_from_bytes(candidate, policy=email.policy.default)
+            msg.as_bytes()
+            return msg
+        except Exception:
+            continue
+    raise AssertionError("unreachable: the last candidate is plain ASCII")
 
 
 def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], cc: tuple[str, ...],
@@ -128,7 +157,7 @@ def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], 
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = clean(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}")
+    msg["Subject"] = header_text(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}")
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["In-Reply-To"] = original.message_id

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent import sop
+from agent import items, sop
 from agent.errors import ConfigError
 
 SECURITY = ("ssl", "starttls", "none")
@@ -61,6 +61,11 @@ class EscalationConfig:
     responder_domains: tuple[str, ...]
     internal_domains: tuple[str, ...]
     trusted_authserv_id: str | None = None  # when set: sender domains count only with DMARC/DKIM from it
+    exhausted_after: timedelta = timedelta(minutes=30)  # no response this long after the T3: tell our people
+    operations: tuple[tuple[str, str], ...] = ()  # marketplace -> operations team address, for misroutes
+
+    def operations_team(self, marketplace: str | None) -> str | None:
+        return dict(self.operations).get((marketplace or "").upper())
 
     def tier_address(self, tier: sop.Tier) -> str:
         return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
@@ -223,7 +228,7 @@ def load(path: Path | str | None = None) -> Config:
         path=path,
         imap=_imap(_Section(parser, "imap"), base),
         smtp=_smtp(_Section(parser, "smtp"), base),
-        escalation=_escalation(_Section(parser, "escalation")),
+        escalation=_escalation(_Section(parser, "escalation"), _operations(_Section(parser, "operations"))),
         agent=_agent(_Section(parser, "agent"), base),
         warnings=_warnings(path, parser),
     )
@@ -303,7 +308,15 @@ def _ca_file(s: _Section, base: Path) -> str | None:
     return str(path)
 
 
-def _escalation(s: _Section) -> EscalationConfig:
+def _operations(s: _Section) -> tuple[tuple[str, str], ...]:
+    """[operations]: the SOP's country table, each entry replaceable (`uk = ...`) or added."""
+    teams = dict(items.OPERATIONS_TEAMS)
+    for key in s.values:
+        teams[key.upper()] = s.address(key)
+    return tuple(sorted(teams.items()))
+
+
+def _escalation(s: _Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:
     t2_after = s.duration("t2_after", sop.T2_AFTER)
     t3_after = s.duration("t3_after", sop.T3_AFTER)
     for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
@@ -324,6 +337,8 @@ def _escalation(s: _Section) -> EscalationConfig:
         responder_domains=responders,
         internal_domains=internal,
         trusted_authserv_id=trusted,
+        exhausted_after=s.duration("exhausted_after", timedelta(minutes=30)),
+        operations=operations,
     )
 
 

@@ -47,9 +47,8 @@ def deliver(store: Store, smtp: Smtp, table: str, row_id: int, dry_run: bool,
             store.update_outbox(table, row_id, status=str(Status.PENDING), last_error=str(e))
             store.event(clock(), "send_failed", f"{what} attempt {attempt}: {e}", incident_id,
                         "transient: retried next cycle")
-        # One line per change of trouble, not per retry: the audit log has every attempt.
-        level = logging.WARNING if row["last_error"] != str(e) else logging.DEBUG
-        log.log(level, "send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
+        # The service logs the SMTP server's trouble once per change; the audit log has every attempt.
+        log.debug("send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
         return Status.PENDING
     except PermanentSendError as e:
         _fail(store, table, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)

@@ -4,7 +4,7 @@ import json
 import logging
 from datetime import datetime
 
-from agent import compose
+from agent import compose, notices
 from agent.config import Config
 from agent.errors import AgentError
 from agent.policy import Decision, Policy, State, Status, decide
@@ -15,7 +15,7 @@ from agent.times import from_iso, gmt, iso
 log = logging.getLogger("agent.escalate")
 
 def policy_of(config: Config) -> Policy:
-    return Policy(config.escalation.t2_after, config.escalation.t3_after)
+    return Policy(config.escalation.t2_after, config.escalation.t3_after, config.escalation.exhausted_after)
 
 
 def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision]:
@@ -43,11 +43,7 @@ def enqueue(store: Store, config: Config, incident_id: int, tier: Tier, decision
     existing = {r["tier"]: r for r in store.escalation_rows(incident_id)}
     if int(tier) in existing:
         return existing[int(tier)]["id"]
-    row = store.incident_row(incident_id)
-    original = compose.Original(
-        message_id=row["t1_message_id"], subject=row["subject"], sender=row["t1_sender"],
-        recipients=tuple(json.loads(row["t1_recipients"])), references=tuple(row["t1_references"].split()),
-        sent_at=from_iso(row["t1_sent_at"]), text=row["t1_text"], raw=row["t1_raw"])
+    original = notices.original_of(store.incident_row(incident_id))
     esc = config.escalation
     steps = [compose.Step(Tier.T1, esc.t1_address, original.sent_at, original.message_id)]
     for r in existing.values():

@@ -7,13 +7,14 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from agent import sop
+from agent import bounce, items, notices, sop
 from agent.classify import Classification, Kind, Thread, Via, classify, find_thread
 from agent.config import Config
 from agent.delivery import label
 from agent.mail import Mail, normalise_subject, parse
 from agent.mailbox import Fetched
 from agent.policy import State, Status
+from agent.sop import Tier
 from agent.store import Store
 from agent.times import from_iso, gmt, iso
 from agent.trust import verify_sender
@@ -51,16 +52,25 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     if store.has_message(mail.message_id):
         return None
     rules = config.escalation
+    bounced = bounce.parse(fetched.raw) if mail.automatic and "delivery report" in mail.automatic else None
     thread = find_thread(mail, store, rules, config.imap.address)
+    if bounced is not None:
+        found = store.incident_for_message_ids((bounced.original_message_id,))
+        thread = Thread(found, Via.HEADERS) if found is not None else thread
     trust = None
     if rules.trusted_authserv_id:
         trust = verify_sender(authentication_results(fetched.raw), mail.sender, rules.trusted_authserv_id)
     c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust)
+    if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
+        c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     with store.transaction():
         if c.kind == Kind.T1:
             c = replace(c, incident_id=_open_incident(store, mail, fetched, config, now))
         store.add_message(_message_row(mail, fetched, c, now))
-        _apply(store, mail, fetched, c, now)
+        if c.kind == Kind.BOUNCE:
+            _bounce(store, bounced, c.incident_id, config, now)
+        else:
+            _apply(store, mail, fetched, c, now)
         if c.kind == Kind.T1:
             for orphan in store.orphans_referring_to(mail.message_id):
                 _adopt(store, orphan, c.incident_id, config, now)
@@ -70,21 +80,38 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
 def _open_incident(store: Store, mail: Mail, fetched: Fetched, config: Config, now: datetime) -> int:
     sent_at, source = t1_sent_at(mail, fetched.internaldate, now)
     age = now - sent_at
+    found = items.extract(mail.text, mail.html)
+    missing = items.missing(found, items.is_physical(mail.text))
+    market = items.marketplace(found, mail.text, mail.subject)
+    problem = items.misroute(mail.text, mail.subject)
     stale = age > config.agent.max_incident_age
-    state = State.STALE if stale else State.AWAITING_RESPONSE
+    state = State.STALE if stale else State.MISROUTED if problem else State.AWAITING_RESPONSE
     incident_id = store.add_incident(dict(
         state=str(state), subject=mail.subject, subject_key=normalise_subject(mail.subject),
         t1_message_id=mail.message_id, t1_sender=mail.sender, t1_recipients=json.dumps(mail.recipients),
         participants=json.dumps(sorted(mail.participants)), t1_sent_at=iso(sent_at),
         t1_sent_at_source=source, t1_references=" ".join(mail.references), t1_text=mail.text,
-        t1_raw=fetched.raw, opened_at=iso(now), state_changed_at=iso(now)))
+        t1_raw=fetched.raw, opened_at=iso(now), state_changed_at=iso(now), items=json.dumps(found),
+        missing_items=json.dumps([i.key for i in missing]), marketplace=market, misroute=problem))
     store.event(now, "incident_opened", f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)} "
-                f"(from its {source}): {mail.subject}", incident_id, f"{mail.sender} wrote to the T1 address")
+                f"(from its {source}): {mail.subject}; {len(found)} SOP items found, "
+                f"{len(missing)} required missing; marketplace {market or 'unknown'}", incident_id,
+                f"{mail.sender} wrote to the T1 address")
+    log.info("incident opened incident=%s state=%s message_id=%s sender=%s", incident_id, state,
+             mail.message_id, mail.sender)
+    esc = config.escalation
     if stale:
         store.event(now, "not_escalated", f"T1 was {_hours(age)} old when first seen",
                     incident_id, f"older than max_incident_age ({_hours(config.agent.max_incident_age)})")
-    log.info("incident opened incident=%s state=%s message_id=%s sender=%s", incident_id, state,
-             mail.message_id, mail.sender)
+    elif problem:
+        store.event(now, "misrouted", f"a \"{problem}\" error: not for the urgent line", incident_id,
+                    "the SOP sends contract and Insufficient Funds errors to the operations team")
+        subject, body = notices.misrouted(problem, market, esc.operations_team(market), esc.operations)
+        notices.enqueue(store, config, incident_id, "misrouted", subject, body, now, "misrouted T1")
+    elif missing:
+        subject, body = notices.missing_items(missing, esc.t1_address)
+        notices.enqueue(store, config, incident_id, "missing_items", subject, body, now,
+                        f"{len(missing)} required SOP items missing")
     return incident_id
 
 
@@ -108,6 +135,27 @@ def _apply(store: Store, mail: Mail, fetched: Fetched, c: Classification, now: d
         _confirm(store, mail, now)
     else:
         store.event(now, "mail", detail, incident_id, c.reason)
+
+
+def _bounce(store: Store, bounced: bounce.Bounce, incident_id: int, config: Config, now: datetime) -> None:
+    """A delivery failure: for the T1, its sender must know at once; for an escalation, our people."""
+    row = store.incident_row(incident_id)
+    detail = f"{bounced.original_message_id} not delivered to {', '.join(bounced.failed) or '?'}: {bounced.diagnostic}"
+    if bounced.original_message_id == row["t1_message_id"]:
+        store.db["incidents"].update(incident_id, dict(delivery_failure=detail))
+        store.event(now, "t1_bounced", detail, incident_id, "a delivery failure report is never a response")
+        subject, body = notices.t1_bounced(bounced.failed, bounced.diagnostic)
+        notices.enqueue(store, config, incident_id, "t1_bounced", subject, body, now, "the T1 bounced")
+        return
+    found = store.outbox_by_message_id(bounced.original_message_id)
+    if found is None or found[0] != "escalations":
+        store.event(now, "bounce", detail, incident_id, "not for the T1 or an escalation: recorded only")
+        return
+    tier = found[1]["tier"]
+    store.event(now, "escalation_bounced", detail, incident_id, "a delivery failure report is never a response")
+    address = config.escalation.tier_address(Tier(tier))
+    subject, body = notices.escalation_bounced(f"T{tier}", address, bounced.diagnostic)
+    notices.enqueue(store, config, incident_id, f"t{tier}_bounced", subject, body, now, f"the T{tier} bounced")
 
 
 def _manual_escalation(store: Store, mail: Mail, fetched: Fetched, c: Classification, now: datetime,

@@ -46,6 +46,7 @@ class Reason(enum.StrEnum):
     IN_FLIGHT = "escalation handed to the SMTP server, outcome unknown"
     FAILED = "escalation rejected for good"
     LADDER_DONE = "every tier contacted"
+    EXHAUSTED = "no response after every tier: the internal recipients are told"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Incident:
     state: State
     t1_sent_at: datetime
     escalations: tuple[Escalation, ...] = ()
+    notices: frozenset[str] = frozenset()  # kinds of notice already decided for this incident
 
     def escalation(self, tier: Tier) -> Escalation | None:
         return next((e for e in self.escalations if e.tier == tier), None)
@@ -77,6 +79,7 @@ class Incident:
 class Policy:
     t2_after: timedelta
     t3_after: timedelta
+    exhausted_after: timedelta = timedelta(minutes=30)  # after the T3: tell our people every tier was tried
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Decision:
     reason: Reason
     tier: Tier | None = None  # the tier to send now, when there is one
     due_at: datetime | None = None  # the next deadline, when one is running
+    notice: str | None = None  # the kind of notice to send now, when there is one
 
     @property
     def send(self) -> bool:
@@ -97,8 +101,14 @@ _CLOSED = {State.RESPONDED: Reason.RESPONDED, State.RESOLVED: Reason.RESOLVED,
 def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
     if incident.state in _CLOSED:
         return Decision(_CLOSED[incident.state])
-    if any(e.tier == Tier.T3 and e.status.done for e in incident.escalations):
-        return Decision(Reason.LADDER_DONE)  # e.g. an engineer went straight to T3 by hand
+    t3 = incident.escalation(Tier.T3)
+    if t3 is not None and t3.status.done:  # also when an engineer went straight to T3 by hand
+        if "exhausted" in incident.notices or t3.sent_at is None:
+            return Decision(Reason.LADDER_DONE)
+        due_at = t3.sent_at + policy.exhausted_after
+        if now >= due_at:
+            return Decision(Reason.EXHAUSTED, due_at=due_at, notice="exhausted")
+        return Decision(Reason.NOT_YET_DUE, due_at=due_at)
     started = incident.t1_sent_at
     for tier, window, due_reason in ((Tier.T2, policy.t2_after, Reason.T2_DUE),
                                      (Tier.T3, policy.t3_after, Reason.T3_DUE)):
@@ -115,4 +125,4 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
         if e.status in (Status.FAILED, Status.CANCELLED):
             return Decision(Reason.FAILED)
         started = e.sent_at or due_at
-    return Decision(Reason.LADDER_DONE)
+    return Decision(Reason.LADDER_DONE)  # not reached: a T3 that is done returned above

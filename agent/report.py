@@ -34,9 +34,16 @@ def status_rows(store: Store, config: Config, now: datetime, *, everything: bool
         rows.append(dict(
             id=r["id"], state=r["state"], tier=int(incident.tier), subject=r["subject"],
             t1_message_id=r["t1_message_id"], t1_sender=r["t1_sender"], t1_sent_at=r["t1_sent_at"],
-            next_deadline=iso(d.due_at), next_tier=f"T{int(incident.tier) + 1}" if d.due_at else None,
+            next_deadline=iso(d.due_at), next_tier=_next(incident.tier, d),
             decision=d.reason.value, state_changed_at=r["state_changed_at"]))
     return rows
+
+
+def _next(tier: int, d) -> str | None:
+    """What the next deadline is for: the next tier, or the notice that every tier was tried."""
+    if d.due_at is None:
+        return None
+    return "exhausted notice" if tier >= 3 else f"T{int(tier) + 1}"
 
 
 def status_table(rows: list[dict], now: datetime) -> str:

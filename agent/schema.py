@@ -123,3 +123,16 @@ def audit_chain_and_notices(db):
         );
         """
     )
+
+
+@migrations(name="0003_sop_items")
+def sop_items(db):
+    db.executescript(
+        """
+        ALTER TABLE incidents ADD COLUMN items TEXT NOT NULL DEFAULT '{}';   -- JSON: SOP item key -> value
+        ALTER TABLE incidents ADD COLUMN missing_items TEXT NOT NULL DEFAULT '[]';  -- JSON: item keys
+        ALTER TABLE incidents ADD COLUMN marketplace TEXT;
+        ALTER TABLE incidents ADD COLUMN misroute TEXT;          -- "contract" / "Insufficient Funds"
+        ALTER TABLE incidents ADD COLUMN delivery_failure TEXT;  -- the T1 bounced: why
+        """
+    )

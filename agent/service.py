@@ -19,7 +19,8 @@ from agent.mailbox import Fetched, Mailbox
 from agent.outbox import Smtp
 from agent.policy import Status
 from agent.store import FolderState, Store
-from agent.times import gmt, iso, utcnow
+from agent.sop import Tier
+from agent.times import from_iso, gmt, iso, span, utcnow
 
 log = logging.getLogger("agent.service")
 
@@ -139,14 +140,16 @@ class Agent:
                 caveat = (f"Note: the partner's mailbox could not be read {since} "
                           f"({self._problems.get('imap', 'IMAP error')}), so a reply in that time may have been missed.")
             escalation_id = escalate.enqueue(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
-            status = delivery.deliver(self.store, self.smtp, "escalations", escalation_id, agent_cfg.dry_run,
-                                      self.clock)
+            status = self._deliver("escalations", escalation_id)
             if status in (Status.SENT, Status.DRY_RUN):
                 report.sent.append(f"incident {incident_id} {d.tier.label}")
             elif status == Status.FAILED:
                 self._tell_rejected(incident_id, d.tier, escalation_id, now)
+        for incident_id, d in decisions.items():
+            if d.notice == "exhausted":
+                self._tell_exhausted(incident_id, now)
         for row in self.store.outbox_with_status("notices", Status.PENDING):
-            status = delivery.deliver(self.store, self.smtp, "notices", row["id"], agent_cfg.dry_run, self.clock)
+            status = self._deliver("notices", row["id"])
             if status in (Status.SENT, Status.DRY_RUN):
                 report.sent.append(f"incident {row['incident_id']} notice {row['kind']}")
         if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
@@ -154,6 +157,14 @@ class Agent:
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
         report.next_deadline = self.next_deadline = min(future, default=None)
         return report
+
+    def _deliver(self, table: str, row_id: int) -> Status:
+        status = delivery.deliver(self.store, self.smtp, table, row_id, self.config.agent.dry_run, self.clock)
+        if status == Status.PENDING:  # a transient failure: retried next cycle
+            self._problem("smtp", self.store.outbox_row(table, row_id)["last_error"])
+        elif status == Status.SENT:
+            self._fine("smtp")
+        return status
 
     def _tell_rejected(self, incident_id: int, tier, escalation_id: int, now: datetime) -> None:
         error = self.store.escalation_row(escalation_id)["last_error"]
@@ -163,6 +174,18 @@ class Agent:
                 f"in this thread.")
         notices.enqueue(self.store, self.config, incident_id, f"rejected_{tier.label.lower()}",
                         f"{tier.label} escalation rejected", body, now, "the SMTP server rejected it for good")
+
+    def _tell_exhausted(self, incident_id: int, now: datetime) -> None:
+        esc = self.config.escalation
+        row = self.store.incident_row(incident_id)
+        steps = [f"T1 sent {gmt(from_iso(row['t1_sent_at']))} to {esc.t1_address}"]
+        for e in self.store.escalation_rows(incident_id):
+            if Status(e["status"]).done:
+                steps.append(f"T{e['tier']} sent {gmt(from_iso(e['sent_at']))} to {esc.tier_address(Tier(e['tier']))}"
+                             f" ({e['status']})")
+        subject, body = notices.exhausted(steps, span(esc.exhausted_after))
+        notices.enqueue(self.store, self.config, incident_id, "exhausted", subject, body, now,
+                        "no response after every tier")
 
     def safe_cycle(self) -> CycleReport | None:
         """A cycle that never raises: for the loop."""

@@ -147,7 +147,8 @@ class Store:
         escalations = tuple(
             Escalation(Tier(e["tier"]), Status(e["status"]), from_iso(e["sent_at"]))
             for e in self.escalation_rows(incident_id))
-        return Incident(row["id"], State(row["state"]), from_iso(row["t1_sent_at"]), escalations)
+        notices = frozenset(r["kind"] for r in self.notice_rows(incident_id))
+        return Incident(row["id"], State(row["state"]), from_iso(row["t1_sent_at"]), escalations, notices)
 
     def open_incident_ids(self) -> list[int]:
         return [r[0] for r in self.db.execute(

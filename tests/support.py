@@ -47,7 +47,7 @@ def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
     return path
 
 
-def t1(subject="Incentives API: all requests fail with F500", sender=ALICE, when=None) -> EmailMessage:
+def t1(subject="Incentives API: all requests fail with F500", sender=ALICE, when=None, body=None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = f"Alice Engineer <{sender}>"
     msg["To"] = T1_ADDR
@@ -55,9 +55,23 @@ def t1(subject="Incentives API: all requests fail with F500", sender=ALICE, when
     msg["Subject"] = subject
     msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
     msg["Message-ID"] = make_msgid(domain="partner.test")
-    msg.set_content("Contact phone number: +1-555-0100\nPartner ID: Acmes\n"
-                    "Brief problem description: since 11:15 GMT every request fails with F500.\n")
+    msg.set_content(body or COMPLETE_T1)
     return msg
+
+
+COMPLETE_T1 = """Contact phone number: +1-555-0100
+Contact email: alice@partner.test
+Contact name: Alice Engineer
+Brief problem description: since 11:15 GMT every request fails with F500.
+Partner ID: Acmes
+Example request Id: Acmes3324500H2
+Example API error response: 'F500' GeneralError
+Marketplace: US
+Timestamp of example request: 11:32:06 GMT
+First failing request: 11:15:06 GMT
+Is the behavior consistent? Yes, every request since 11:15 GMT has been failing.
+Recent changes: none in the last two months.
+"""
 
 
 def reply(to: EmailMessage, sender=SUPPORT, body="We are looking into it.", headers=None,

@@ -44,7 +44,7 @@ def test_no_reply_escalates_to_t2_then_t3_each_exactly_once_and_on_time(servers,
     assert wait_until(lambda: query(tmp_path / "state.db", "SELECT count(*) FROM escalations "
                                     "WHERE confirmed_at IS NOT NULL")[0][0] == 2, 10, "CC copies confirmed")
     [row] = status_json(config)
-    assert (row["state"], row["tier"], row["next_deadline"]) == ("awaiting_response", 3, None)
+    assert (row["state"], row["tier"], row["next_tier"]) == ("awaiting_response", 3, "exhausted notice")
     assert row["t1_message_id"] == incident["Message-ID"]
 
 

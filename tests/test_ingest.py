@@ -60,7 +60,8 @@ def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):
                               extra="In-Reply-To: <t1@p>\r\n"), uid=2), cfg, NOW)
     row = store.incident_row(incident_id)
     assert (row["state"], row["response_message_id"]) == ("responded", "<r@v>")
-    assert [e["kind"] for e in store.events(incident_id)] == ["incident_opened", "responded"]
+    assert [e["kind"] for e in store.events(incident_id)] == ["incident_opened", "notice_decided", "responded"]
+    assert store.notice_rows(incident_id)[0]["kind"] == "missing_items"  # that T1 lacked the SOP's items
 
 
 def test_the_same_message_id_in_two_folders_is_one_mail(env):

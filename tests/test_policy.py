@@ -35,9 +35,13 @@ def test_t3_window_runs_from_the_t2_send_time_not_its_deadline():
     assert decide(late_t2, POLICY, at(61)) == Decision(Reason.T3_DUE, Tier.T3, at(61))
 
 
-def test_after_t3_the_ladder_is_done():
-    done = incident(Escalation(Tier.T2, Status.SENT, at(30)), Escalation(Tier.T3, Status.SENT, at(60)))
-    assert decide(done, POLICY, at(500)) == Decision(Reason.LADDER_DONE)
+def test_after_t3_the_ladder_is_done_and_our_people_are_told_once_when_nobody_answered():
+    escalations = (Escalation(Tier.T2, Status.SENT, at(30)), Escalation(Tier.T3, Status.SENT, at(60)))
+    assert decide(incident(*escalations), POLICY, at(89)) == Decision(Reason.NOT_YET_DUE, due_at=at(90))
+    assert decide(incident(*escalations), POLICY, at(90)) == Decision(Reason.EXHAUSTED, due_at=at(90),
+                                                                     notice="exhausted")
+    told = Incident(1, State.AWAITING_RESPONSE, T0, escalations, frozenset({"exhausted"}))
+    assert decide(told, POLICY, at(500)) == Decision(Reason.LADDER_DONE)
 
 
 def test_a_response_stops_everything():
@@ -63,8 +67,8 @@ def test_a_manual_t2_counts_and_starts_the_t3_window():
 
 
 def test_a_manual_t3_ends_the_ladder_even_without_a_t2():
-    assert decide(incident(Escalation(Tier.T3, Status.MANUAL, at(5))), POLICY, at(100)) == \
-        Decision(Reason.LADDER_DONE)
+    assert decide(incident(Escalation(Tier.T3, Status.MANUAL, at(5))), POLICY, at(20)) == \
+        Decision(Reason.NOT_YET_DUE, due_at=at(35))
 
 
 def test_dry_run_escalations_advance_the_ladder():

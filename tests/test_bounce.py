@@ -1,0 +1,62 @@
+from agent.bounce import parse
+
+DSN = b"""From: MAILER-DAEMON@mx.partner.test
+To: alice@partner.test
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn1@mx.partner.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system. Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.partner.test
+
+Final-Recipient: rfc822; urgent@vendor.test
+Original-Recipient: rfc822;urgent@vendor.test
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <urgent@vendor.test>: Recipient address rejected: User unknown
+
+Final-Recipient: rfc822; bob@partner.test
+Action: delivered
+Status: 2.0.0
+
+--B
+Content-Type: text/rfc822-headers
+
+From: Alice <alice@partner.test>
+To: urgent@vendor.test
+Subject: API down
+Message-ID: <t1@partner.test>
+
+--B--
+"""
+
+
+def test_a_failure_report_names_the_mail_the_recipient_and_the_reason():
+    b = parse(DSN)
+    assert b.original_message_id == "<t1@partner.test>"
+    assert b.failed == ("urgent@vendor.test",)
+    assert b.diagnostic == "550 5.1.1 <urgent@vendor.test>: Recipient address rejected: User unknown"
+
+
+def test_a_delay_or_success_report_is_not_a_bounce():
+    delayed = DSN.replace(b"Action: failed", b"Action: delayed").replace(b"Undelivered Mail Returned", b"Delayed Mail")
+    assert parse(delayed) is None
+
+
+def test_the_original_may_come_as_a_whole_message():
+    whole = DSN.replace(b"text/rfc822-headers", b"message/rfc822").replace(
+        b"Message-ID: <t1@partner.test>\n", b"Message-ID: <t1@partner.test>\n\nbody\n")
+    assert parse(whole).original_message_id == "<t1@partner.test>"
+
+
+def test_garbage_is_no_bounce():
+    for raw in (b"", b"\xff\xfe", b"From: x@\n\nhello"):
+        assert parse(raw) is None
