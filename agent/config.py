@@ -313,7 +313,7 @@ def _operations(s: _Section) -> tuple[tuple[str, str], ...]:
     teams = dict(items.OPERATIONS_TEAMS)
     for key in s.values:
         teams[key.upper()] = s.address(key)
-    return tuple(sorted(teams.items()))
+    return tuple(teams.items())  # the SOP's order, then additions
 
 
 def _escalation(s: _Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:

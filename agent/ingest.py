@@ -52,7 +52,7 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     if store.has_message(mail.message_id):
         return None
     rules = config.escalation
-    bounced = bounce.parse(fetched.raw) if mail.automatic and "delivery report" in mail.automatic else None
+    bounced = bounce.parse(fetched.raw) if mail.automatic else None  # DSNs also carry Auto-Submitted
     thread = find_thread(mail, store, rules, config.imap.address)
     if bounced is not None:
         found = store.incident_for_message_ids((bounced.original_message_id,))
