@@ -129,3 +129,34 @@ def test_imap_failures_are_one_sentence(servers, tmp_path):
     dovecot.stop()
     with pytest.raises(MailboxError, match=r"failed \(Connection refused\)$"):
         Mailbox(wrong.imap).pending("INBOX", None)
+
+
+def test_a_connection_dropped_mid_fetch_resumes_without_loss_or_duplicates(servers, tmp_path, monkeypatch):
+    dovecot, relay = servers
+    monkeypatch.setattr(mailbox_mod, "CHUNK", 10)
+    for n in range(35):
+        dovecot.deliver("watch", plain(n))
+    config = load(write_config(tmp_path, dovecot, relay))
+    fetches = []
+
+    def flaky(cfg):
+        """A real connection whose socket is cut after its third FETCH, as a network failure would."""
+        client = mailbox_mod.connect(cfg)
+        real = client.fetch
+
+        def fetch(*args, **kwargs):
+            fetches.append(1)
+            if len(fetches) == 3:
+                client.socket().shutdown(2)
+            return real(*args, **kwargs)
+        client.fetch = fetch
+        return client
+
+    agent = Agent(config, Store(config.agent.database), mailbox=Mailbox(config.imap, factory=flaky))
+    first = agent.safe_cycle()
+    assert first is not None and first.mailbox_ok is False
+    assert 0 < agent.store.db["messages"].count < 35
+    agent.safe_cycle()
+    assert agent.store.db["messages"].count == 35
+    assert agent.store.folder_state("INBOX").last_uid == 35
+    agent.close()
