@@ -38,6 +38,7 @@ def _setup_logging(level: str) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr)
+    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns on every MIME part it skips
 
 
 class _Context:

@@ -67,7 +67,7 @@ def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: 
     msg["To"] = to
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = header_text(f"[{tier.label} escalation] {original.subject or '(no subject)'}")
+    msg.set_raw("Subject", subject_field(f"[{tier.label} escalation] {original.subject or '(no subject)'}"))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     # message_ids: only ids that can be written back as they are (no spaces, controls, or encoded words)
@@ -84,12 +84,29 @@ def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: 
     return msg
 
 
-def header_text(text: str) -> str:
-    """Untrusted text as a header value that is written and read back unchanged: no control characters, and no
-    `=?`. The email package decodes RFC 2047 encoded words in a value it is given, so a subject that decoded to
-    the literal text `=?utf-8?q?a=0D=0ABcc:_x@evil.test?=` would be decoded again, into a line break (a Bcc: on
-    this Python). `= ?` cannot start an encoded word."""
-    return clean(text).replace("=?", "= ?")
+_Q_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!*+-/")  # RFC 2047 5(3)
+
+
+def subject_field(text: str) -> str:
+    """Untrusted text as the raw Subject value we write, read back as exactly `clean(text)` by any reader.
+
+    Written as it is when it is short printable ASCII; otherwise as UTF-8 encoded words, each on its own line
+    within 78 characters. Setting msg["Subject"] instead is not safe on this Python: the email package decodes
+    encoded words in the value it is given, so a subject that decoded to the text `=?utf-8?q?a=0D=0ABcc:_x@evil.test?=`
+    was decoded again and written as a Bcc: header; and its folding drops or doubles blanks around encoded words.
+    Blanks between encoded words are no part of the text (RFC 2047 6.2), so these always read back the same."""
+    text = clean(text)
+    if len(text) <= 69 and text.isascii() and text.isprintable() and "=?" not in text:
+        return text
+    words, word, room = [], "", 69 - len("=?utf-8?q??=")  # the first line also holds "Subject: "
+    for ch in text:
+        piece = ch if ch in _Q_SAFE else "_" if ch == " " else "".join(f"={b:02X}" for b in ch.encode())
+        if word and len(word) + len(piece) > room:
+            words.append(f"=?utf-8?q?{word}?=")
+            word, room = "", 75 - len("=?utf-8?q??=")
+        word += piece
+    words.append(f"=?utf-8?q?{word}?=")
+    return "\n ".join(words)
 
 
 def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime,
@@ -99,8 +116,9 @@ def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], win
     lines = [f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
              f"procedure, on behalf of the people in Cc.", ""]
     if original.items:
-        width = max(len(label) for label, _ in original.items) + 2
-        lines += [f"{label + ':':<{width}}{value}" for label, value in original.items] + [""]
+        labels = [label if label.endswith("?") else label + ":" for label, _ in original.items]
+        width = max(map(len, labels)) + 1
+        lines += [f"{label:<{width}}{value}" for label, (_, value) in zip(labels, original.items)] + [""]
     lines.append("What happened (times in GMT):")
     for s in steps:
         by = f" by {original.sender}" if s.tier == Tier.T1 else ""
@@ -157,7 +175,7 @@ def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], 
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = header_text(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}")
+    msg.set_raw("Subject", subject_field(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}"))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["In-Reply-To"] = original.message_id

@@ -72,7 +72,7 @@ def misrouted(problem: str, marketplace: str | None, team: str | None, teams: tu
             listing.setdefault(address, []).append(market)
         where = ("your local operations team (the marketplace could not be told from your mail):\n\n" +
                  "\n".join(f"  {'/'.join(m):<10} {a}" for a, m in listing.items()))
-    return ("not for the urgent line", f"Your mail to the urgent-support line is about a \"{problem}\" error. "
+    return ("not for the urgent line", f"Your mail to the urgent-support line is about the error \"{problem}\". "
             "The vendor's procedure says these errors are not technical and the urgent line cannot help "
             f"with them: please contact your account manager or {where}\n\nThe agent will not escalate "
             f"this mail. Planned outages and other non-urgent questions go to {items.non_urgent_address}.")

@@ -181,8 +181,9 @@ class Agent:
         steps = [f"T1 sent {gmt(from_iso(row['t1_sent_at']))} to {esc.t1_address}"]
         for e in self.store.escalation_rows(incident_id):
             if Status(e["status"]).done:
-                steps.append(f"T{e['tier']} sent {gmt(from_iso(e['sent_at']))} to {esc.tier_address(Tier(e['tier']))}"
-                             f" ({e['status']})")
+                how = {"manual": " (by hand)", "dry_run": " (dry run: not sent)"}.get(e["status"], "")
+                steps.append(f"T{e['tier']} sent {gmt(from_iso(e['sent_at']))} to "
+                             f"{esc.tier_address(Tier(e['tier']))}{how}")
         subject, body = notices.exhausted(steps, span(esc.exhausted_after))
         notices.enqueue(self.store, self.config, incident_id, "exhausted", subject, body, now,
                         "no response after every tier")

@@ -1,0 +1,76 @@
+"""Write docs/notices.md: one of each mail the agent writes, made by the real code against the local
+servers, with the SOP's 30-minute windows (the agent's clock is moved on, not waited for).
+
+    python tools/sample_mails.py > docs/notices.md
+"""
+
+import email
+import email.policy
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests"), str(REPO)]
+
+from support import ALICE, LOCAL, T1_ADDR, T2_ADDR, USERS, send, t1, write_config  # noqa: E402
+from test_procedure import dsn, fresh  # noqa: E402
+from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
+
+from agent.config import load  # noqa: E402
+from agent.service import Agent  # noqa: E402
+from agent.store import Store  # noqa: E402
+from agent.times import utcnow  # noqa: E402
+
+TITLES = {"T2": "The T2 escalation", "T3": "The T3 escalation", "missing_items": "Missing items",
+          "misrouted": "Misrouted", "t1_bounced": "The T1 bounced", "t2_bounced": "The T2 bounced",
+          "rejected_t2": "The T2 rejected for good", "exhausted": "Every tier tried"}
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="ea-samples-"))
+    with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
+        cfg = load(write_config(work, dovecot, relay, escalation_t2_after="30m", escalation_t3_after="30m",
+                                escalation_exhausted_after="30m"))
+        start = utcnow()
+        offset = [timedelta(0)]
+        agent = Agent(cfg, Store(cfg.agent.database), clock=lambda: start + offset[0])
+        complete, sparse, misroute = t1(subject="CreateGiftCard returns F500 since 11:15 GMT"), \
+            fresh("missing_items.eml"), fresh("misroute_uk.eml")
+        for msg in (complete, sparse, misroute):
+            send(relay, msg)
+        agent.cycle()
+        dovecot.deliver("watch", dsn(sparse, T1_ADDR, "carol@partner.test"))
+        for minutes in (31, 62, 93):
+            offset[0] = timedelta(minutes=minutes)
+            agent.cycle()
+            time.sleep(0.3)
+        seen = set()
+        print("# The mails the agent writes\n")
+        print("One of each, made by the real code against the local test servers with the SOP's 30-minute "
+              "windows (the agent's clock was moved on, not waited for). Regenerate with "
+              "`python tools/sample_mails.py > docs/notices.md`; the addresses are the tests' `.test` ones.\n")
+        for table in ("escalations", "notices"):
+            for row in agent.store.db[table].rows_where(order_by="id"):
+                kind = row.get("kind") or f"T{row['tier']}"
+                if kind in seen or kind not in TITLES:
+                    continue
+                seen.add(kind)
+                m = email.message_from_bytes(row["raw"], policy=email.policy.default)
+                print(f"## {TITLES[kind]}\n\n```")
+                for h in ("From", "To", "Cc", "Subject", "In-Reply-To", "Auto-Submitted"):
+                    if m[h]:
+                        print(f"{h}: {m[h]}")
+                print()
+                print(m.get_body(("plain",)).get_content().rstrip())
+                attachments = [p.get_content_type() for p in m.iter_attachments()]
+                if attachments:
+                    print(f"\n[attached: {', '.join(attachments)}]")
+                print("```\n")
+        agent.close()
+
+
+if __name__ == "__main__":
+    main()
