@@ -50,8 +50,6 @@ class _Context:
     def config(self) -> config_mod.Config:
         if self._config is None:
             self._config = config_mod.load(self.path)
-            for warning in self._config.warnings:
-                click.echo(f"Warning: {warning}", err=True)
         return self._config
 
     def store(self) -> Store:
@@ -196,6 +194,8 @@ def check(obj):
     """Validate the config and reach the IMAP and SMTP servers."""
     cfg = obj.config
     click.echo(f"config {cfg.path}: ok")
+    for warning in cfg.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     store = obj.store()
     store.close()
     click.echo(f"database {cfg.agent.database}: ok")

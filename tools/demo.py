@@ -52,8 +52,10 @@ Partner ID: Acmes
 Example request Id: Acmes3324500H2
 Example API error response: 'F500' GeneralError
 Marketplace: US
-Is the behavior consistent? Yes.
-Recent changes: none.
+Timestamp of example request: {t}:06 GMT
+First failing request: {t}:02 GMT
+Is the behavior consistent? Yes, every request since {t} GMT has failed.
+Recent changes: none in the last two months.
 """
 
 
@@ -112,6 +114,7 @@ def main() -> int:
     with Dovecot({"watch": "demo", "alice": "demo"}) as dovecot, \
             SmtpRelay(dovecot, {WATCHED: "watch", ALICE: "alice"}) as relay:
         (RUN / "config.ini").write_text(config_text(dovecot, relay))
+        (RUN / "config.ini").chmod(0o600)  # it holds the demo's password
         say(f"Dovecot IMAP on 127.0.0.1:{dovecot.imap_port}, SMTP relay on 127.0.0.1:{relay.port}; "
             f"T2 after {T2_AFTER}s, T3 {T3_AFTER}s after the T2, polling every {POLL}s")
         stop = threading.Event()
@@ -147,9 +150,11 @@ def main() -> int:
             print(f"  {h}: {t2[h]}")
         print("\n" + "\n".join("  " + line for line in t2.get_body(("plain",)).get_content().splitlines()))
     mails_sent = sum(1 for a in relay.accepted if a.mail_from == AGENT)
-    say(f"Done: the agent sent {mails_sent} mails (one T2, one T3). The servers are stopped; the audit "
-        f"database stays in demo-run/state.db (try: escalation-agent -c demo-run/config.ini show 2)")
-    return 0 if mails_sent == 2 else 1
+    escalations = sum(1 for a in relay.accepted if a.mail_from == AGENT and {T2, T3} & set(a.rcpt_tos))
+    say(f"Done: the agent sent {mails_sent} mail(s), {escalations} of them escalations (one T2, one T3). The servers "
+        f"are stopped; the audit database stays in demo-run/ (try: .venv/bin/escalation-agent -c "
+        f"demo-run/config.ini show 2)")
+    return 0 if escalations == 2 else 1
 
 
 if __name__ == "__main__":
