@@ -2,7 +2,6 @@
 
 import configparser
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,15 +9,13 @@ from pathlib import Path
 
 from agent import items, sop
 from agent.errors import ConfigError
+from agent.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
     "imap": {"ssl": 993, "starttls": 143, "none": 143},
     "smtp": {"ssl": 465, "starttls": 587, "none": 25},
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -95,117 +92,6 @@ class Config:
     warnings: tuple[str, ...] = ()  # things to fix that do not stop the agent
 
 
-def parse_duration(text: str, key: str) -> timedelta:
-    m = _DURATION.match(text or "")
-    if not m:
-        raise ConfigError(f"{key}: {text!r} is not a duration (use e.g. 90, 90s, 30m, 1h)")
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
-
-
-class _Section:
-    """One section's values, with typed getters whose errors name `[section] key`."""
-
-    def __init__(self, parser: configparser.ConfigParser, name: str):
-        self.name = name
-        self.values = dict(parser[name]) if parser.has_section(name) else {}
-
-    def key(self, key: str) -> str:
-        return f"[{self.name}] {key}"
-
-    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
-        value = self.values.get(key, "").strip()
-        if value:
-            return value
-        if required and default is None:
-            raise ConfigError(f"{self.key(key)} is required")
-        return default
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        text = self.text(key)
-        if text is None:
-            return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise ConfigError(f"{self.key(key)}: {text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{self.key(key)}: {value} is outside {low}..{high}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        text = self.text(key)
-        if text is None:
-            return default
-        lowered = text.lower()
-        if lowered in ("true", "yes", "on", "1"):
-            return True
-        if lowered in ("false", "no", "off", "0"):
-            return False
-        raise ConfigError(f"{self.key(key)}: {text!r} is not true or false")
-
-    def duration(self, key: str, default: timedelta) -> timedelta:
-        text = self.text(key)
-        return default if text is None else parse_duration(text, self.key(key))
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = (self.text(key) or default).lower()
-        if value not in choices:
-            raise ConfigError(f"{self.key(key)}: {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def address(self, key: str, default: str | None = None) -> str:
-        value = self.text(key, default, required=True)
-        if not _EMAIL.match(value):
-            raise ConfigError(f"{self.key(key)}: {value!r} is not an email address")
-        return value.lower()
-
-    def items(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
-        text = self.text(key)
-        items = tuple(i.strip() for i in text.split(",") if i.strip()) if text else default
-        if required and not items:
-            raise ConfigError(f"{self.key(key)} is required (a comma-separated list)")
-        return items
-
-    def domains(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
-        items = tuple(d.lower().lstrip("@") for d in self.items(key, default, required))
-        for d in items:
-            if "." not in d or " " in d:
-                raise ConfigError(f"{self.key(key)}: {d!r} is not a domain")
-        return items
-
-    def secret(self, key: str, base: Path, required: bool) -> str | None:
-        """`password`, the first line of `password_file`, or the systemd credential named by
-        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
-        value = self.values.get(key, "")
-        file_key, cred_key = f"{key}_file", f"{key}_credential"
-        path_text, credential = self.text(file_key), self.text(cred_key)
-        given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
-        if len(given) > 1:
-            raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
-        if credential:
-            directory = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ConfigError(f"{self.key(cred_key)} needs $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
-            path_text, file_key = str(Path(directory) / credential), cred_key
-        if path_text:
-            path = _resolve(base, path_text)
-            try:
-                value = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-            except (OSError, UnicodeDecodeError) as e:
-                why = getattr(e, "strerror", None) or "not UTF-8 text"
-                raise ConfigError(f"{self.key(file_key)}: cannot read {path} ({why})") from None
-            if not value:
-                raise ConfigError(f"{self.key(file_key)}: {path} is empty")
-        if required and not value:
-            raise ConfigError(f"{self.key(key)}, {self.key(file_key)} or {self.key(cred_key)} is required")
-        return value or None
-
-
-def _resolve(base: Path, text: str) -> Path:
-    path = Path(os.path.expanduser(text))
-    return path if path.is_absolute() else base / path
-
-
 def default_path() -> Path:
     return Path(os.environ.get("ESCALATION_AGENT_CONFIG") or "config.ini")
 
@@ -226,10 +112,10 @@ def load(path: Path | str | None = None) -> Config:
     base = path.resolve().parent
     return Config(
         path=path,
-        imap=_imap(_Section(parser, "imap"), base),
-        smtp=_smtp(_Section(parser, "smtp"), base),
-        escalation=_escalation(_Section(parser, "escalation"), _operations(_Section(parser, "operations"))),
-        agent=_agent(_Section(parser, "agent"), base),
+        imap=_imap(Section(parser, "imap"), base),
+        smtp=_smtp(Section(parser, "smtp"), base),
+        escalation=_escalation(Section(parser, "escalation"), _operations(Section(parser, "operations"))),
+        agent=_agent(Section(parser, "agent"), base),
         warnings=_warnings(path, parser),
     )
 
@@ -247,7 +133,7 @@ def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
     return ()
 
 
-def _oauth2(s: _Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
+def _oauth2(s: Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
     auth = s.choice("auth", ("password", "xoauth2"), "password")
     command = tuple(shlex.split(s.text("oauth2_token_command") or ""))
     if auth == "xoauth2" and not command:
@@ -257,11 +143,11 @@ def _oauth2(s: _Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
     return auth, command
 
 
-def _imap(s: _Section, base: Path) -> ImapConfig:
+def _imap(s: Section, base: Path) -> ImapConfig:
     security = s.choice("security", SECURITY, "ssl")
     auth, token_command = _oauth2(s, required_user=True)
     username = s.text("username", required=True)
-    address = s.text("address") or (username if _EMAIL.match(username) else None)
+    address = s.text("address") or (username if EMAIL.match(username) else None)
     if not address:
         raise ConfigError(f"{s.key('address')} is required when {s.key('username')} is not an email address")
     return ImapConfig(
@@ -280,7 +166,7 @@ def _imap(s: _Section, base: Path) -> ImapConfig:
     )
 
 
-def _smtp(s: _Section, base: Path) -> SmtpConfig:
+def _smtp(s: Section, base: Path) -> SmtpConfig:
     security = s.choice("security", SECURITY, "starttls")
     auth, token_command = _oauth2(s, required_user=True)
     username = s.text("username")
@@ -298,17 +184,17 @@ def _smtp(s: _Section, base: Path) -> SmtpConfig:
     )
 
 
-def _ca_file(s: _Section, base: Path) -> str | None:
+def _ca_file(s: Section, base: Path) -> str | None:
     text = s.text("ca_file")
     if text is None:
         return None
-    path = _resolve(base, text)
+    path = resolve(base, text)
     if not path.is_file():
         raise ConfigError(f"{s.key('ca_file')}: {path} is not a file")
     return str(path)
 
 
-def _operations(s: _Section) -> tuple[tuple[str, str], ...]:
+def _operations(s: Section) -> tuple[tuple[str, str], ...]:
     """[operations]: the SOP's country table, each entry replaceable (`uk = ...`) or added."""
     teams = dict(items.OPERATIONS_TEAMS)
     for key in s.values:
@@ -316,7 +202,7 @@ def _operations(s: _Section) -> tuple[tuple[str, str], ...]:
     return tuple(teams.items())  # the SOP's order, then additions
 
 
-def _escalation(s: _Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:
+def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:
     t2_after = s.duration("t2_after", sop.T2_AFTER)
     t3_after = s.duration("t3_after", sop.T3_AFTER)
     for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
@@ -342,9 +228,9 @@ def _escalation(s: _Section, operations: tuple[tuple[str, str], ...]) -> Escalat
     )
 
 
-def _agent(s: _Section, base: Path) -> AgentConfig:
+def _agent(s: Section, base: Path) -> AgentConfig:
     return AgentConfig(
-        database=_resolve(base, s.text("database", "state/escalation-agent.db")),
+        database=resolve(base, s.text("database", "state/escalation-agent.db")),
         poll_interval=s.integer("poll_interval", 60, 1, 3600),
         dry_run=s.flag("dry_run", False),
         max_incident_age=s.duration("max_incident_age", timedelta(hours=24)),
@@ -353,5 +239,5 @@ def _agent(s: _Section, base: Path) -> AgentConfig:
         unconfirmed_grace=s.duration("unconfirmed_grace", timedelta(minutes=2)),
         resend_after=s.duration("resend_after", timedelta(minutes=2)),
         metrics_port=s.integer("metrics_port", 0, 0, 65535),
-        metrics_textfile=_resolve(base, s.text("metrics_textfile")) if s.text("metrics_textfile") else None,
+        metrics_textfile=resolve(base, s.text("metrics_textfile")) if s.text("metrics_textfile") else None,
     )

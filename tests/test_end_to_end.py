@@ -22,7 +22,7 @@ def incident_state(db, t1_msg):
 def test_no_reply_escalates_to_t2_then_t3_each_exactly_once_and_on_time(servers, tmp_path):
     dovecot, relay = servers
     config = write_config(tmp_path, dovecot, relay)
-    with AgentProcess(config) as agent:
+    with AgentProcess(config):
         incident = t1()
         send(relay, incident)
         [esc_t2] = [a for a in relay.wait_for(to(T2_ADDR), 15) if T2_ADDR in a.rcpt_tos]

@@ -5,7 +5,7 @@ import socket
 import time
 import urllib.request
 
-from support import T2_ADDR, AgentProcess, agent_command, send, t1, to, wait_until, write_config
+from support import T2_ADDR, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import free_port
 
 

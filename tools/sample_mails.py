@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO)]
 
-from support import ALICE, LOCAL, T1_ADDR, T2_ADDR, USERS, send, t1, write_config  # noqa: E402
+from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
 from test_procedure import dsn, fresh  # noqa: E402
 from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
 
