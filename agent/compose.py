@@ -150,17 +150,25 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> list[str]:
     return quoted
 
 
+# Bytes that str.splitlines() takes for line breaks: the email package splits header values there when it writes
+# them out, so that `To: "\x0c"@x` in a T1 came out as a broken header (and `X: a\x0cFrom: b` as a new one).
+_SPLITLINES = bytes.maketrans(b"\x0b\x0c\x1c\x1d\x1e", b"     ")
+
+
 def _as_message(raw: bytes) -> EmailMessage:
     """The T1 as a message/rfc822 part. A mail over the parsing limits goes in as much of it as the agent read
     (agent.mail.bounded): whole, a To: with 20,000 addresses took seconds to re-encode and a multipart 2,000 deep
-    raised RecursionError. A mail too broken to re-encode goes in as its headers, or as a note."""
-    data, _ = bounded(raw)
+    raised RecursionError. It is re-encoded here with every header re-folded, as happens to long ones when the
+    escalation is sent: a mail with a header the email package cannot re-fold (it raises IndexError on some)
+    goes in as its headers, or as a note."""
+    data = bounded(raw)[0].translate(_SPLITLINES)
     head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+    refold_all = email.policy.default.clone(refold_source="all")
     for candidate in (data, head + b"\r\n\r\n[body omitted: it could not be re-encoded]\r\n",
                       b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n"):
         try:
             msg = email.message_from_bytes(candidate, policy=email.policy.default)
-            msg.as_bytes()
+            msg.as_bytes(policy=refold_all)
             return msg
         except Exception:
             continue

@@ -106,8 +106,8 @@ def in_domains(address: str, domains: tuple[str, ...]) -> bool:
 
 
 def message_ids(text: str | None) -> tuple[str, ...]:
-    """The `<...>` Message-IDs in `text`: printable ASCII only, and none that looks like an RFC 2047 encoded word,
-    which the email package would decode when it is written back into In-Reply-To or References."""
+    """The `<...>` Message-IDs in `text`: printable ASCII only, and none with `=?` in it, which the email package
+    would take for an RFC 2047 encoded word (even inside the brackets) when In-Reply-To or References is read."""
     return tuple(i for i in _MSGID.findall(text or "") if "=?" not in i)
 
 
@@ -126,21 +126,13 @@ def synthetic_message_id(raw: bytes) -> str:
 def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str, ...]]:
     """The mail as it may be handed to a parser, and the limits it was over. Within every limit that is `raw`
     itself; over one, it is what `parse` reads: the mail cut to the limits, attachments' contents left out."""
-    try:
-        cut, defects = _Cutter(raw, headers_only).run()
-    except Exception as e:  # a bug here must not lose the mail: fall back to its header block
-        cut, defects = _header_block(raw) + b"\r\n", (f"cutting to the limits failed ({type(e).__name__}): "
-                                                      "read the header block only",)
+    cut, defects = _cut(raw, headers_only)
     return (cut if defects else raw), defects
 
 
 def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
     """Parse a mail; `headers_only` for mails over the size cap (their body is not read). Never raises."""
-    try:
-        cut, defects = _Cutter(raw, headers_only).run()
-    except Exception as e:
-        cut, defects = _header_block(raw) + b"\r\n", (f"cutting to the limits failed ({type(e).__name__}): "
-                                                      "read the header block only",)
+    cut, defects = _cut(raw, headers_only)
     try:
         return _from_mailparser(raw, cut, headers_only, defects)
     except Exception as e:  # mail-parser and the email package raise on some mails: read the headers alone
@@ -151,6 +143,15 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
         defects += (f"reading the headers failed ({type(e).__name__})",)
     return _mail(raw, message_id="", subject="", sender=("", ""), to=(), cc=(), date=None, header=lambda _: "",
                  text="", html="", defects=defects)
+
+
+def _cut(raw: bytes, headers_only: bool) -> tuple[bytes, tuple[str, ...]]:
+    """What the parsers may see (attachments' contents left out), and the limits the mail was over."""
+    try:
+        return _Cutter(raw, headers_only).run()
+    except Exception as e:  # a bug here must not lose the mail: fall back to its header block
+        return _header_block(raw) + b"\r\n", (f"cutting to the limits failed ({type(e).__name__}): "
+                                               "read the header block only",)
 
 
 def _from_mailparser(raw: bytes, cut: bytes, headers_only: bool, defects: tuple[str, ...]) -> Mail:
