@@ -44,6 +44,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes (surrogateescap
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_STYLE = re.compile(r"<(style|head|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: on "<<<<..." that is quadratic
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^<>]*>", re.IGNORECASE)
 _AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
@@ -160,8 +161,8 @@ def _from_mailparser(raw: bytes, cut: bytes, headers_only: bool, defects: tuple[
     return _mail(
         raw, message_id=header("Message-ID"), subject=_first(parsed.subject), sender=_first_address(parsed.from_),
         to=_addresses(parsed.to), cc=_addresses(parsed.cc), date=parsed.date, header=header,
-        text="" if headers_only else _text(parsed),
-        html="" if headers_only else "\n".join(t for t in (parsed.text_html or []) if isinstance(t, str)),
+        text="" if headers_only else _text(*_bodies(parsed.message)),
+        html="" if headers_only else _bodies(parsed.message)[1],
         defects=defects + tuple(str(d) for d in parsed.defects))
 
 
@@ -290,12 +291,44 @@ def _automatic(header, sender: str) -> str | None:
     return None
 
 
-def _text(parsed) -> str:
-    plain = "\n".join(t for t in (parsed.text_plain or []) if t and isinstance(t, str))
+# What senders write in the charset parameter, and the superset their client really used: one ① in a
+# "Shift_JIS" mail, or a GBK character in a "GB2312" one, would otherwise turn the whole body to U+FFFD.
+_SUPERSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
+              "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030",
+              "iso-2022-jp": "iso2022_jp_ext", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
+              "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
+
+
+def _bodies(msg) -> tuple[str, str]:
+    """(plain, html) of the mail itself, each text part decoded from its declared charset (as its superset).
+
+    Not mail-parser's text_plain: it returns 7bit and 8bit parts undecoded, so an ISO-2022-JP body (how
+    Japanese clients send) stayed escape sequences. Attachments and attached messages are not the
+    sender's words and are left out.
+    """
+    plain, markup, stack = [], [], [msg]
+    while stack:
+        part = stack.pop(0)
+        if part.is_multipart():
+            stack[:0] = [p for p in (part.get_payload() or []) if not isinstance(p, str)]
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html") or part.get_content_disposition() == "attachment":
+            continue
+        data = part.get_payload(decode=True) or b""
+        declared = (part.get_content_charset() or "us-ascii").lower()
+        try:
+            text = data.decode(_SUPERSETS.get(declared, declared), errors="replace")
+        except LookupError:  # a charset nobody knows: UTF-8 is the likeliest truth
+            text = data.decode("utf-8", errors="replace")
+        (plain if ctype == "text/plain" else markup).append(text.replace("\r\n", "\n"))
+    return "\n".join(plain), "\n".join(markup)
+
+
+def _text(plain: str, markup: str) -> str:
     if plain.strip():
         return plain
-    markup = "\n".join(t for t in (parsed.text_html or []) if isinstance(t, str))
-    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup)))
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _STYLE.sub("", markup))))
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 

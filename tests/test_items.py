@@ -494,8 +494,6 @@ def test_japanese_iso_2022_jp_items_from_the_body_as_the_stdlib_decodes_it():
     assert marketplace(items, text, ISO2022JP_SUBJECT) == "JP" and misroute(text, ISO2022JP_SUBJECT) is None
 
 
-@pytest.mark.xfail(strict=True, reason="agent/mail.py bug: a 7bit ISO-2022-JP body is returned undecoded "
-                                       "(mailparser keeps 7bit payloads as they are); strict: remove when fixed")
 def test_japanese_iso_2022_jp_body_round_trips_through_mail_parse():
     m = mail("japanese_iso2022jp.eml")
     assert "株式会社パートナーの山田です。" in m.text
