@@ -78,10 +78,13 @@ class Agent:
                                  "the server renumbered the folder; Message-IDs prevent duplicates")
                 log.warning("UIDVALIDITY changed folder=%s; reading it again", folder)
             for chunk in self.mailbox.fetch(pending, self.config.agent.max_message_bytes):
-                for fetched in chunk:
-                    new += self._ingest_one(fetched, now)
-                state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
-                self.store.set_folder_state(folder, state, now)
+                # One transaction (one fsync under synchronous=FULL) a chunk, its folder state included; each
+                # mail is a savepoint inside it, so a mail that fails is quarantined alone.
+                with self.store.transaction():
+                    for fetched in chunk:
+                        new += self._ingest_one(fetched, now)
+                    state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
+                    self.store.set_folder_state(folder, state, now)
                 self.tick()  # a first sync over years of mail is long, and not a hang
             if known != pending.state and not pending.uids:
                 self.store.set_folder_state(folder, pending.state, now)
