@@ -3,6 +3,7 @@
 import json
 from datetime import datetime
 
+from agent import items
 from agent.config import Config
 from agent.escalate import policy_of
 from agent.policy import decide
@@ -69,7 +70,14 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
     messages = store.messages(incident_id)
     for m in messages:
         m["recipients"] = json.loads(m["recipients"])
-    return dict(status, t1_sent_at_source=r["t1_sent_at_source"], t1_recipients=json.loads(r["t1_recipients"]),
+    found = json.loads(r["items"] or "{}")
+    sop_items = [dict(key=i.key, label=i.label, value=found.get(i.key), required=i.required) for i in items.ITEMS]
+    notices = [dict(kind=n["kind"], status=n["status"], message_id=n["message_id"], sent_at=n["sent_at"],
+                    recipients=json.loads(n["recipients"]), last_error=n["last_error"])
+               for n in store.notice_rows(incident_id)]
+    return dict(status, items=sop_items, missing_items=json.loads(r["missing_items"] or "[]"),
+                marketplace=r["marketplace"], misroute=r["misroute"], delivery_failure=r["delivery_failure"],
+                notices=notices, t1_sent_at_source=r["t1_sent_at_source"], t1_recipients=json.loads(r["t1_recipients"]),
                 opened_at=r["opened_at"], note=r["note"], response_message_id=r["response_message_id"],
                 t1_text=r["t1_text"], escalations=escalations, messages=messages,
                 events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)])
@@ -85,12 +93,22 @@ def incident_text(d: dict) -> str:
     ]
     if d["note"]:
         lines.append(f"  note        {d['note']}")
+    for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):
+        if d[key]:
+            lines.append(f"  {text:<11} {d[key]}")
+    lines += ["", "SOP items (from the T1):"]
+    width = max(len(i["label"]) for i in d["items"]) + 1
+    for i in d["items"]:
+        value = i["value"] or ("MISSING" if i["key"] in d["missing_items"] else "-")
+        lines.append(f"  {i['label'] + ':':<{width}} {value}")
     lines += ["", "Escalations:"]
     for e in d["escalations"] or []:
         lines.append(f"  T{e['tier']} {e['status']:<9} {e['message_id']} sent {e['sent_at'] or '-'} "
                      f"attempts {e['attempts']}" + (f" last error: {e['last_error']}" if e["last_error"] else ""))
     if not d["escalations"]:
         lines.append("  none")
+    for n in d["notices"]:
+        lines.append(f"  notice {n['kind']}: {n['status']} to {', '.join(n['recipients'])}")
     lines += ["", "Timeline:"]
     for e in d["events"]:
         reason = f"  [{e['reason']}]" if e["reason"] else ""

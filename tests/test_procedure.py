@@ -3,14 +3,15 @@ misroutes, bounces and an exhausted ladder; escalations sent by hand."""
 
 import email
 import email.policy
+import json
 import re
 import time
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from support import (AGENT, ALICE, BOB, T1_ADDR, T2_ADDR, T3_ADDR, WATCHED, AgentProcess, query, reply, send,
-                     sent_to, t1, to, wait_until, write_config)
+from support import (AGENT, ALICE, BOB, T1_ADDR, T2_ADDR, T3_ADDR, WATCHED, AgentProcess, agent_command, query,
+                     reply, send, sent_to, status_json, t1, to, wait_until, write_config)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -49,6 +50,11 @@ def test_missing_items_earn_one_notice_to_our_people_and_the_escalation_still_go
     assert "Contact phone number (for example: +81-3-3123-4567)" in text
     assert "Partner ID" not in text  # that one was given
     assert len(sent_to(relay, T2_ADDR)) == 1
+    shown = agent_command(config, "show", "1").stdout
+    assert "Partner ID:" in shown and "Acmes" in shown and "MISSING" in shown
+    assert "notice missing_items: sent" in shown
+    detail = json.loads(agent_command(config, "show", "1", "--json").stdout)
+    assert "request_id" in detail["missing_items"] and detail["notices"][0]["kind"] == "missing_items"
 
 
 def test_a_misroute_is_not_escalated_and_names_the_operations_team(servers, tmp_path):
@@ -80,6 +86,7 @@ def test_a_misroute_is_not_escalated_and_names_the_operations_team(servers, tmp_
     [all_teams] = notices_to(relay, ALICE)
     assert "corp-gc-salesops@amazon.com" in body_of(all_teams) and "corporate-gc-sg@amazon.com" in body_of(all_teams)
     assert "UK/TR" in body_of(all_teams) and "UAE/KSA" in body_of(all_teams)
+    assert [r["state"] for r in status_json(config, "--all")] == ["misrouted"] * 4
 
 
 def test_a_t2_sent_by_hand_is_not_sent_again_and_the_t3_window_runs_from_it(servers, tmp_path):
