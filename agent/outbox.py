@@ -13,7 +13,7 @@ from agent.errors import AgentError, PermanentSendError, TransientSendError
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
     """The default connection factory: connected, TLS as configured, logged in if configured."""
-    context = ssl.create_default_context(cafile=config.ca_file)
+    context = ssl.create_default_context(cafile=config.ca_file) if config.security != "none" else None
     if config.security == "ssl":
         server = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
     else:
