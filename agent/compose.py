@@ -151,8 +151,10 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> list[str]:
 
 
 # Bytes that str.splitlines() takes for line breaks: the email package splits header values there when it writes
-# them out, so that `To: "\x0c"@x` in a T1 came out as a broken header (and `X: a\x0cFrom: b` as a new one).
-_SPLITLINES = bytes.maketrans(b"\x0b\x0c\x1c\x1d\x1e", b"     ")
+# them out, so that `To: "\x0c"@x` in a T1 came out as a broken header (and `X: a\x0cFrom: b` as a new one). They
+# become \x1f, which is no line break but, like them, a blank to str.isspace() and no header character to the
+# parser: a line that was no header line stays none.
+_SPLITLINES = bytes.maketrans(b"\x0b\x0c\x1c\x1d\x1e", b"\x1f\x1f\x1f\x1f\x1f")
 
 
 def _as_message(raw: bytes) -> EmailMessage:

@@ -249,7 +249,7 @@ def test_what_the_corpus_mails_become():
     raw = CORPUS["form feeds in headers (line breaks to str.splitlines)"]()
     attached = next(assert_round_trip(parse(raw), raw).iter_attachments()).get_content()
     assert attached.get_all("From") == ["Alice <alice@partner.test>"]
-    assert attached["X-Note"] == "a From: spoof@evil.test"
+    assert attached["X-Note"] == "a\x1fFrom: spoof@evil.test"
 
 
 def test_a_mail_within_the_limits_is_read_as_it_is():
