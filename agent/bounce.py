@@ -5,6 +5,8 @@ import email.policy
 import re
 from dataclasses import dataclass
 
+from agent.mail import bounded
+
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -17,8 +19,8 @@ class Bounce:
 
 def parse(raw: bytes) -> Bounce | None:
     """The bounce in a delivery report, or None when this is no failure report we can tie to a mail."""
-    try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    try:  # the mail as cut to the parser's limits: a huge or deeply nested report costs what any mail does
+        msg = email.message_from_bytes(bounded(raw)[0], policy=email.policy.compat32)
     except Exception:
         return None
     original, failed, diagnostic = None, [], []

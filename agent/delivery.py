@@ -2,12 +2,12 @@
 and a row a crash left in `sending` is looked for in the mailbox before it is ever sent again."""
 
 import email
-import email.policy
 import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from agent.compose import POLICY
 from agent.errors import PermanentSendError, TransientSendError
 from agent.outbox import Smtp
 from agent.policy import Status
@@ -38,7 +38,9 @@ def deliver(store: Store, smtp: Smtp, table: str, row_id: int, dry_run: bool,
     attempt = row["attempts"] + 1
     with store.transaction():
         store.update_outbox(table, row_id, status=str(Status.SENDING), attempts=attempt, last_attempt_at=iso(now))
-    msg = email.message_from_bytes(row["raw"], policy=email.policy.default)
+    # The policy it was composed with: email.policy.default would re-fold a long In-Reply-To or References
+    # (an Exchange Message-ID) into an encoded word, and the escalation would leave the vendor's thread.
+    msg = email.message_from_bytes(row["raw"], policy=POLICY)
     recipients = json.loads(row["recipients"])
     try:
         refused = smtp.send(msg, recipients)

@@ -60,3 +60,13 @@ def test_the_original_may_come_as_a_whole_message():
 def test_garbage_is_no_bounce():
     for raw in (b"", b"\xff\xfe", b"From: x@\n\nhello"):
         assert parse(raw) is None
+
+
+def test_a_report_over_the_parser_limits_is_read_as_cut_and_still_names_the_mail():
+    # A 30 MB returned original and 3,000 nested parts: the report is read within the same limits as any mail.
+    huge = DSN.replace(b"--B--\n", b"--B\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+                       + b"QUFB" * 7_500_000 + b"\n--B--\n")
+    b = parse(huge)
+    assert (b.original_message_id, b.failed) == ("<t1@partner.test>", ("urgent@vendor.test",))
+    nested = DSN.replace(b"--B--\n", b"--B\n" + b"Content-Type: multipart/mixed; boundary=N\n\n--N\n" * 3000 + b"\n--B--\n")
+    assert parse(nested).original_message_id == "<t1@partner.test>"

@@ -1,5 +1,6 @@
 """Sending against a real aiosmtpd server: TLS modes, login, and what counts as sent."""
 
+import email.policy
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
@@ -135,3 +136,25 @@ def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, t
     assert row["status"] == "sent" and row["confirmed_at"]
     assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
     agent.close()
+
+
+def test_a_long_exchange_message_id_is_threaded_as_it_is(servers, tmp_path):
+    """An ~85-character Message-ID (Exchange Online's) must reach the vendor on one line, unencoded, in
+    In-Reply-To and References: re-folded into an encoded word, no mail client threads on it."""
+    dovecot, relay = servers
+    cfg = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s", escalation_t3_after="1h"))
+    long_id = "<PH0PR11MB5000C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5F6A7@PH0PR11MB5000.namprd11.prod.outlook.test>"
+    assert len(long_id) >= 85
+    incident = t1(when=datetime.now(timezone.utc) - timedelta(seconds=5))
+    incident.replace_header("Message-ID", long_id)
+    raw = incident.as_bytes(policy=email.policy.SMTP.clone(refold_source="none", max_line_length=200))
+    assert long_id.encode() in raw
+    relay.send(raw, AGENT, [a.strip() for h in ("To", "Cc") for a in incident[h].split(",")])
+    agent = Agent(cfg, Store(cfg.agent.database))
+    assert agent.safe_cycle().sent == ["incident 1 T2"]
+    agent.close()
+    [sent] = [a for a in relay.accepted if T2_ADDR in a.rcpt_tos]
+    head = sent.data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nIn-Reply-To: " + long_id.encode() + b"\r\n" in head
+    assert b"\r\nReferences: " + long_id.encode() + b"\r\n" in head
+    assert b"=?" not in head.split(b"In-Reply-To:", 1)[1].split(b"\r\n", 1)[0]
