@@ -1,8 +1,16 @@
 """Push: with IMAP IDLE a vendor reply is seen within a second or two, however long poll_interval is."""
 
+import threading
 import time
+from datetime import datetime, timezone
 
+from agent import mailbox
+from agent.config import load
+from agent.mailbox import Mailbox
+from agent.service import Agent
+from agent.store import Store
 from support import AgentProcess, query, reply, send, t1, wait_until, write_config
+from test_mailbox import plain
 
 
 def test_a_reply_is_seen_at_once_with_idle_and_polling_remains_the_fallback(servers, tmp_path):
@@ -44,3 +52,59 @@ def test_a_dead_idle_connection_is_replaced(servers, tmp_path):
     log = agent.output()
     assert "waiting in IDLE failed" in log and "imap: working again" in log
     assert "Traceback" not in log
+
+
+class Recorder:
+    """A real IMAPClient whose calls are written down: which commands one cycle costs."""
+
+    def __init__(self, client, calls: list):
+        self._client, self._calls = client, calls
+
+    def __getattr__(self, name):
+        value = getattr(self._client, name)
+        if callable(value) and not name.startswith("_"):
+            self._calls.append(name)
+        return value
+
+
+def recorded_mailbox(config_path):
+    cfg = load(config_path)
+    calls = []
+    return Mailbox(cfg.imap, factory=lambda c: Recorder(mailbox.connect(c), calls)), calls, cfg
+
+
+def test_a_cycle_with_nothing_new_sends_no_examine_whatever_the_folder_holds(servers, tmp_path):
+    dovecot, relay = servers
+    dovecot.deliver("watch", plain(1))
+    box, calls, cfg = recorded_mailbox(write_config(tmp_path, dovecot, relay, imap_folders="INBOX, Archive"))
+    dovecot.append("watch", plain(2), folder="Archive")
+    agent = Agent(cfg, Store(cfg.agent.database), mailbox=box)
+    assert agent.sync(datetime.now(timezone.utc)) == 2  # the first sync examines: Archive stays selected
+    assert not box.wait_for_news(0.1, threading.Event())  # INBOX is examined again for IDLE
+    del calls[:]
+    assert agent.sync(datetime.now(timezone.utc)) == 0
+    assert not box.wait_for_news(0.1, threading.Event())
+    # INBOX is selected: NOOP, SEARCH; Archive is not: STATUS. Then NOOP, SEARCH and IDLE on INBOX.
+    assert calls == ["noop", "search", "folder_status", "noop", "search", "idle", "idle_check", "idle_done"]
+    dovecot.append("watch", plain(3), folder="Archive")
+    dovecot.deliver("watch", plain(4))
+    assert agent.sync(datetime.now(timezone.utc)) == 2  # found through NOOP and STATUS
+    agent.close()
+
+
+def test_a_mail_that_came_after_the_sync_wakes_the_wait_at_once(servers, tmp_path):
+    dovecot, relay = servers
+    box, calls, cfg = recorded_mailbox(write_config(tmp_path, dovecot, relay))
+    agent = Agent(cfg, Store(cfg.agent.database), mailbox=box)
+    for selected in (True, False):
+        agent.sync(datetime.now(timezone.utc))
+        if not selected:  # as after a restart with nothing new: STATUS, and INBOX is not selected
+            box.close()
+            agent.sync(datetime.now(timezone.utc))
+            assert "select_folder" not in calls[-3:]
+        dovecot.deliver("watch", plain(10 + selected))  # after the sync, before the IDLE: IDLE won't tell
+        started = time.monotonic()
+        assert box.wait_for_news(5, threading.Event())
+        assert time.monotonic() - started < 1
+        assert agent.sync(datetime.now(timezone.utc)) == 1
+    agent.close()
