@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from agent.mail import bounded
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_REPORT = re.compile(rb"message/delivery-status|report-type", re.IGNORECASE)  # what a result needs
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Bounce:
 
 def parse(raw: bytes) -> Bounce | None:
     """The bounce in a delivery report, or None when this is no failure report we can tie to a mail."""
+    if not _REPORT.search(raw):
+        return None  # neither a delivery-status part nor a report-type: every automatic mail comes here
     try:  # the mail as cut to the parser's limits: a huge or deeply nested report costs what any mail does
         msg = email.message_from_bytes(bounded(raw)[0], policy=email.policy.compat32)
     except Exception:

@@ -22,11 +22,12 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
     """decide() for every incident still awaiting a response; each changed decision goes to the audit log."""
     policy = policy_of(config)
     out = {}
-    for incident_id in store.open_incident_ids():
-        d = decide(store.incident(incident_id), policy, now)
+    for incident, last_decision in store.open_incidents():
+        incident_id = incident.id
+        d = decide(incident, policy, now)
         out[incident_id] = d
         summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"
-        if store.incident_row(incident_id)["last_decision"] != summary:
+        if last_decision != summary:
             with store.transaction():
                 store.set_last_decision(incident_id, summary)
                 if d.send:

@@ -136,3 +136,16 @@ def sop_items(db):
         ALTER TABLE incidents ADD COLUMN delivery_failure TEXT;  -- the T1 bounced: why
         """
     )
+
+
+@migrations(name="0004_message_refs")
+def message_refs(db):
+    # The Message-IDs a mail outside every incident points at (In-Reply-To, References), so that when its T1
+    # arrives later (another folder, a lower UID) it is found by index; a LIKE scan of every message per T1
+    # made a first sync over years of mail quadratic.
+    # execute, not executescript: that would commit the migration's transaction before the backfill.
+    db.execute("CREATE TABLE message_refs (message_id TEXT NOT NULL REFERENCES messages(message_id), "
+               "ref TEXT NOT NULL, PRIMARY KEY (ref, message_id)) WITHOUT ROWID")
+    rows = db.execute("SELECT message_id, in_reply_to, refs FROM messages WHERE incident_id IS NULL").fetchall()
+    db.conn.executemany("INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
+                        [(mid, ref) for mid, irt, refs in rows for ref in set(f"{irt} {refs}".split())])

@@ -68,23 +68,45 @@ class Store:
             dict(at=iso(at), incident_id=incident_id, kind=kind, detail=detail, reason=reason))
 
     def events(self, incident_id: int) -> list[dict]:
-        return list(self.db["events"].rows_where("incident_id = ?", [incident_id], order_by="id"))
+        return self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
+
+    # Plain SQL below, not sqlite-utils' get/rows_where/insert/update: those read the table's schema on every
+    # call, and in a cycle over 200 open incidents that was 42 % of the agent's time (docs/benchmarks.md).
+    def _rows(self, sql: str, *params) -> list[dict]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    def _insert(self, table: str, row: dict) -> int:
+        names = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        return self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", row).lastrowid
+
+    def _update(self, table: str, row_id: int, fields: dict) -> None:
+        assigns = ", ".join(f"{k} = :{k}" for k in fields)
+        self.db.execute(f"UPDATE {table} SET {assigns} WHERE id = :_id", {**fields, "_id": row_id})
 
     # -- mailbox state ---------------------------------------------------------------------------
     def folder_state(self, folder: str) -> FolderState | None:
-        rows = list(self.db["mailbox_state"].rows_where("folder = ?", [folder]))
-        return FolderState(rows[0]["uidvalidity"], rows[0]["last_uid"]) if rows else None
+        row = self.db.execute("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = ?", [folder]).fetchone()
+        return FolderState(*row) if row else None
 
     def set_folder_state(self, folder: str, state: FolderState, now: datetime) -> None:
-        self.db["mailbox_state"].upsert(dict(folder=folder, uidvalidity=state.uidvalidity,
-                                             last_uid=state.last_uid, synced_at=iso(now)), pk="folder")
+        self.db.execute("INSERT INTO mailbox_state (folder, uidvalidity, last_uid, synced_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+                        "last_uid = excluded.last_uid, synced_at = excluded.synced_at",
+                        [folder, state.uidvalidity, state.last_uid, iso(now)])
 
     # -- messages and threads --------------------------------------------------------------------
     def has_message(self, message_id: str) -> bool:
         return bool(self.db.execute("SELECT 1 FROM messages WHERE message_id = ?", [message_id]).fetchone())
 
     def add_message(self, row: dict) -> None:
-        self.db["messages"].insert(row)
+        self._insert("messages", row)
+        if row["incident_id"] is None:  # it may belong to a T1 not seen yet
+            refs = set(f"{row['in_reply_to']} {row['refs']}".split())
+            self.db.conn.executemany("INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
+                                     [(row["message_id"], ref) for ref in refs])
 
     def incident_for_message_ids(self, ids: tuple[str, ...]) -> int | None:
         if not ids:
@@ -112,9 +134,8 @@ class Store:
 
     def orphans_referring_to(self, message_id: str) -> list[dict]:
         """Mails seen before their T1 (another folder, an earlier UID) that point at it."""
-        return list(self.db.query(
-            "SELECT * FROM messages WHERE incident_id IS NULL AND (in_reply_to LIKE :p OR refs LIKE :p) "
-            "ORDER BY id", {"p": f"%{message_id}%"}))
+        return self._rows("SELECT m.* FROM message_refs r JOIN messages m ON m.message_id = r.message_id "
+                          "WHERE r.ref = ? AND m.incident_id IS NULL ORDER BY m.id", message_id)
 
     def attach_message(self, message_id: str, incident_id: int, kind: str, reason: str) -> None:
         self.db.execute("UPDATE messages SET incident_id = ?, kind = ?, reason = ? WHERE message_id = ?",
@@ -128,31 +149,41 @@ class Store:
 
     # -- incidents -------------------------------------------------------------------------------
     def add_incident(self, row: dict) -> int:
-        return self.db["incidents"].insert(row).last_pk
+        return self._insert("incidents", row)
 
     def incident_row(self, incident_id: int) -> dict:
-        try:
-            return self.db["incidents"].get(incident_id)
-        except sqlite_utils.db.NotFoundError:
-            raise UnknownIncident(f"there is no incident {incident_id}") from None
+        rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
+        if not rows:
+            raise UnknownIncident(f"there is no incident {incident_id}")
+        return rows[0]
 
     def set_state(self, incident_id: int, state: State, now: datetime, **fields) -> None:
-        self.db["incidents"].update(incident_id, dict(state=str(state), state_changed_at=iso(now), **fields))
+        self.update_incident(incident_id, state=str(state), state_changed_at=iso(now), **fields)
 
     def set_last_decision(self, incident_id: int, text: str) -> None:
-        self.db["incidents"].update(incident_id, dict(last_decision=text))
+        self.update_incident(incident_id, last_decision=text)
+
+    def update_incident(self, incident_id: int, **fields) -> None:
+        self._update("incidents", incident_id, fields)
 
     def incident(self, incident_id: int) -> Incident:
         row = self.incident_row(incident_id)
-        escalations = tuple(
-            Escalation(Tier(e["tier"]), Status(e["status"]), from_iso(e["sent_at"]))
-            for e in self.escalation_rows(incident_id))
-        notices = frozenset(r["kind"] for r in self.notice_rows(incident_id))
-        return Incident(row["id"], State(row["state"]), from_iso(row["t1_sent_at"]), escalations, notices)
+        return _incident(row, self.escalation_rows(incident_id), self.notice_rows(incident_id))
 
-    def open_incident_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute(
-            "SELECT id FROM incidents WHERE state = ? ORDER BY id", [str(State.AWAITING_RESPONSE)])]
+    def open_incidents(self) -> list[tuple[Incident, str | None]]:
+        """Every incident awaiting a response, with its last recorded decision: three queries, however many."""
+        waiting = [str(State.AWAITING_RESPONSE)]
+        rows = self._rows("SELECT id, state, t1_sent_at, last_decision FROM incidents WHERE state = ? ORDER BY id",
+                          *waiting)
+        escalations, notices = {}, {}
+        for e in self._rows("SELECT incident_id, tier, status, sent_at FROM escalations WHERE incident_id IN "
+                            "(SELECT id FROM incidents WHERE state = ?) ORDER BY tier", *waiting):
+            escalations.setdefault(e["incident_id"], []).append(e)
+        for n in self._rows("SELECT incident_id, kind FROM notices WHERE incident_id IN "
+                            "(SELECT id FROM incidents WHERE state = ?) ORDER BY id", *waiting):
+            notices.setdefault(n["incident_id"], []).append(n)
+        return [(_incident(r, escalations.get(r["id"], ()), notices.get(r["id"], ())), r["last_decision"])
+                for r in rows]
 
     def incident_rows(self, *, everything: bool, now: datetime, recent: timedelta = timedelta(hours=24)) -> list[dict]:
         if everything:
@@ -163,22 +194,23 @@ class Store:
 
     # -- the outbox: escalations (one per tier) and notices (one per kind) ------------------------
     def escalation_rows(self, incident_id: int) -> list[dict]:
-        return list(self.db["escalations"].rows_where("incident_id = ?", [incident_id], order_by="tier"))
+        return self._rows("SELECT * FROM escalations WHERE incident_id = ? ORDER BY tier", incident_id)
 
     def notice_rows(self, incident_id: int) -> list[dict]:
-        return list(self.db["notices"].rows_where("incident_id = ?", [incident_id], order_by="id"))
+        return self._rows("SELECT * FROM notices WHERE incident_id = ? ORDER BY id", incident_id)
 
     def add_escalation(self, row: dict) -> int:
-        return self.db["escalations"].insert(row).last_pk
+        return self._insert("escalations", row)
 
     def add_notice(self, row: dict) -> int:
-        return self.db["notices"].insert(row).last_pk
+        return self._insert("notices", row)
 
     def outbox_row(self, table: str, row_id: int) -> dict:
-        return self.db[_outbox(table)].get(row_id)
+        [row] = self._rows(f"SELECT * FROM {_outbox(table)} WHERE id = ?", row_id)
+        return row
 
     def update_outbox(self, table: str, row_id: int, **fields) -> None:
-        self.db[_outbox(table)].update(row_id, fields)
+        self._update(_outbox(table), row_id, fields)
 
     def update_escalation(self, escalation_id: int, **fields) -> None:
         self.update_outbox("escalations", escalation_id, **fields)
@@ -188,21 +220,27 @@ class Store:
 
     def outbox_with_status(self, table: str, *statuses: Status) -> list[dict]:
         marks = ",".join("?" * len(statuses))
-        return list(self.db.query(f"SELECT * FROM {_outbox(table)} WHERE status IN ({marks}) ORDER BY id",
-                                  [str(s) for s in statuses]))
+        return self._rows(f"SELECT * FROM {_outbox(table)} WHERE status IN ({marks}) ORDER BY id",
+                          *[str(s) for s in statuses])
 
     def escalations_with_status(self, *statuses: Status) -> list[dict]:
         return self.outbox_with_status("escalations", *statuses)
 
     def outbox_by_message_id(self, message_id: str) -> tuple[str, dict] | None:
         for table in OUTBOX_TABLES:
-            rows = list(self.db[table].rows_where("message_id = ?", [message_id]))
+            rows = self._rows(f"SELECT * FROM {table} WHERE message_id = ?", message_id)
             if rows:
                 return table, rows[0]
         return None
 
 
 OUTBOX_TABLES = ("escalations", "notices")
+
+
+def _incident(row: dict, escalations, notices) -> Incident:
+    return Incident(row["id"], State(row["state"]), from_iso(row["t1_sent_at"]),
+                    tuple(Escalation(Tier(e["tier"]), Status(e["status"]), from_iso(e["sent_at"])) for e in escalations),
+                    frozenset(n["kind"] for n in notices))
 
 
 def _outbox(table: str) -> str:

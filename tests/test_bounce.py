@@ -70,3 +70,12 @@ def test_a_report_over_the_parser_limits_is_read_as_cut_and_still_names_the_mail
     assert (b.original_message_id, b.failed) == ("<t1@partner.test>", ("urgent@vendor.test",))
     nested = DSN.replace(b"--B--\n", b"--B\n" + b"Content-Type: multipart/mixed; boundary=N\n\n--N\n" * 3000 + b"\n--B--\n")
     assert parse(nested).original_message_id == "<t1@partner.test>"
+
+
+def test_a_mail_without_a_delivery_status_part_or_report_type_is_no_bounce():
+    newsletter = (b"From: news@else.test\nSubject: Delivery failed? Not at all\nPrecedence: bulk\n"
+                  b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: message/rfc822\n\n"
+                  b"Message-ID: <t1@partner.test>\n\nhi\n--B--\n")
+    assert parse(newsletter) is None
+    # The same mail, once its part says it is a delivery status, is read as a report: the filter is no guess.
+    assert parse(DSN.replace(b"message/delivery-status", b"Message/Delivery-Status")).failed == ("urgent@vendor.test",)

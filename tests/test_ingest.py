@@ -88,6 +88,35 @@ def test_a_reply_seen_before_its_t1_is_adopted_when_the_t1_arrives(env):
     assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
 
 
+def test_a_database_from_before_the_reference_index_still_adopts_its_orphans(tmp_path, env):
+    cfg, _ = env
+    path = tmp_path / "old.db"
+    old = Store(path)  # as written before migration 0004: drop what it added, then add it back
+    ingest(old, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
+                            extra="In-Reply-To: <t1@p>\r\n"), folder="Vendor"), cfg, NOW)
+    old.db.execute("DROP TABLE message_refs")
+    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_message_refs'")
+    old.close()
+    store = Store(path)
+    assert [r["message_id"] for r in store.orphans_referring_to("<t1@p>")] == ["<r@v>"]
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
+    assert store.orphans_referring_to("<t1@p>") == []  # adopted: no longer outside every incident
+    store.close()
+
+
+def test_only_a_t1s_body_is_read(env):
+    cfg, store = env
+    body = "Partner ID: Acmes\r\nMarketplace: US\r\n"
+    noise = raw("news@else.test", "watch@partner.test", "<n@e>", extra="") + body.encode()
+    ingest(store, fetched(noise), cfg, NOW)
+    t1 = raw("alice@partner.test", "urgent@vendor.test", "<t1@p>") + body.encode()
+    seen = ingest(store, fetched(t1, uid=2), cfg, NOW)
+    assert "Partner ID: Acmes" in seen.mail.text
+    row = store.incident_row(seen.classification.incident_id)
+    assert ('"partner_id": "Acmes"' in row["items"], row["marketplace"]) == (True, "US")
+
+
 def test_the_t1_send_time_is_its_date_unless_implausible():
     internal = datetime(2026, 11, 25, 11, 16, tzinfo=timezone.utc)
     good = parse(raw("a@partner.test", "u@v.test", "<a@p>"))
