@@ -2,7 +2,6 @@
 
 import imaplib
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import datetime, timezone
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from agent import oauth2
+from agent import oauth2, tls
 from agent.config import ImapConfig
 from agent.errors import AgentError, MailboxError
 from agent.store import FolderState
@@ -42,7 +41,7 @@ class FolderSync:
 
 def connect(config: ImapConfig) -> imapclient.IMAPClient:
     """The default connection factory: a logged-in client with timeouts on every socket."""
-    context = ssl.create_default_context(cafile=config.ca_file) if config.security != "none" else None
+    context = tls.context(config.ca_file) if config.security != "none" else None
     timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
     client = imapclient.IMAPClient(config.host, port=config.port, ssl=config.security == "ssl",
                                    ssl_context=context, timeout=timeout)

@@ -2,18 +2,17 @@
 
 import smtplib
 import socket
-import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from agent import oauth2
+from agent import oauth2, tls
 from agent.config import SmtpConfig
 from agent.errors import AgentError, PermanentSendError, TransientSendError
 
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
     """The default connection factory: connected, TLS as configured, logged in if configured."""
-    context = ssl.create_default_context(cafile=config.ca_file) if config.security != "none" else None
+    context = tls.context(config.ca_file) if config.security != "none" else None
     if config.security == "ssl":
         server = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
     else:
