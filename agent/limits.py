@@ -9,20 +9,17 @@ contents within the budgets, attachments' contents left out (nothing here reads 
 import email.message
 import re
 
+from agent.header_cut import cut_field, join_folded
+
 # What one mail may cost. Beyond each limit the rest is not read and a defect says so.
 MAX_HEADER_BYTES = 256 * 1024  # one header block: the mail's own, or a MIME part's
 MAX_HEADER_FIELDS = 1_000  # fields in one header block
-MAX_FIELD_BYTES = 16 * 1024  # one header field, folded lines included (decoding is superlinear in its size)
-MAX_ADDRESSES = 1_000  # addresses read from one address field (a To: with 20,000 takes seconds to parse)
-MAX_ADDRESS_FIELD_BYTES = 64 * 1024  # one address field (From, To, Cc, Bcc, Reply-To, Delivered-To)
-MAX_MIME_PARAMS = 16  # ';' in one Content-* field: the email package splits parameters in quadratic time
 MAX_MIME_DEPTH = 50  # nested MIME parts descended into; the email package recurses once per level
 MAX_MIME_PARTS = 500  # MIME parts (and boundary lines) read
 MAX_DASH_LINES = 20_000  # lines starting with '--' that are no boundary: each is checked one by one
 MAX_PARSE_BYTES = 4 * 1024 * 1024  # header blocks and text handed to the parser; attachments' contents never are
 MAX_PARSE_LINES = 250_000  # lines handed to the parser, each counted once per enclosing multipart
 MAX_MAIL_LINES = 8_000_000  # the same over the whole mail, attachments included: what re-reading it whole costs
-_ADDRESS_FIELDS = frozenset((b"from", b"to", b"cc", b"bcc", b"reply-to", b"delivered-to"))
 
 
 def cut(raw: bytes, headers_only: bool) -> tuple[bytes, tuple[str, ...]]:
@@ -37,7 +34,6 @@ def cut(raw: bytes, headers_only: bool) -> tuple[bytes, tuple[str, ...]]:
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the feed parser's headerRE
 _HEADER_RUN = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
-_ADDRESS_SPECIAL = re.compile(rb'\\.|["(),<>]', re.DOTALL)
 
 
 def header_block(raw: bytes) -> bytes:
@@ -320,79 +316,9 @@ class _Cutter:
 
     def fields(self, lines: list[bytes]) -> list[bytes]:
         out = []
-        for group in _fields(lines):
-            field = b"".join(group)
-            name = field.partition(b":")[0].strip().lower()
-            if name in _ADDRESS_FIELDS:
-                field = self.cut_addresses(field, name)
-            else:
-                if name.startswith(b"content-") and field.count(b";") > MAX_MIME_PARAMS:
-                    field = _cut_at(field, _nth(field, b";", MAX_MIME_PARAMS + 1))
-                    self.defect(f"{_name(name)} field over {MAX_MIME_PARAMS} parameters: truncated")
-                if len(field) > MAX_FIELD_BYTES:
-                    field = _cut_at(field, MAX_FIELD_BYTES)
-                    self.defect(f"{_name(name)} field over {MAX_FIELD_BYTES} bytes: truncated")
+        for field in join_folded(lines):
+            field, defects = cut_field(field)
+            for defect in defects:
+                self.defect(defect)
             out.append(field)
         return out
-
-    def cut_addresses(self, field: bytes, name: bytes) -> bytes:
-        """At most MAX_ADDRESSES addresses and MAX_ADDRESS_FIELD_BYTES, cut at a comma between addresses."""
-        if field.count(b",") < MAX_ADDRESSES and len(field) <= MAX_ADDRESS_FIELD_BYTES:
-            return field
-        comments = 0
-        quoted = angle = False
-        commas = 0
-        last_comma = None
-        for m in _ADDRESS_SPECIAL.finditer(field, field.find(b":") + 1, MAX_ADDRESS_FIELD_BYTES + 1):
-            c = m.group()
-            if len(c) == 2:  # a quoted pair
-                continue
-            if quoted:
-                quoted = c != b'"'
-            elif comments:
-                comments += {b"(": 1, b")": -1}.get(c, 0)
-            elif c == b'"':
-                quoted = True
-            elif c == b"(":
-                comments = 1
-            elif c in b"<>":
-                angle = c == b"<"
-            elif c == b"," and not angle:
-                commas += 1
-                last_comma = m.start()
-                if commas == MAX_ADDRESSES:
-                    self.defect(f"{_name(name)} field over {MAX_ADDRESSES} addresses: kept the first {MAX_ADDRESSES}")
-                    return _cut_at(field, m.start())
-        if len(field) <= MAX_ADDRESS_FIELD_BYTES:
-            return field
-        self.defect(f"{_name(name)} field over {MAX_ADDRESS_FIELD_BYTES} bytes: truncated")
-        return _cut_at(field, last_comma if last_comma is not None else MAX_ADDRESS_FIELD_BYTES)
-
-
-def _fields(lines: list[bytes]) -> list[list[bytes]]:
-    """Header lines grouped into fields: a field's folded lines start with a blank."""
-    groups: list[list[bytes]] = []
-    for line in lines:
-        if line[:1] in (b" ", b"\t") and groups:
-            groups[-1].append(line)
-        else:
-            groups.append([line])
-    return groups
-
-
-def _nth(data: bytes, needle: bytes, n: int) -> int:
-    pos = -1
-    for _ in range(n):
-        pos = data.find(needle, pos + 1)
-    return pos
-
-
-def _cut_at(field: bytes, at: int) -> bytes:
-    """`field` up to `at`, ending with a line break as it did."""
-    at = max(at, field.find(b":") + 1)  # never into the name: a field without a colon ends the header block
-    eol = b"\r\n" if field.rstrip(b" \t").endswith(b"\r\n") or b"\r\n" in field[:at] else b"\n"
-    return field[:at].rstrip(b"\r\n") + eol
-
-
-def _name(name: bytes) -> str:
-    return name.decode("ascii", "replace")[:40].title()

@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 import mailparser
 
 from agent import limits
-from agent.limits import MAX_ADDRESSES, header_block
+from agent.header_cut import MAX_ADDRESSES
+from agent.limits import header_block
 
 MAX_REFERENCES = 100  # Message-IDs kept from In-Reply-To and from References
 MAX_MESSAGE_ID = 250  # characters in one Message-ID, brackets included

@@ -31,7 +31,8 @@ from agent import limits
 from agent.classify import Thread, Via, classify
 from agent.compose import Original, Step, escalation, escalation_cc, subject_field
 from agent.config import EscalationConfig
-from agent.limits import MAX_ADDRESSES, MAX_HEADER_BYTES, MAX_MIME_DEPTH
+from agent.header_cut import MAX_ADDRESSES
+from agent.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
 from agent.mail import Mail, bounded, clean, parse
 from agent.sop import Tier
 
