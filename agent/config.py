@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent import items, sop
+from agent import routing, sop
 from agent.errors import ConfigError
 from agent.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
 
@@ -196,7 +196,7 @@ def _ca_file(s: Section, base: Path) -> str | None:
 
 def _operations(s: Section) -> tuple[tuple[str, str], ...]:
     """[operations]: the SOP's country table, each entry replaceable (`uk = ...`) or added."""
-    teams = dict(items.OPERATIONS_TEAMS)
+    teams = dict(routing.OPERATIONS_TEAMS)
     for key in s.values:
         teams[key.upper()] = s.address(key)
     return tuple(teams.items())  # the SOP's order, then additions

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from agent import bounce, items, notices, sop
+from agent import bounce, items, notices, routing, sop
 from agent.classify import Classification, Kind, Thread, Via, classify, find_thread
 from agent.config import Config
 from agent.delivery import label
@@ -93,8 +93,8 @@ def _open_incident(store: Store, mail: Mail, fetched: Fetched, config: Config, n
     age = now - sent_at
     found = items.extract(mail.text, mail.html)
     missing = items.missing(found, items.is_physical(mail.text))
-    market = items.marketplace(found, mail.text, mail.subject)
-    problem = items.misroute(mail.text, mail.subject)
+    market = routing.marketplace(found, mail.text, mail.subject)
+    problem = routing.misroute(mail.text, mail.subject)
     stale = age > config.agent.max_incident_age
     state = State.STALE if stale else State.MISROUTED if problem else State.AWAITING_RESPONSE
     incident_id = store.add_incident(dict(

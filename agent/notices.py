@@ -5,7 +5,7 @@ import json
 import logging
 from datetime import datetime
 
-from agent import compose, items
+from agent import compose, items, routing
 from agent.config import Config
 from agent.mail import in_domains
 from agent.policy import Status
@@ -75,7 +75,7 @@ def misrouted(problem: str, marketplace: str | None, team: str | None, teams: tu
     return ("not for the urgent line", f"Your mail to the urgent-support line is about the error \"{problem}\". "
             "The vendor's procedure says these errors are not technical and the urgent line cannot help "
             f"with them: please contact your account manager or {where}\n\nThe agent will not escalate "
-            f"this mail. Planned outages and other non-urgent questions go to {items.non_urgent_address}.")
+            f"this mail. Planned outages and other non-urgent questions go to {routing.non_urgent_address}.")
 
 
 def t1_bounced(failed: tuple[str, ...], diagnostic: str) -> tuple[str, str]:

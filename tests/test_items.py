@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.items import (ITEMS, OPERATIONS_TEAMS, extract, html_lines, is_physical, marketplace, misroute, missing,
-                         non_urgent_address)
+from agent.items import ITEMS, extract, html_lines, is_physical, missing
+from agent.routing import OPERATIONS_TEAMS, marketplace, misroute, non_urgent_address
 from agent.mail import parse
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
