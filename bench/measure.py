@@ -1,0 +1,112 @@
+"""The in-process measurements: a first sync against the floor (a bare imapclient fetch), and idle cycles."""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from harness import Agent, Dovecot, Store, load_config, pct, query, say, write_config
+
+CHUNK = 500  # UIDs per FETCH in the floor, as the agent does
+
+
+def floor_fetch(dovecot: Dovecot, user: str) -> tuple[float, int, int]:
+    """The floor: log in, EXAMINE, SEARCH, FETCH every mail's body, date and size, 500 UIDs a command."""
+    started = time.perf_counter()
+    with dovecot.imap(user) as c:
+        c.select_folder("INBOX", readonly=True)
+        uids = c.search(["UID", "1:*"])
+        count = size = 0
+        for i in range(0, len(uids), CHUNK):
+            for data in c.fetch(uids[i:i + CHUNK], ["RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[]"]).values():
+                count += 1
+                size += len(data[b"BODY[]"])
+    return time.perf_counter() - started, count, size
+
+
+def measure_ingest(work: Path, dovecot, relay, count: int, figures: dict) -> None:
+    say(f"\n== ingest: first sync of {count} mixed mails vs a bare imapclient fetch")
+    floor_fetch(dovecot, "ingest")  # warm-up: Dovecot's index cache and the page cache, for both sides
+    floors = [floor_fetch(dovecot, "ingest") for _ in range(3)]
+    t, n, size = floors[0]
+    if n != count:
+        raise RuntimeError(f"the ingest folder holds {n} mails, not {count}")
+    db = work / "ingest.db"
+    cfg = load_config(write_config(work / "ingest.ini", dovecot, relay, "ingest", db, poll=60, dry_run=True))
+    store = Store(db)
+    agent = Agent(cfg, store)
+    try:
+        started = time.perf_counter()
+        report = agent.cycle()
+        agent_s = time.perf_counter() - started
+    finally:
+        agent.close()
+        store.close()
+    floors.append(floor_fetch(dovecot, "ingest"))
+    floor_s = statistics.median(f[0] for f in floors)
+    kinds = dict(query(db, "SELECT kind, count(*) FROM messages GROUP BY kind"))
+    say(f"mails: {n}, {size / 1e6:.1f} MB; kinds recorded by the agent: {kinds}")
+    say(f"floor (bare fetch) runs: {', '.join(f'{f[0]:.2f}' for f in floors)} s -> median {floor_s:.2f} s")
+    say(f"agent first sync: {agent_s:.2f} s ({report.new_mails} new mails, {agent_s / n * 1000:.2f} ms/mail)")
+    if report.new_mails != count:
+        raise RuntimeError(f"the agent recorded {report.new_mails} mails, not {count}")
+    figures["ingest_ratio"] = round(agent_s / floor_s, 2)
+    figures["ingest_agent_s"] = round(agent_s, 2)
+    figures["ingest_floor_s"] = round(floor_s, 3)
+
+
+def idle_cycles(agents: dict[str, Agent], rounds: int) -> dict[str, list[float]]:
+    """Agent.cycle() with nothing new, the folders taking turns (a load change hits both alike)."""
+    times: dict[str, list[float]] = {k: [] for k in agents}
+    for a in agents.values():
+        a.cycle()  # connects if it must; not counted
+    for _ in range(rounds):
+        for name, a in agents.items():
+            started = time.perf_counter()
+            r = a.cycle()
+            times[name].append(time.perf_counter() - started)
+            if r.new_mails or not r.mailbox_ok or r.sent:
+                raise RuntimeError(f"an idle cycle on {name} was not idle: {r}")
+    return times
+
+
+def open_agent(work: Path, dovecot, relay, user: str, db: Path, tag: str) -> Agent:
+    cfg = load_config(write_config(work / f"{user}-{tag}.ini", dovecot, relay, user, db, poll=60, dry_run=True))
+    return Agent(cfg, Store(db))
+
+
+def close_agent(agent: Agent) -> None:
+    agent.close()
+    agent.store.close()
+
+
+def timed_cycle(agent: Agent):
+    started = time.perf_counter()
+    report = agent.cycle()
+    return time.perf_counter() - started, report
+
+
+def measure_idle_cycle(work: Path, dovecot, relay, agents: dict[str, Agent], sizes: dict[str, int], rounds: int,
+                       figures: dict) -> None:
+    """Agent.cycle() with nothing new on the same connection that did the folder's first sync, as in `run`;
+    then on a new connection (as after a restart)."""
+    say(f"\n== idle cycle: Agent.cycle() with nothing new, {sizes['big']} vs {sizes['small']} mails")
+    runs = {}
+    runs["same connection as the first sync (as in `run`)"] = idle_cycles(agents, rounds)
+    fresh = {name: open_agent(work, dovecot, relay, name, a.store.path, "fresh") for name, a in agents.items()}
+    try:
+        runs["a new connection (as after a restart)"] = idle_cycles(fresh, rounds)
+    finally:
+        for a in fresh.values():
+            close_agent(a)
+    for label, times in runs.items():
+        med = {k: statistics.median(v) for k, v in times.items()}
+        say(f"{label}: " + "; ".join(f"{k} median {med[k] * 1000:.2f} ms (p10 {pct(v, 10) * 1000:.2f}, "
+                                     f"p90 {pct(v, 90) * 1000:.2f})" for k, v in times.items())
+            + f" over {rounds} cycles each -> ratio {med['big'] / med['small']:.2f}")
+        if label.startswith("same"):
+            figures["idle_cycle_ratio_50k_vs_1k"] = round(med["big"] / med["small"], 2)
+            figures["idle_cycle_ms_big"] = round(med["big"] * 1000, 2)
+            figures["idle_cycle_ms_small"] = round(med["small"] * 1000, 2)
+        else:
+            figures["idle_cycle_ratio_new_connection"] = round(med["big"] / med["small"], 2)
