@@ -244,15 +244,20 @@ def own_lines(text: str, forward: bool) -> str:
 
 # A negation right before a mention ("not an Insufficient Funds error", "we don't activate physical cards") voids
 # it; one further away ("not sure why we get InsufficientFunds") does not.
-NEGATED = re.compile(r"\b(not|no|never|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|no longer|unrelated to|nothing to do "
-                      r"with|rather than|instead of)\s+(an?\s+|the\s+|any\s+|about\s+|related\s+to\s+|due\s+to\s+)*"
-                      r"[\"'“]?$", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(not|no|never|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|no longer|unrelated to|nothing to do "
+                       r"with|rather than|instead of)\s+(an?\s+|the\s+|any\s+|about\s+|related\s+to\s+|due\s+to\s+)*"
+                       r"[\"'“]?$", re.IGNORECASE)
 _PHYSICAL = re.compile(r"physical\s+(gift\s*)?cards?\s+activation|card\s+activation|activat\w*\s+(\w+\s+){0,3}physical"
                        r"\s+(gift\s*)?cards?|physical\s+(gift\s*)?cards?\s+(\w+\s+){0,3}activat|\bactivategiftcard\b|"
                        r"物理カード.{0,20}(有効化|アクティベ)|实体卡.{0,10}激活", re.IGNORECASE)
 
 
+def negated(text: str, at: int) -> bool:
+    """True when a negation ends right before position `at` (within 60 characters)."""
+    return bool(_NEGATED.search(text[max(0, at - 60):at]))
+
+
 def is_physical(text: str) -> bool:
     """True when the mail is about activating physical cards: the card/serial item is then required."""
     body = re.sub(r"for physical card activation only", " ", own_lines(text, True), flags=re.I)  # a copied SOP label
-    return any(not NEGATED.search(body[max(0, m.start() - 60):m.start()]) for m in _PHYSICAL.finditer(body))
+    return any(not negated(body, m.start()) for m in _PHYSICAL.finditer(body))

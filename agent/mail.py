@@ -121,7 +121,8 @@ def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str
 
 
 def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
-    """Parse a mail; `headers_only` for mails over the size cap (their body is not read). Never raises."""
+    """Parse a mail. Never raises. With `headers_only` the body is not read: for mails over the size cap, and
+    for ingest's first reading of every mail (only a T1's body is needed)."""
     cut, defects = limits.cut(raw, headers_only)
     try:
         return _from_mailparser(raw, cut, headers_only, defects)

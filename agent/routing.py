@@ -3,7 +3,7 @@ place for it at all (the SOP sends contract and Insufficient Funds errors to the
 
 import re
 
-from agent.items import NEGATED, own_lines
+from agent.items import negated, own_lines
 
 OPERATIONS_TEAMS = {  # the SOP's "contact your local Operations team" table
     **dict.fromkeys(("US", "CA", "MX"), "corp-gc-salesops@amazon.com"), "AU": "amazonaucorpgc@amazon.com",
@@ -91,5 +91,5 @@ def misroute(text: str, subject: str) -> str | None:
     forward = bool(re.match(r"\s*(fwd?|wg|tr)\s*:", subject or "", re.I))
     body = (subject or "") + "\n" + own_lines(text, forward)
     hits = [(m.start(), name) for name, rx in _MISROUTES for m in rx.finditer(body)
-            if not NEGATED.search(body[max(0, m.start() - 60):m.start()])]
+            if not negated(body, m.start())]
     return min(hits)[1] if hits else None
