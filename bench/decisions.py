@@ -1,4 +1,4 @@
-"""How long one `escalate.decisions()` takes over N open incidents (the work of every cycle, three times in a
+"""How long one `ladder.decisions()` takes over N open incidents (the work of every cycle, three times in a
 cycle that sends). Prints the median of 20 calls. Usage: python bench/decisions.py [N] (default 200)."""
 
 import statistics
@@ -10,11 +10,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import escalate  # noqa: E402
-from agent.config import load  # noqa: E402
-from agent.ingest import ingest  # noqa: E402
-from agent.mailbox import Fetched  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.engine import ladder  # noqa: E402
+from agent.adapters.config import load  # noqa: E402
+from agent.engine.ingest import ingest  # noqa: E402
+from agent.core.folder import Fetched  # noqa: E402
+from agent.adapters.store import Store  # noqa: E402
 
 CONFIG = """[imap]
 host = 127.0.0.1
@@ -46,11 +46,11 @@ def main() -> None:
                    f"Date: {now.strftime('%a, %d %b %Y %H:%M:%S +0000')}\r\nMessage-ID: <t{n}@partner.test>\r\n"
                    f"\r\nPartner ID: Acmes\r\n").encode()
             ingest(store, Fetched("INBOX", n + 1, 1, raw, now, len(raw), False), cfg, now)
-        escalate.decisions(store, cfg, now)  # the first call records each decision; later ones only compare
+        ladder.decisions(store, cfg, now)  # the first call records each decision; later ones only compare
         times = []
         for _ in range(20):
             started = time.perf_counter()
-            escalate.decisions(store, cfg, now)
+            ladder.decisions(store, cfg, now)
             times.append(time.perf_counter() - started)
         store.close()
     print(f"decisions() over {count} open incidents: median {statistics.median(times) * 1000:.1f} ms over 20 calls")

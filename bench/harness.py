@@ -17,9 +17,9 @@ try:
     import imapclient  # noqa: F401
     from tools.localmail import Dovecot, SmtpRelay
     # the other bench modules import these from here, after the checkout is on sys.path
-    from agent.config import load as load_config  # noqa: F401
-    from agent.service import Agent  # noqa: F401
-    from agent.store import Store  # noqa: F401
+    from agent.adapters.config import load as load_config  # noqa: F401
+    from agent.engine.service import Agent  # noqa: F401
+    from agent.adapters.store import Store  # noqa: F401
 except ImportError as e:  # pragma: no cover - a setup problem, said in one sentence
     sys.exit(f"bench: cannot import the project or its dependencies ({e}); run scripts/setup and use "
              f".venv/bin/python bench/run.py")

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from harness import LOCAL, USERS, Agent, BenchDovecot, SmtpRelay, Store, load_config, write_config
 
-from agent import ingest, limits, mail, mailbox, service  # noqa: E402 (harness put the checkout on sys.path)
+from agent.engine import ingest  # noqa: E402 (harness put the checkout on sys.path)
+from agent.core import limits  # noqa: E402 (harness put the checkout on sys.path)
+from agent.core import mail  # noqa: E402 (harness put the checkout on sys.path)
+from agent.adapters import imap as mailbox  # noqa: E402 (harness put the checkout on sys.path)
+from agent.engine import service  # noqa: E402 (harness put the checkout on sys.path)
 from corpus import fill_maildir, mixed_corpus
 from measure import floor_fetch
 

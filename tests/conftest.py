@@ -1,7 +1,39 @@
 import pytest
 
 from support import LOCAL, USERS
+from tools import localmail
 from tools.localmail import Dovecot, SmtpRelay
+
+TIERS = ("unit", "integration", "e2e")
+# Modules whose tests run `escalation-agent` as a process against the real servers.
+E2E_MODULES = {"test_end_to_end", "test_procedure", "test_outages", "test_chaos", "test_bench", "test_secrets",
+               "test_service_ops", "test_audit", "test_commands", "test_oauth2"}
+SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
+
+
+def pytest_collection_modifyitems(items):
+    """Every test gets one tier: its own mark, else e2e by module, integration when it asks for a server,
+    else unit. A unit test that starts a server anyway fails (see `no_servers_in_unit_tests`)."""
+    for item in items:
+        if any(item.get_closest_marker(t) for t in TIERS):
+            continue
+        if item.module.__name__ in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+        elif SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def no_servers_in_unit_tests(request, monkeypatch):
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"a unit test started {type(self).__name__}: mark it integration or e2e")
+    monkeypatch.setattr(localmail.Dovecot, "start", refuse)
+    monkeypatch.setattr(localmail.SmtpRelay, "start", refuse)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from agent.bounce import parse
+from agent.core.bounce import parse
 
 DSN = b"""From: MAILER-DAEMON@mx.partner.test
 To: alice@partner.test

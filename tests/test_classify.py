@@ -1,9 +1,9 @@
 from datetime import datetime, timedelta, timezone
 
-from agent.classify import Candidate, Kind, Thread, Via, classify, find_thread
-from agent.config import EscalationConfig
-from agent.mail import parse
-from agent.sop import Tier
+from agent.core.classify import Candidate, Kind, Thread, Via, classify, find_thread
+from agent.core.settings import EscalationConfig
+from agent.core.mail import parse
+from agent.core.sop import Tier
 
 RULES = EscalationConfig(
     t1_address="urgent@vendor.test", t2_address="t2@vendor.test", t3_address="t3@vendor.test",
@@ -99,7 +99,7 @@ def test_a_fresh_t1_with_a_known_subject_opens_a_new_incident():
 
 
 def test_an_unauthenticated_sender_changes_nothing():
-    from agent.trust import Verdict
+    from agent.core.trust import Verdict
     no = Verdict(False, "no Authentication-Results from mx.partner.test")
     reply = mail("support@vendor.test", to="alice@partner.test")
     c = classify(reply, Thread(7, Via.HEADERS), RULES, AGENT, trust=no)

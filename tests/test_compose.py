@@ -2,8 +2,8 @@ import email
 import email.policy
 from datetime import datetime, timedelta, timezone
 
-from agent.compose import Original, Step, escalation, escalation_cc
-from agent.sop import Tier
+from agent.core.compose import Original, Step, escalation, escalation_cc
+from agent.core.sop import Tier
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
 RAW = (b"From: Alice <alice@partner.test>\r\nTo: urgent@vendor.test\r\nCc: watch@partner.test, bob@partner.test,"

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load, parse_duration
-from agent.errors import ConfigError
+from agent.adapters.config import load, parse_duration
+from agent.core.errors import ConfigError
 
 MINIMAL = """
 [imap]

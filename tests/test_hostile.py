@@ -27,14 +27,14 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gett
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from agent import limits
-from agent.classify import Thread, Via, classify
-from agent.compose import Original, Step, escalation, escalation_cc, subject_field
-from agent.config import EscalationConfig
-from agent.header_cut import MAX_ADDRESSES
-from agent.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
-from agent.mail import Mail, bounded, clean, parse
-from agent.sop import Tier
+from agent.core import limits
+from agent.core.classify import Thread, Via, classify
+from agent.core.compose import Original, Step, escalation, escalation_cc, subject_field
+from agent.core.settings import EscalationConfig
+from agent.core.header_cut import MAX_ADDRESSES
+from agent.core.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
+from agent.core.mail import Mail, bounded, clean, parse
+from agent.core.sop import Tier
 
 RULES = EscalationConfig(
     t1_address="urgent@vendor.test", t2_address="t2@vendor.test", t3_address="t3@vendor.test",

@@ -4,11 +4,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from agent import mailbox
-from agent.config import load
-from agent.mailbox import Mailbox
-from agent.service import Agent
-from agent.store import Store
+from agent.adapters import imap as mailbox
+from agent.adapters.config import load
+from agent.adapters.imap import Mailbox
+from agent.engine.service import Agent
+from agent.adapters.store import Store
 from support import AgentProcess, query, reply, send, t1, wait_until, write_config
 from test_mailbox import plain
 

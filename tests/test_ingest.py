@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from agent import escalate
-from agent.config import load
-from agent.ingest import ingest, t1_sent_at
-from agent.mail import parse
-from agent.mailbox import Fetched
-from agent.policy import Reason, State, Status
-from agent.sop import Tier
-from agent.store import Store
+from agent.engine import ladder, outbox
+from agent.adapters.config import load
+from agent.core.effects import t1_sent_at
+from agent.engine.ingest import ingest
+from agent.core.mail import parse
+from agent.core.folder import Fetched
+from agent.core.policy import Outgoing, Reason, State, Status
+from agent.core.sop import Tier
+from agent.adapters.store import Store
 
 NOW = datetime(2026, 11, 25, 11, 20, tzinfo=timezone.utc)
 CONFIG = """
@@ -77,7 +78,7 @@ def test_a_t1_older_than_max_incident_age_is_recorded_not_escalated(env):
     old = raw("alice@partner.test", "urgent@vendor.test", "<old@p>", date="Mon, 02 Nov 2026 09:00:00 +0000")
     seen = ingest(store, fetched(old, internaldate=datetime(2026, 11, 2, 9, 1, tzinfo=timezone.utc)), cfg, NOW)
     assert store.incident_row(seen.classification.incident_id)["state"] == "stale"
-    assert escalate.decisions(store, cfg, NOW + timedelta(hours=5)) == {}
+    assert ladder.decisions(store, cfg, NOW + timedelta(hours=5)) == {}
 
 
 def test_a_reply_seen_before_its_t1_is_adopted_when_the_t1_arrives(env):
@@ -131,12 +132,12 @@ def test_the_database_refuses_a_second_escalation_of_one_tier(env):
     cfg, store = env
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
-    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
+    d = ladder.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
     assert (d.reason, d.tier) == (Reason.T2_DUE, Tier.T2)
-    first = escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
-    assert escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
+    first = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    assert outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_escalation(dict(incident_id=incident_id, tier=2, message_id="<other@p>", status="pending",
+        store.add_outbox(Outgoing.ESCALATION, dict(incident_id=incident_id, tier=2, message_id="<other@p>", status="pending",
                                   decided_at="2026-11-25T11:50:00Z"))
 
 
@@ -157,7 +158,7 @@ def test_a_manual_t2_by_an_engineer_counts_as_sent(env):
            cfg, NOW)
     [row] = store.escalation_rows(incident_id)
     assert (row["tier"], row["status"], row["sent_at"]) == (2, str(Status.MANUAL), "2026-11-25T11:40:00.000Z")
-    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=50))[incident_id]
+    d = ladder.decisions(store, cfg, NOW + timedelta(minutes=50))[incident_id]
     assert d.due_at == datetime(2026, 11, 25, 12, 10, tzinfo=timezone.utc)
 
 
@@ -165,9 +166,9 @@ def test_resolve_by_hand_cancels_what_is_pending(env):
     cfg, store = env
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
-    d = escalate.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
-    escalate.enqueue(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
-    escalate.resolve(store, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
+    d = ladder.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
+    outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    ladder.resolve(store, cfg, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
     assert store.incident_row(incident_id)["state"] == State.RESOLVED
     assert store.escalation_rows(incident_id)[0]["status"] == Status.CANCELLED
 

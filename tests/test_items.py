@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.items import ITEMS, extract, html_lines, is_physical, missing
-from agent.routing import OPERATIONS_TEAMS, marketplace, misroute, non_urgent_address
-from agent.mail import parse
+from agent.core.items import ITEMS, extract, html_lines, is_physical, missing
+from agent.core.routing import OPERATIONS_TEAMS, marketplace, misroute, non_urgent_address
+from agent.core.mail import parse
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 REQUIRED = [i.key for i in ITEMS if i.required and not i.physical_only]

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from agent.compose import Original, Step, escalation
-from agent.mail import parse
-from agent.sop import Tier
+from agent.core.compose import Original, Step, escalation
+from agent.core.mail import parse
+from agent.core.sop import Tier
 from test_procedure import CORPUS, fresh
 from support import T2_ADDR, AgentProcess, send, to, write_config
 

@@ -193,6 +193,7 @@ def test_unknown_local_user_is_refused_at_construction(dovecot):
         SmtpRelay(dovecot, {"x@example.com": "nosuchuser"})
 
 
+@pytest.mark.integration
 def test_stop_leaves_nothing_behind():
     with local_mail({"dave": "pw"}, {"dave@example.com": "dave"}) as (dc, relay):
         pid, root = dc.pid, dc.root
@@ -215,6 +216,7 @@ def test_stop_leaves_nothing_behind():
     relay.stop()  # idempotent
 
 
+@pytest.mark.integration
 def test_start_failure_raises_with_log_tail():
     dc = Dovecot({"erin": "pw"})
     with socket.socket() as squatter:
@@ -225,6 +227,7 @@ def test_start_failure_raises_with_log_tail():
     assert dc.proc is None and not dc.root.exists()
 
 
+@pytest.mark.integration
 def test_dovecot_dies_with_the_process_that_started_it():
     code = textwrap.dedent("""
         import sys, time

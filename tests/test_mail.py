@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from agent.mail import clean, in_domains, normalise_subject, parse
+from agent.core.mail import clean, in_domains, normalise_subject, parse
 
 T1 = (b"From: Alice Engineer <Alice@Partner.test>\r\n"
       b"To: urgent@vendor.test\r\n"

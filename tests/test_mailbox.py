@@ -4,12 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent import mailbox as mailbox_mod
-from agent.config import load
-from agent.errors import MailboxError
-from agent.mailbox import Mailbox
-from agent.service import Agent
-from agent.store import Store
+from agent.adapters import imap as mailbox_mod
+from agent.adapters.config import load
+from agent.core.errors import MailboxError
+from agent.adapters.imap import Mailbox
+from agent.engine.service import Agent
+from agent.adapters.store import Store
 from support import T2_ADDR, reply, send, sent_to, t1, write_config
 
 

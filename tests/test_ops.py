@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from agent import export, metrics, systemd
-from agent.config import load
-from agent.report import incident_detail
-from agent.service import Agent
-from agent.store import Store
+from agent.cli import export
+from agent.engine import metrics
+from agent.engine import systemd
+from agent.adapters.config import load
+from agent.cli.report import incident_detail
+from agent.engine.service import Agent
+from agent.adapters.store import Store
 from support import LOCAL, REPO, T2_ADDR, USERS, reply, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay
 
@@ -64,7 +66,7 @@ def test_notify_reaches_an_abstract_socket(monkeypatch):
 
 
 def test_notify_from_another_process_as_the_service_would(notify_socket):
-    code = "from agent.systemd import notify; print(notify('READY=1', 'STATUS=first sync done'))"
+    code = "from agent.engine.systemd import notify; print(notify('READY=1', 'STATUS=first sync done'))"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "True", result.stderr
     assert notify_socket() == "READY=1\nSTATUS=first sync done"
@@ -135,6 +137,7 @@ def test_check_systemd_fails_on_a_verify_warning_and_on_a_weak_unit(tmp_path):
 
 
 # -- the installer -----------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_install_into_a_root_builds_a_working_venv_config_and_unit(tmp_path, monkeypatch):
     root = tmp_path / "root"
     outside = [Path("/opt/escalation-agent"), Path("/etc/escalation-agent"),

@@ -6,14 +6,14 @@ from email.message import EmailMessage
 
 import pytest
 
-from agent import delivery, escalate
-from agent.config import load
-from agent.errors import PermanentSendError, TransientSendError
-from agent.outbox import Smtp
-from agent.policy import Status
-from agent.service import Agent
-from agent.sop import Tier
-from agent.store import Store
+from agent.engine import ladder, outbox
+from agent.adapters.config import load
+from agent.core.errors import PermanentSendError, TransientSendError
+from agent.adapters.smtp import Smtp
+from agent.core.policy import Outgoing, Status
+from agent.engine.service import Agent
+from agent.core.sop import Tier
+from agent.adapters.store import Store
 from support import AGENT, T2_ADDR, T3_ADDR, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
 
@@ -25,6 +25,7 @@ def note() -> EmailMessage:
     return msg
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])
 def test_tls_and_login(tmp_path, tls):
     with Dovecot({"watch": "pw"}) as dovecot, SmtpRelay(None, {}, tls=tls, auth=("agent", "smtp-pw")) as relay:
@@ -126,13 +127,13 @@ def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, t
     agent = due_incident(servers, tmp_path, escalation_t3_after="1h")
     now = datetime.now(timezone.utc)
     agent.sync(now)
-    d = escalate.decisions(agent.store, agent.config, now)[1]
-    escalation_id = escalate.enqueue(agent.store, agent.config, 1, Tier.T2, d, now)
-    delivery.deliver(agent.store, agent.smtp, "escalations", escalation_id, False, lambda: now)
+    d = ladder.decisions(agent.store, agent.config, now)[1]
+    escalation_id = outbox.escalate(agent.store, agent.config, 1, Tier.T2, d, now)
+    outbox.deliver(agent.store, agent.smtp, Outgoing.ESCALATION, escalation_id, False, lambda: now)
     # As if the process died between the server's acceptance and our record of it:
-    agent.store.update_escalation(escalation_id, status="sending", sent_at=None)
+    agent.store.update_outbox(Outgoing.ESCALATION, escalation_id, status="sending", sent_at=None)
     agent.cycle()
-    row = agent.store.escalation_row(escalation_id)
+    row = agent.store.outbox_row(Outgoing.ESCALATION, escalation_id)
     assert row["status"] == "sent" and row["confirmed_at"]
     assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
     agent.close()

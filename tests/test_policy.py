@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from agent.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
-from agent.sop import Tier
+from agent.core.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
+from agent.core.sop import Tier
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
 POLICY = Policy(timedelta(minutes=30), timedelta(minutes=30))

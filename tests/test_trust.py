@@ -1,4 +1,4 @@
-from agent.trust import aligned, verify_sender
+from agent.core.trust import aligned, verify_sender
 
 ID = "mx.partner.test"
 

@@ -19,10 +19,10 @@ from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
 from test_procedure import dsn, fresh  # noqa: E402
 from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
 
-from agent.config import load  # noqa: E402
-from agent.service import Agent  # noqa: E402
-from agent.store import Store  # noqa: E402
-from agent.times import utcnow  # noqa: E402
+from agent.adapters.config import load  # noqa: E402
+from agent.engine.service import Agent  # noqa: E402
+from agent.adapters.store import Store  # noqa: E402
+from agent.engine.clock import utcnow  # noqa: E402
 
 TITLES = {"T2": "The T2 escalation", "T3": "The T3 escalation", "missing_items": "Missing items",
           "misrouted": "Misrouted", "t1_bounced": "The T1 bounced", "t2_bounced": "The T2 bounced",

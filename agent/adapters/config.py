@@ -1,0 +1,170 @@
+"""config.ini -> frozen dataclasses. Every error names the section and key it is about."""
+
+import configparser
+import os
+import shlex
+from datetime import timedelta
+from pathlib import Path
+
+from agent.core import routing
+from agent.core import sop
+from agent.core.errors import ConfigError
+from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
+from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
+
+SECURITY = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {
+    "imap": {"ssl": 993, "starttls": 143, "none": 143},
+    "smtp": {"ssl": 465, "starttls": 587, "none": 25},
+}
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("ESCALATION_AGENT_CONFIG") or "config.ini")
+
+
+def load(path: Path | str | None = None) -> Config:
+    path = Path(path) if path else default_path()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist (use -c PATH or $ESCALATION_AGENT_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} cannot be read ({e})") from None
+    except configparser.Error as e:
+        first = str(e).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid INI: {first}") from None
+    base = path.resolve().parent
+    return Config(
+        path=path,
+        imap=_imap(Section(parser, "imap"), base),
+        smtp=_smtp(Section(parser, "smtp"), base),
+        escalation=_escalation(Section(parser, "escalation"), _operations(Section(parser, "operations"))),
+        agent=_agent(Section(parser, "agent"), base),
+        warnings=_warnings(path, parser),
+    )
+
+
+def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
+    plain = [f"[{s}] password" for s in ("imap", "smtp") if parser.has_option(s, "password")
+             and parser.get(s, "password").strip()]
+    try:
+        readable_by_others = path.stat().st_mode & 0o004
+    except OSError:
+        return ()
+    if plain and readable_by_others:
+        return (f"{path} holds {' and '.join(plain)} and is readable by every user: chmod o-r it, "
+                f"or use password_file / password_credential",)
+    return ()
+
+
+def _oauth2(s: Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
+    auth = s.choice("auth", ("password", "xoauth2"), "password")
+    command = tuple(shlex.split(s.text("oauth2_token_command") or ""))
+    if auth == "xoauth2" and not command:
+        raise ConfigError(f"{s.key('oauth2_token_command')} is required when {s.key('auth')} = xoauth2")
+    if auth == "xoauth2" and required_user and not s.text("username"):
+        raise ConfigError(f"{s.key('username')} is required when {s.key('auth')} = xoauth2")
+    return auth, command
+
+
+def _imap(s: Section, base: Path) -> ImapConfig:
+    security = s.choice("security", SECURITY, "ssl")
+    auth, token_command = _oauth2(s, required_user=True)
+    username = s.text("username", required=True)
+    address = s.text("address") or (username if EMAIL.match(username) else None)
+    if not address:
+        raise ConfigError(f"{s.key('address')} is required when {s.key('username')} is not an email address")
+    return ImapConfig(
+        host=s.text("host", required=True),
+        port=s.integer("port", DEFAULT_PORTS["imap"][security], 1, 65535),
+        security=security,
+        username=username,
+        password=s.secret("password", base, required=auth == "password"),
+        folders=s.items("folders", ("INBOX",)),
+        address=s.address("address", address),
+        timeout=float(s.integer("timeout", 30, 1, 600)),
+        ca_file=_ca_file(s, base),
+        idle=s.flag("idle", True),
+        auth=auth,
+        oauth2_token_command=token_command,
+    )
+
+
+def _smtp(s: Section, base: Path) -> SmtpConfig:
+    security = s.choice("security", SECURITY, "starttls")
+    auth, token_command = _oauth2(s, required_user=True)
+    username = s.text("username")
+    return SmtpConfig(
+        host=s.text("host", required=True),
+        port=s.integer("port", DEFAULT_PORTS["smtp"][security], 1, 65535),
+        security=security,
+        username=username,
+        password=s.secret("password", base, required=bool(username) and auth == "password"),
+        from_address=s.address("from_address"),
+        timeout=float(s.integer("timeout", 30, 1, 600)),
+        ca_file=_ca_file(s, base),
+        auth=auth,
+        oauth2_token_command=token_command,
+    )
+
+
+def _ca_file(s: Section, base: Path) -> str | None:
+    text = s.text("ca_file")
+    if text is None:
+        return None
+    path = resolve(base, text)
+    if not path.is_file():
+        raise ConfigError(f"{s.key('ca_file')}: {path} is not a file")
+    return str(path)
+
+
+def _operations(s: Section) -> tuple[tuple[str, str], ...]:
+    """[operations]: the SOP's country table, each entry replaceable (`uk = ...`) or added."""
+    teams = dict(routing.OPERATIONS_TEAMS)
+    for key in s.values:
+        teams[key.upper()] = s.address(key)
+    return tuple(teams.items())  # the SOP's order, then additions
+
+
+def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:
+    t2_after = s.duration("t2_after", sop.T2_AFTER)
+    t3_after = s.duration("t3_after", sop.T3_AFTER)
+    for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
+        if value.total_seconds() < 1:
+            raise ConfigError(f"{s.key(key)} must be at least 1s")
+    trusted = s.text("trusted_authserv_id")
+    responders = s.domains("responder_domains", sop.RESPONDER_DOMAINS)
+    internal = s.domains("internal_domains", required=True)
+    both = sorted(set(responders) & set(internal))
+    if both:
+        raise ConfigError(f"{s.key('internal_domains')} and {s.key('responder_domains')} both hold {', '.join(both)}")
+    return EscalationConfig(
+        t1_address=s.address("t1_address", sop.T1_ADDRESS),
+        t2_address=s.address("t2_address", sop.T2_ADDRESS),
+        t3_address=s.address("t3_address", sop.T3_ADDRESS),
+        t2_after=t2_after,
+        t3_after=t3_after,
+        responder_domains=responders,
+        internal_domains=internal,
+        trusted_authserv_id=trusted,
+        exhausted_after=s.duration("exhausted_after", timedelta(minutes=30)),
+        operations=operations,
+    )
+
+
+def _agent(s: Section, base: Path) -> AgentConfig:
+    return AgentConfig(
+        database=resolve(base, s.text("database", "state/escalation-agent.db")),
+        poll_interval=s.integer("poll_interval", 60, 1, 3600),
+        dry_run=s.flag("dry_run", False),
+        max_incident_age=s.duration("max_incident_age", timedelta(hours=24)),
+        max_message_bytes=s.integer("max_message_bytes", 25 * 1024 * 1024, 1024, 1024**3),
+        log_level=s.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+        unconfirmed_grace=s.duration("unconfirmed_grace", timedelta(minutes=2)),
+        resend_after=s.duration("resend_after", timedelta(minutes=2)),
+        metrics_port=s.integer("metrics_port", 0, 0, 65535),
+        metrics_textfile=resolve(base, s.text("metrics_textfile")) if s.text("metrics_textfile") else None,
+    )

@@ -1,0 +1,225 @@
+"""The IMAP session: read-only, incremental by UID, one class behind a connection factory."""
+
+import imaplib
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from agent.adapters import oauth2
+from agent.adapters import tls
+from agent.core.settings import ImapConfig
+from agent.core.errors import AgentError, MailboxError, one_line
+from agent.core.folder import Fetched, FolderState
+from agent.core.times import aware_utc
+
+CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
+
+
+@dataclass(frozen=True)
+class FolderSync:
+    """What a folder holds beyond what we stored: `reset` when its UIDVALIDITY changed."""
+
+    folder: str
+    state: FolderState
+    uids: list[int]
+    reset: bool
+
+
+def connect(config: ImapConfig) -> imapclient.IMAPClient:
+    """The default connection factory: a logged-in client with timeouts on every socket."""
+    context = tls.context(config.ca_file) if config.security != "none" else None
+    timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
+    client = imapclient.IMAPClient(config.host, port=config.port, ssl=config.security == "ssl",
+                                   ssl_context=context, timeout=timeout)
+    try:
+        if config.security == "starttls":
+            client.starttls(context)
+        if config.auth == "xoauth2":  # a fresh token on every connect: they live about an hour
+            client.oauth2_login(config.username, oauth2.fetch_token(config.oauth2_token_command, "IMAP"))
+        else:
+            client.login(config.username, config.password)
+    except BaseException:
+        _quietly(client.logout)
+        raise
+    client.normalise_times = False  # else INTERNALDATE comes back as naive local time
+    return client
+
+
+class Mailbox:
+    """The watched mailbox. Opened with EXAMINE and read with BODY.PEEK: people never see a change."""
+
+    def __init__(self, config: ImapConfig, factory: Callable[[ImapConfig], imapclient.IMAPClient] = connect):
+        self.config = config
+        self.factory = factory
+        self.client: imapclient.IMAPClient | None = None
+        self._uidnext: dict[str, int] = {}  # per folder, as the last sync saw it
+        self._selected: str | None = None  # the folder this connection has EXAMINEd
+        self._validity = 0  # and its UIDVALIDITY
+
+    @property
+    def where(self) -> str:
+        return f"IMAP server {self.config.host}:{self.config.port}"
+
+    def close(self) -> None:
+        if self.client is not None:
+            _quietly(self.client.logout)
+            self.client = None
+            self._selected = None
+
+    def _call(self, what: str, fn, *args):
+        """Run one IMAP step; any failure drops the connection and becomes one MailboxError sentence."""
+        try:
+            if self.client is None:
+                self.client = self.factory(self.config)
+            return fn(self.client, *args)
+        except LoginError:
+            self.close()
+            raise MailboxError(f"{self.where} refused the login for {self.config.username}") from None
+        except AgentError as e:  # the OAuth2 token command failed
+            self.close()
+            raise MailboxError(str(e)) from None
+        except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError, ConnectionError) as e:
+            self.close()
+            detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise MailboxError(f"{self.where}: {what} failed ({one_line(detail)})") from None
+
+    def _examine(self, client, folder: str) -> dict:
+        self._selected = None  # a failed EXAMINE leaves no folder selected (RFC 3501 6.3.1)
+        info = client.select_folder(folder, readonly=True)
+        self._selected, self._validity = folder, int(info[b"UIDVALIDITY"])
+        if info.get(b"UIDNEXT") is not None:
+            self._uidnext[folder] = int(info[b"UIDNEXT"])
+        return info
+
+    def check(self) -> list[str]:
+        """Log in and examine every folder; a line per folder for `escalation-agent check`."""
+        def examine_all(client):
+            return [f"{f}: {self._examine(client, f)[b'EXISTS']} messages" for f in self.config.folders]
+        return self._call("examining the folders", examine_all)
+
+    @staticmethod
+    def _uids_after(client, last: int) -> list[int]:
+        # `N:*` always matches the highest UID, even when it is not new: filter.
+        return sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+
+    def _new_in_selected(self, client, folder: str, after: int) -> list[int]:
+        """UIDs above `after` in the folder this connection has selected. NOOP first: Dovecot answers SEARCH
+        (and STATUS) from the session's view, which takes in new mail only when a command syncs it."""
+        client.noop()
+        uids = self._uids_after(client, after)
+        self._uidnext[folder] = max(self._uidnext.get(folder, 0), (uids[-1] if uids else after) + 1)
+        return uids
+
+    def pending(self, folder: str, known: FolderState | None) -> FolderSync:
+        """The UIDs beyond `known`; when there are any, the folder is left selected for `fetch`.
+        Nothing new costs the same on 50,000 mails as on 1,000: NOOP and SEARCH on the folder that is
+        already selected, STATUS on another. EXAMINE loads a folder's whole index (20 times slower on
+        50,000 mails than on 1,000; docs/benchmarks.md), so it is sent only when there is mail to fetch."""
+        def look(client):
+            if known is not None and self._selected == folder and self._validity == known.uidvalidity:
+                return FolderSync(folder, known, self._new_in_selected(client, folder, known.last_uid), False)
+            if known is not None:
+                status = client.folder_status(folder, [b"UIDNEXT", b"UIDVALIDITY"])
+                if int(status[b"UIDVALIDITY"]) == known.uidvalidity and int(status[b"UIDNEXT"]) <= known.last_uid + 1:
+                    self._uidnext[folder] = int(status[b"UIDNEXT"])
+                    return FolderSync(folder, known, [], False)
+            info = self._examine(client, folder)
+            validity = int(info[b"UIDVALIDITY"])
+            reset = known is not None and known.uidvalidity != validity
+            last = 0 if known is None or reset else known.last_uid
+            uidnext = info.get(b"UIDNEXT")
+            if uidnext is not None and int(uidnext) <= last + 1 and not reset:
+                return FolderSync(folder, FolderState(validity, last), [], False)  # nothing new: no SEARCH
+            return FolderSync(folder, FolderState(validity, last), self._uids_after(client, last), reset)
+        return self._call(f"reading folder {folder}", look)
+
+    def fetch(self, sync: FolderSync, max_bytes: int) -> Iterator[list[Fetched]]:
+        """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected."""
+        for i in range(0, len(sync.uids), CHUNK):
+            chunk = sync.uids[i:i + CHUNK]
+            yield self._call(f"fetching from {sync.folder}", self._fetch_chunk, sync, chunk, max_bytes)
+
+    @staticmethod
+    def _fetch_chunk(client, sync: FolderSync, uids: list[int], max_bytes: int) -> list[Fetched]:
+        meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
+        small = [u for u in uids if u in meta and meta[u].get(b"RFC822.SIZE", 0) <= max_bytes]
+        large = [u for u in uids if u in meta and u not in small]
+        bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        heads = client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+        out = []
+        for uid in uids:
+            if uid not in meta:
+                continue  # expunged between SEARCH and FETCH
+            data = bodies.get(uid, {}).get(b"BODY[]") or heads.get(uid, {}).get(b"BODY[HEADER]") or b""
+            out.append(Fetched(sync.folder, uid, sync.state.uidvalidity, bytes(data),
+                               aware_utc(meta[uid].get(b"INTERNALDATE")),
+                               int(meta[uid].get(b"RFC822.SIZE", len(data))), uid in large))
+        return out
+
+    def supports_idle(self) -> bool:
+        return self._call("asking for capabilities", lambda client: client.has_capability("IDLE"))
+
+    def wait_for_news(self, seconds: float, stop) -> bool:
+        """IDLE on the first folder for up to `seconds` (RFC 2177); True as soon as the server announces
+        new mail, False on timeout or when `stop` is set. A dead connection raises MailboxError."""
+        def idle(client):
+            folder = self.config.folders[0]
+            # A mail that came after the cycle's sync must be looked for: IDLE announces only what comes
+            # after it starts (Dovecot 2.3, checked: a mail delivered just before IDLE was never announced).
+            synced = self._uidnext.get(folder)
+            if self._selected == folder and synced is not None:
+                if self._new_in_selected(client, folder, synced - 1):
+                    return True
+            elif int(self._examine(client, folder).get(b"UIDNEXT", 0)) > (synced or 1 << 62):
+                return True
+            client.idle()
+            news = False
+            try:
+                end = time.monotonic() + seconds
+                while not stop.is_set() and not news:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    asked = min(left, 1.0)  # short checks: SIGTERM is noticed within a second
+                    started = time.monotonic()
+                    answers = client.idle_check(timeout=asked)
+                    if any(_is_bye(a) for a in answers):
+                        raise ConnectionError("the server closed the IDLE session")
+                    if not answers and time.monotonic() - started < asked / 2:
+                        raise ConnectionError("the IDLE session died")  # a dead socket answers at once
+                    news = any(_is_news(a) for a in answers)
+            finally:
+                client.idle_done()
+            return news
+        return self._call("waiting in IDLE", idle)
+
+    def holds_message_id(self, message_id: str) -> bool:
+        """True when any watched folder holds a mail with this Message-ID (our CC copy of a send)."""
+        def search(client):
+            for folder in self.config.folders:
+                self._examine(client, folder)
+                if client.search(["HEADER", "Message-ID", message_id]):
+                    return True
+            return False
+        return self._call("searching for a Message-ID", search)
+
+
+def _is_bye(answer) -> bool:
+    return isinstance(answer, tuple) and answer[:1] == (b"BYE",) or answer == (b"BYE",)
+
+
+def _is_news(answer) -> bool:
+    """An untagged `* N EXISTS` (or RECENT): something arrived in the folder."""
+    return isinstance(answer, tuple) and len(answer) >= 2 and answer[1] in (b"EXISTS", b"RECENT")
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:
+        pass

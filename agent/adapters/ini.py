@@ -1,0 +1,126 @@
+"""config.ini's sections: typed getters whose every error names `[section] key`."""
+
+import configparser
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from agent.core.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_duration(text: str, key: str) -> timedelta:
+    m = _DURATION.match(text or "")
+    if not m:
+        raise ConfigError(f"{key}: {text!r} is not a duration (use e.g. 90, 90s, 30m, 1h)")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+class Section:
+    """One section's values, with typed getters whose errors name `[section] key`."""
+
+    def __init__(self, parser: configparser.ConfigParser, name: str):
+        self.name = name
+        self.values = dict(parser[name]) if parser.has_section(name) else {}
+
+    def key(self, key: str) -> str:
+        return f"[{self.name}] {key}"
+
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.values.get(key, "").strip()
+        if value:
+            return value
+        if required and default is None:
+            raise ConfigError(f"{self.key(key)} is required")
+        return default
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        text = self.text(key)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{self.key(key)}: {text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key(key)}: {value} is outside {low}..{high}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        text = self.text(key)
+        if text is None:
+            return default
+        lowered = text.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise ConfigError(f"{self.key(key)}: {text!r} is not true or false")
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        text = self.text(key)
+        return default if text is None else parse_duration(text, self.key(key))
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self.text(key) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{self.key(key)}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def address(self, key: str, default: str | None = None) -> str:
+        value = self.text(key, default, required=True)
+        if not EMAIL.match(value):
+            raise ConfigError(f"{self.key(key)}: {value!r} is not an email address")
+        return value.lower()
+
+    def items(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
+        text = self.text(key)
+        items = tuple(i.strip() for i in text.split(",") if i.strip()) if text else default
+        if required and not items:
+            raise ConfigError(f"{self.key(key)} is required (a comma-separated list)")
+        return items
+
+    def domains(self, key: str, default: tuple[str, ...] = (), required: bool = False) -> tuple[str, ...]:
+        items = tuple(d.lower().lstrip("@") for d in self.items(key, default, required))
+        for d in items:
+            if "." not in d or " " in d:
+                raise ConfigError(f"{self.key(key)}: {d!r} is not a domain")
+        return items
+
+    def secret(self, key: str, base: Path, required: bool) -> str | None:
+        """`password`, the first line of `password_file`, or the systemd credential named by
+        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
+        value = self.values.get(key, "")
+        file_key, cred_key = f"{key}_file", f"{key}_credential"
+        path_text, credential = self.text(file_key), self.text(cred_key)
+        given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
+        if len(given) > 1:
+            raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
+        if credential:
+            directory = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                raise ConfigError(f"{self.key(cred_key)} needs $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
+            path_text, file_key = str(Path(directory) / credential), cred_key
+        if path_text:
+            path = resolve(base, path_text)
+            try:
+                value = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+            except (OSError, UnicodeDecodeError) as e:
+                why = getattr(e, "strerror", None) or "not UTF-8 text"
+                raise ConfigError(f"{self.key(file_key)}: cannot read {path} ({why})") from None
+            if not value:
+                raise ConfigError(f"{self.key(file_key)}: {path} is empty")
+        if required and not value:
+            raise ConfigError(f"{self.key(key)}, {self.key(file_key)} or {self.key(cred_key)} is required")
+        return value or None
+
+
+def resolve(base: Path, text: str) -> Path:
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else base / path
+
+

@@ -1,0 +1,250 @@
+"""The command line: a thin layer over the Python API. Every failure is one sentence and exit 1."""
+
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from agent.adapters import config as config_mod
+from agent.engine import audit as audit_mod
+from agent.engine import ladder
+from agent.engine import metrics
+from agent.cli import report
+from agent.cli import export as export_mod
+from agent.core.errors import AgentError
+from agent.adapters.imap import Mailbox
+from agent.adapters.smtp import Smtp
+from agent.engine.service import Agent
+from agent.adapters.store import Store
+from agent.engine.clock import utcnow
+
+
+def _errors_as_sentences(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AgentError as e:
+            raise click.ClickException(str(e)) from None
+    return wrapper
+
+
+def _setup_logging(level: str) -> None:
+    # Under systemd the journal stamps each line itself.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr)
+    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns on every MIME part it skips
+
+
+class _Context:
+    def __init__(self, path):
+        self.path = path
+        self._config = None
+
+    @property
+    def config(self) -> config_mod.Config:
+        if self._config is None:
+            self._config = config_mod.load(self.path)
+        return self._config
+
+    def store(self) -> Store:
+        return Store(self.config.agent.database)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="config.ini to use (default: $ESCALATION_AGENT_CONFIG, else ./config.ini).")
+@click.version_option(package_name="escalation-agent")
+@click.pass_context
+def cli(ctx, config_path):
+    """Escalate unanswered urgent-support mails (T1 -> T2 -> T3) by the vendor's procedure."""
+    ctx.obj = _Context(config_path)
+
+
+@cli.command()
+@click.pass_obj
+@_errors_as_sentences
+def run(obj):
+    """Run the service loop until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # first: a stop during start-up is a clean stop too
+        signal.signal(sig, lambda *_: stop.set())
+    cfg = obj.config
+    _setup_logging(cfg.agent.log_level)
+    for warning in cfg.warnings:
+        logging.getLogger("agent").warning("%s", warning)
+    store = obj.store()
+    agent = Agent(cfg, store)
+    server = None
+    if cfg.agent.metrics_port:
+        try:  # the HTTP thread reads through its own connection: sqlite connections stay in one thread
+            server = metrics.serve(cfg.agent.metrics_port, lambda: metrics.render_file(
+                cfg.agent.database, agent.last_sync_at, utcnow()))
+        except OSError as e:
+            raise click.ClickException(f"[agent] metrics_port: cannot listen on 127.0.0.1:"
+                                       f"{cfg.agent.metrics_port} ({e.strerror})") from None
+    try:
+        agent.run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        agent.close()
+        store.close()
+
+
+@cli.command()
+@click.pass_obj
+@_errors_as_sentences
+def poll(obj):
+    """Run one full cycle (sync, decide, send what is due), then exit."""
+    cfg = obj.config
+    _setup_logging(cfg.agent.log_level)
+    store = obj.store()
+    agent = Agent(cfg, store)
+    try:
+        result = agent.cycle()
+    finally:
+        agent.close()
+        store.close()
+    click.echo(f"{result.new_mails} new mail(s); sent: {', '.join(result.sent) or 'nothing'}; "
+               f"next deadline: {report.when(result.next_deadline, utcnow())}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (for scripts).")
+@click.option("--all", "everything", is_flag=True, help="Every incident, not only the open and recent ones.")
+@click.pass_obj
+@_errors_as_sentences
+def status(obj, as_json, everything):
+    """Incidents awaiting a response, and those that changed in the last 24 hours."""
+    cfg = obj.config
+    store = obj.store()
+    try:
+        rows = report.status_rows(store, cfg, utcnow(), everything=everything)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(report.status_table(rows, utcnow()))
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
+@click.pass_obj
+@_errors_as_sentences
+def show(obj, incident_id, as_json):
+    """One incident with its whole timeline."""
+    cfg = obj.config
+    store = obj.store()
+    try:
+        detail = report.incident_detail(store, cfg, incident_id, utcnow())
+    finally:
+        store.close()
+    click.echo(json.dumps(detail, indent=2) if as_json else report.incident_text(detail))
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the Markdown to this file instead of standard output.")
+@click.pass_obj
+@_errors_as_sentences
+def export(obj, incident_id, output):
+    """One incident's timeline as Markdown, for the post-incident review."""
+    store = obj.store()
+    try:
+        text = export_mod.incident_markdown(report.incident_detail(store, obj.config, incident_id, utcnow()))
+    finally:
+        store.close()
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"incident {incident_id} written to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("--note", required=True, help="Why escalation stops (kept in the audit log).")
+@click.pass_obj
+@_errors_as_sentences
+def resolve(obj, incident_id, note):
+    """Stop escalating an incident by hand."""
+    store = obj.store()
+    try:
+        ladder.resolve(store, obj.config, incident_id, note, utcnow())
+    finally:
+        store.close()
+    click.echo(f"incident {incident_id} resolved")
+
+
+@cli.command()
+@click.pass_obj
+@_errors_as_sentences
+def check(obj):
+    """Validate the config and reach the IMAP and SMTP servers."""
+    cfg = obj.config
+    click.echo(f"config {cfg.path}: ok")
+    for warning in cfg.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    store = obj.store()
+    store.close()
+    click.echo(f"database {cfg.agent.database}: ok")
+    mailbox = Mailbox(cfg.imap)
+    try:
+        for line in mailbox.check():
+            click.echo(f"IMAP {cfg.imap.host}:{cfg.imap.port} {line}")
+    finally:
+        mailbox.close()
+    click.echo(Smtp(cfg.smtp).check())
+    if cfg.agent.dry_run:
+        click.echo("dry_run = true: escalations are decided and recorded, never sent")
+
+
+@cli.group()
+def audit():
+    """Check the audit trail."""
+
+
+@audit.command()
+@click.pass_obj
+@_errors_as_sentences
+def verify(obj):
+    """Check the events' hash chain and the database's integrity; exit 1 if either fails."""
+    store = obj.store()
+    try:
+        verdict = audit_mod.verify(store)
+    finally:
+        store.close()
+    if not verdict.ok:
+        raise click.ClickException(verdict.sentence())
+    click.echo(verdict.sentence())
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+@_errors_as_sentences
+def backup(obj, path):
+    """Write a consistent copy of the database to PATH (safe while the agent runs)."""
+    store = obj.store()
+    try:
+        size = audit_mod.backup(store, path)
+    finally:
+        store.close()
+    click.echo(f"backup written to {path} ({size} bytes)")
+
+
+def main():
+    cli(prog_name="escalation-agent")

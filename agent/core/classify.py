@@ -1,0 +1,129 @@
+"""What a mail is to the agent: a new T1, a response, a follow-up... Pure, given a thread lookup."""
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from agent.core.settings import EscalationConfig
+from agent.core.mail import Mail, in_domains, normalise_subject
+from agent.core.sop import Tier
+from agent.core.trust import Verdict
+
+SUBJECT_WINDOW = timedelta(days=1)
+
+
+class Kind(enum.StrEnum):
+    T1 = "t1"  # opens an incident
+    RESPONSE = "response"  # a person at the vendor answered: escalation stops
+    AUTO_REPLY = "auto_reply"  # the vendor's machine answered: not a response
+    FOLLOW_UP = "follow_up"  # an internal mail in the thread ("any update?"): not a response
+    MANUAL_ESCALATION = "manual_escalation"  # an engineer sent a T2/T3 by hand
+    OWN = "own"  # a mail the agent sent, back through the CC
+    IN_THREAD = "in_thread"  # anybody else in the thread
+    BOUNCE = "bounce"  # a delivery failure report for the T1 or an escalation: never a response
+    UNTRUSTED = "untrusted"  # claims an internal or vendor sender that authentication did not confirm
+    UNRELATED = "unrelated"
+
+
+class Via(enum.StrEnum):
+    """How a mail was tied to an incident's thread, strongest first."""
+
+    HEADERS = "in-reply-to/references"
+    THREAD_INDEX = "thread-index"
+    SUBJECT = "subject and participants"
+
+
+@dataclass(frozen=True)
+class Thread:
+    incident_id: int
+    via: Via
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An incident that a mail might belong to by subject: what the last-resort rule needs to know."""
+
+    incident_id: int
+    t1_sent_at: datetime
+    participants: frozenset[str]
+
+
+class Lookup(Protocol):
+    def incident_for_message_ids(self, ids: tuple[str, ...]) -> int | None: ...
+    def incident_for_thread_index(self, key: str) -> int | None: ...
+    def incidents_with_subject(self, subject_key: str) -> list[Candidate]: ...
+
+
+@dataclass(frozen=True)
+class Classification:
+    kind: Kind
+    reason: str
+    incident_id: int | None = None
+    tier: Tier | None = None  # for a manual escalation: the tier it addressed
+    via: Via | None = None
+
+
+def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: str) -> Thread | None:
+    """The incident whose thread this mail belongs to, by the design's order of evidence."""
+    if mail.thread_ids:
+        found = lookup.incident_for_message_ids(mail.thread_ids)
+        if found is not None:
+            return Thread(found, Via.HEADERS)
+    if mail.thread_index:
+        found = lookup.incident_for_thread_index(mail.thread_index)
+        if found is not None:
+            return Thread(found, Via.THREAD_INDEX)
+    key = normalise_subject(mail.subject)
+    if not key or (_looks_like_t1(mail, rules) and key == " ".join(mail.subject.split()).lower()):
+        return None  # a fresh mail to the urgent line is a new incident, not a subject match
+    when = mail.date
+    others = mail.participants - {watched}
+    for c in lookup.incidents_with_subject(key):
+        close = when is None or abs(when - c.t1_sent_at) <= SUBJECT_WINDOW
+        if close and others & (c.participants - {watched}):
+            return Thread(c.incident_id, Via.SUBJECT)
+    return None
+
+
+def classify(mail: Mail, thread: Thread | None, rules: EscalationConfig, own_address: str,
+             own_message_ids: frozenset[str] = frozenset(), trust: Verdict | None = None) -> Classification:
+    """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
+    if mail.message_id in own_message_ids:
+        return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
+    claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
+    if trust is not None and not trust.trusted and claims:
+        # A spoofed sender must never open, stop or alter an incident.
+        return Classification(Kind.UNTRUSTED, trust.reason, thread and thread.incident_id,
+                              via=thread and thread.via)
+    if mail.sender == own_address:
+        return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
+    if thread is None:
+        return _outside_thread(mail, rules)
+    incident, via = thread.incident_id, thread.via
+    if in_domains(mail.sender, rules.internal_domains):
+        tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
+        if tiers and not mail.automatic:
+            return Classification(Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address",
+                                  incident, tiers[0], via)
+        return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
+    if in_domains(mail.sender, rules.responder_domains):
+        if mail.automatic:
+            return Classification(Kind.AUTO_REPLY, f"automatic ({mail.automatic})", incident, via=via)
+        return Classification(Kind.RESPONSE, f"reply from {mail.sender}", incident, via=via)
+    why = f"automatic ({mail.automatic})" if mail.automatic else f"{mail.sender or 'no sender'} is neither internal nor a responder"
+    return Classification(Kind.IN_THREAD, why, incident, via=via)
+
+
+def _looks_like_t1(mail: Mail, rules: EscalationConfig) -> bool:
+    return rules.t1_address in mail.recipients and in_domains(mail.sender, rules.internal_domains)
+
+
+def _outside_thread(mail: Mail, rules: EscalationConfig) -> Classification:
+    if rules.t1_address not in mail.recipients:
+        return Classification(Kind.UNRELATED, "not addressed to the T1 address")
+    if not in_domains(mail.sender, rules.internal_domains):
+        return Classification(Kind.UNRELATED, f"T1 address, but {mail.sender or 'no sender'} is not internal")
+    if mail.automatic:
+        return Classification(Kind.UNRELATED, f"T1 address, but automatic ({mail.automatic})")
+    return Classification(Kind.T1, f"{mail.sender} wrote to the T1 address")

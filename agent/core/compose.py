@@ -1,0 +1,218 @@
+"""Records in, `EmailMessage` out: the escalation mail as the procedure wants it. Pure."""
+
+import email
+import email.policy
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, make_msgid
+
+from agent.core.limits import header_block
+from agent.core.mail import bounded, clean, in_domains, message_ids, plain_address
+from agent.core.policy import Status
+from agent.core.sop import Tier
+from agent.core.times import gmt, span
+
+QUOTE_LIMIT = 200  # lines of the original quoted in the body; the whole of it is attached
+# Header values set with set_raw are written as we fold them. The email package would otherwise re-fold a line over
+# 78 characters and, in an unstructured header such as In-Reply-To, turn a Message-ID too long for one line (an
+# Exchange Online one: ~85 characters) into an RFC 2047 encoded word that no mail client threads on.
+POLICY = email.policy.default.clone(refold_source="none")
+
+
+@dataclass(frozen=True)
+class Original:
+    """The T1 as the incident stored it."""
+
+    message_id: str
+    subject: str
+    sender: str
+    recipients: tuple[str, ...]
+    references: tuple[str, ...]
+    sent_at: datetime
+    text: str
+    raw: bytes
+    items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
+
+
+@dataclass(frozen=True)
+class Step:
+    """A rung already climbed: which tier, to which address, when."""
+
+    tier: Tier
+    address: str
+    sent_at: datetime
+    message_id: str | None = None
+    status: Status | None = None  # how it was contacted: sent, by hand, or in a dry run
+
+
+def new_message_id(from_address: str) -> str:
+    return make_msgid(idstring="escalation", domain=from_address.rpartition("@")[2])
+
+
+def our_people(original: Original, internal_domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The T1's sender and its internal recipients: the partner's people on the incident."""
+    people = [original.sender] + [a for a in original.recipients if in_domains(a, internal_domains)]
+    # Only plain addresses: `"x@evil.test, a"@partner.test` is internal by its domain but two recipients in a Cc.
+    return tuple(dict.fromkeys(p.lower() for p in people if plain_address(p)))
+
+
+def escalation_cc(original: Original, internal_domains: tuple[str, ...], watched: str,
+                  exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Our people and the watched mailbox: everyone who must see the escalation."""
+    skip = {a.lower() for a in exclude}
+    people = our_people(original, internal_domains) + ((watched.lower(),) if plain_address(watched) else ())
+    return tuple(a for a in dict.fromkeys(people) if a not in skip)
+
+
+def notice_people(original: Original, internal_domains: tuple[str, ...],
+                  watched: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(To, Cc) of a notice: our people, never the vendor; the watched mailbox in Cc."""
+    to = tuple(a for a in our_people(original, internal_domains)
+               if in_domains(a, internal_domains) and a != watched.lower())
+    return to, (watched,)
+
+
+def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, *,
+               to: str, cc: tuple[str, ...], from_address: str, message_id: str, now: datetime,
+               caveat: str | None = None) -> EmailMessage:
+    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = formataddr(("Escalation agent", from_address))
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg.set_raw("Subject", subject_field(f"[{tier.label} escalation] {original.subject or '(no subject)'}"))
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    _in_thread(msg, original.references + tuple(s.message_id or "" for s in steps), original.message_id)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us, please
+    msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
+    msg.set_content(escalation_body(original, tier, steps, window, now, caveat), cte="quoted-printable")
+    msg.add_attachment(_as_message(original.raw), filename="original-T1.eml")
+    return msg
+
+
+_Q_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!*+-/")  # RFC 2047 5(3)
+
+
+def subject_field(text: str) -> str:
+    """Untrusted text as the raw Subject value we write, read back as exactly `clean(text)` by any reader.
+
+    Written as it is when it is short printable ASCII; otherwise as UTF-8 encoded words, each on its own line
+    within 78 characters. Setting msg["Subject"] instead is not safe on this Python: the email package decodes
+    encoded words in the value it is given, so a subject that decoded to the text `=?utf-8?q?a=0D=0ABcc:_x@evil.test?=`
+    was decoded again and written as a Bcc: header; and its folding drops or doubles blanks around encoded words.
+    Blanks between encoded words are no part of the text (RFC 2047 6.2), so these always read back the same."""
+    text = clean(text)
+    if len(text) <= 69 and text.isascii() and text.isprintable() and "=?" not in text:
+        return text
+    words, word, room = [], "", 69 - len("=?utf-8?q??=")  # the first line also holds "Subject: "
+    for ch in text:
+        piece = ch if ch in _Q_SAFE else "_" if ch == " " else "".join(f"={b:02X}" for b in ch.encode())
+        if word and len(word) + len(piece) > room:
+            words.append(f"=?utf-8?q?{word}?=")
+            word, room = "", 75 - len("=?utf-8?q??=")
+        word += piece
+    words.append(f"=?utf-8?q?{word}?=")
+    return "\n ".join(words)
+
+
+def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
+    """In-Reply-To the newest of `ids` (else `parent`), References all of them, written as we fold them (see
+    POLICY). message_ids keeps only ids that can be written back as they are (no spaces, controls, encoded words)."""
+    chain = list(dict.fromkeys(message_ids(" ".join(ids))))
+    replied_to = chain[-1] if chain else next(iter(message_ids(parent)), None)
+    if replied_to:
+        msg.set_raw("In-Reply-To", replied_to)
+    if chain:
+        msg.set_raw("References", "\n ".join(chain))  # one a line: folded between ids, never inside one
+
+
+def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime,
+                    caveat: str | None = None) -> str:
+    """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
+    last = steps[-1]
+    lines = [f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
+             f"procedure, on behalf of the people in Cc.", ""]
+    if original.items:
+        labels = [label if label.endswith("?") else label + ":" for label, _ in original.items]
+        width = max(map(len, labels)) + 1
+        lines += [f"{label:<{width}}{value}" for label, (_, value) in zip(labels, original.items)] + [""]
+    lines.append("What happened (times in GMT):")
+    for s in steps:
+        by = f" by {original.sender}" if s.tier == Tier.T1 else ""
+        lines.append(f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{by}.")
+    after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
+    lines += [
+        f"No response in {span(window)}{after}.",
+        f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.",
+        *([caveat] if caveat else []),
+        "",
+        "Please reply to all, so that the engineers in Cc see your answer.",
+        "",
+        "The original message (attached in full):",
+        "",
+        f"  From:       {original.sender}",
+        f"  Sent:       {gmt(original.sent_at)}",
+        f"  Subject:    {original.subject}",
+        f"  Message-ID: {original.message_id}",
+        "",
+    ]
+    return "\n".join(lines + quote(original.text)) + "\n"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> list[str]:
+    body = text.strip().splitlines() or ["(the original has no text body)"]
+    quoted = ["> " + line.rstrip() if line.strip() else ">" for line in body[:limit]]
+    if len(body) > limit:
+        quoted.append(f"> [... {len(body) - limit} more lines in the attachment]")
+    return quoted
+
+
+# Bytes that str.splitlines() takes for line breaks: the email package splits header values there when it writes
+# them out, so that `To: "\x0c"@x` in a T1 came out as a broken header (and `X: a\x0cFrom: b` as a new one). They
+# become \x1f, which is no line break but, like them, a blank to str.isspace() and no header character to the
+# parser: a line that was no header line stays none.
+_SPLITLINES = bytes.maketrans(b"\x0b\x0c\x1c\x1d\x1e", b"\x1f\x1f\x1f\x1f\x1f")
+
+
+def _as_message(raw: bytes) -> EmailMessage:
+    """The T1 as a message/rfc822 part. A mail over the parsing limits goes in as much of it as the agent read
+    (agent.mail.bounded): whole, a To: with 20,000 addresses took seconds to re-encode and a multipart 2,000 deep
+    raised RecursionError. It is re-encoded here with every header re-folded, as happens to long ones when the
+    escalation is sent: a mail with a header the email package cannot re-fold (it raises IndexError on some)
+    goes in as its headers, or as a note."""
+    data = bounded(raw)[0].translate(_SPLITLINES)
+    head = header_block(data)
+    refold_all = email.policy.default.clone(refold_source="all")
+    for candidate in (data, head + b"\r\n[body omitted: it could not be re-encoded]\r\n",
+                      b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n"):
+        try:
+            msg = email.message_from_bytes(candidate, policy=email.policy.default)
+            msg.as_bytes(policy=refold_all)
+            return msg
+        except Exception:
+            continue
+    raise AssertionError("unreachable: the last candidate is plain ASCII")
+
+
+def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], cc: tuple[str, ...],
+           from_address: str, message_id: str, now: datetime) -> EmailMessage:
+    """A mail to the partner's own people about their incident (never to the vendor), in its thread."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = formataddr(("Escalation agent", from_address))
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg.set_raw("Subject", subject_field(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}"))
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    _in_thread(msg, original.references + (original.message_id,), original.message_id)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    quoted = "\n".join(f"  {k:<11} {v}" for k, v in (("From:", original.sender), ("Sent:", gmt(original.sent_at)),
+                                                      ("Subject:", original.subject), ("Message-ID:", original.message_id)))
+    msg.set_content(f"{body.rstrip()}\n\nYour mail:\n{quoted}\n\n-- \nescalation-agent, watching this mailbox "
+                    f"for the urgent-support procedure\n", cte="quoted-printable")
+    return msg

@@ -1,0 +1,226 @@
+"""effects(arrival, incident, settings, now): what one mail does to an incident, as values. Pure.
+
+`decide()` is what the clock does to an incident; this is what a mail does. The engine applies the list in
+order, in one transaction with the mail's own row (agent.engine.apply), so a crash leaves all of it or none.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.core import items, notices, routing, sop
+from agent.core.bounce import Bounce
+from agent.core.classify import Classification, Kind
+from agent.core.mail import Mail, normalise_subject
+from agent.core.policy import Incident, State, Status
+from agent.core.settings import Config
+from agent.core.sop import Tier
+from agent.core.times import gmt
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One mail as ingest saw it: parsed, classified, and what the server said of it."""
+
+    mail: Mail
+    classification: Classification
+    raw: bytes = b""
+    internaldate: datetime | None = None
+    bounce: Bounce | None = None
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """The incident a T1 opens, as it is stored."""
+
+    state: State
+    subject: str
+    t1_message_id: str
+    t1_sender: str
+    t1_recipients: tuple[str, ...]
+    participants: tuple[str, ...]
+    t1_sent_at: datetime
+    t1_sent_at_source: str  # "date", "internaldate" or "first seen"
+    t1_references: tuple[str, ...]
+    t1_text: str
+    t1_raw: bytes
+    items: dict[str, str] = field(default_factory=dict)
+    missing_items: tuple[str, ...] = ()
+    marketplace: str | None = None
+    misroute: str | None = None
+
+    @property
+    def subject_key(self) -> str:
+        return normalise_subject(self.subject)
+
+
+# -- the effects ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Open:
+    """A T1 opens an incident; the effects after it in the list apply to that incident."""
+
+    incident: NewIncident
+
+
+@dataclass(frozen=True)
+class SetState:
+    state: State
+    response_message_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelPending:
+    """Pending escalations (of one tier, or all) are not sent: something made them moot."""
+
+    why: str | None = None
+    tier: Tier | None = None
+
+
+@dataclass(frozen=True)
+class RecordTier:
+    """A tier an engineer sent by hand counts as sent."""
+
+    tier: Tier
+    message_id: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """The CC copy of one of our mails came back: that send is confirmed."""
+
+    message_id: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """The T1 itself bounced."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One notice to our own people (at most one of each kind per incident)."""
+
+    kind: str
+    subject: str
+    body: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """An audit event and nothing else."""
+
+    kind: str
+    detail: str
+    reason: str | None = None
+
+
+Effect = Open | SetState | CancelPending | RecordTier | Confirm | DeliveryFailed | Notify | Event
+
+
+# -- what a mail does ---------------------------------------------------------------------------------
+def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: datetime) -> list[Effect]:
+    """`incident`: the one the mail was tied to, as stored before it (None for a T1 or an unrelated mail)."""
+    c, mail = arrival.classification, arrival.mail
+    if c.kind == Kind.T1:
+        return opening(arrival, settings, now)
+    if incident is None:
+        return []
+    if c.kind == Kind.BOUNCE and arrival.bounce is not None:
+        return bounced(arrival.bounce, incident, settings)
+    detail = f"{c.kind} {mail.message_id} from {mail.sender or 'unknown'} (thread by {c.via})"
+    if c.kind == Kind.RESPONSE and incident.state == State.AWAITING_RESPONSE:
+        return [SetState(State.RESPONDED, response_message_id=mail.message_id), CancelPending(),
+                Event("responded", detail, c.reason)]
+    if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
+        return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
+    if c.kind == Kind.OWN:
+        return [Confirm(mail.message_id, mail.date or now)]
+    return [Event("mail", detail, c.reason)]
+
+
+def t1_sent_at(mail: Mail, internaldate: datetime | None, now: datetime) -> tuple[datetime, str]:
+    """The T1's send time: its Date header, unless missing or implausible against INTERNALDATE."""
+    arrived = internaldate or now
+    if mail.date is not None:
+        if arrived - sop.DATE_BEHIND_TOLERANCE <= mail.date <= arrived + sop.DATE_AHEAD_TOLERANCE:
+            return mail.date, "date"
+    return arrived, "internaldate" if internaldate else "first seen"
+
+
+def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
+    """A T1: the incident, its audit events, and the notice its sender needs (misrouted, or items missing)."""
+    mail = arrival.mail
+    sent_at, source = t1_sent_at(mail, arrival.internaldate, now)
+    age = now - sent_at
+    found = items.extract(mail.text, mail.html)
+    missing = items.missing(found, items.is_physical(mail.text))
+    market = routing.marketplace(found, mail.text, mail.subject)
+    problem = routing.misroute(mail.text, mail.subject)
+    stale = age > settings.agent.max_incident_age
+    state = State.STALE if stale else State.MISROUTED if problem else State.AWAITING_RESPONSE
+    new = NewIncident(
+        state=state, subject=mail.subject, t1_message_id=mail.message_id, t1_sender=mail.sender,
+        t1_recipients=mail.recipients, participants=tuple(sorted(mail.participants)), t1_sent_at=sent_at,
+        t1_sent_at_source=source, t1_references=mail.references, t1_text=mail.text, t1_raw=arrival.raw,
+        items=found, missing_items=tuple(i.key for i in missing), marketplace=market, misroute=problem)
+    out: list[Effect] = [Open(new), Event(
+        "incident_opened", f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)} (from its {source}): "
+        f"{mail.subject}; {len(found)} SOP items found, {len(missing)} required missing; "
+        f"marketplace {market or 'unknown'}", arrival.classification.reason)]
+    esc = settings.escalation
+    if stale:
+        out.append(Event("not_escalated", f"T1 was {_hours(age)} old when first seen",
+                         f"older than max_incident_age ({_hours(settings.agent.max_incident_age)})"))
+    elif problem:
+        out.append(Event("misrouted", f"a \"{problem}\" error: not for the urgent line",
+                         "the SOP sends contract and Insufficient Funds errors to the operations team"))
+        subject, body = notices.misrouted(problem, market, esc.operations_team(market), esc.operations)
+        out.append(Notify("misrouted", subject, body, "misrouted T1"))
+    elif missing:
+        subject, body = notices.missing_items(missing, esc.t1_address)
+        out.append(Notify("missing_items", subject, body, f"{len(missing)} required SOP items missing"))
+    return out
+
+
+def bounced(bounce: Bounce, incident: Incident, settings: Config) -> list[Effect]:
+    """A delivery failure: for the T1, its sender must know at once; for an escalation, our people."""
+    detail = f"{bounce.original_message_id} not delivered to {', '.join(bounce.failed) or '?'}: {bounce.diagnostic}"
+    never = "a delivery failure report is never a response"
+    if bounce.original_message_id == incident.t1_message_id:
+        subject, body = notices.t1_bounced(bounce.failed, bounce.diagnostic)
+        return [DeliveryFailed(detail), Event("t1_bounced", detail, never),
+                Notify("t1_bounced", subject, body, "the T1 bounced")]
+    ours = next((e for e in incident.escalations if e.message_id == bounce.original_message_id), None)
+    if ours is None:
+        return [Event("bounce", detail, "not for the T1 or an escalation: recorded only")]
+    tier = ours.tier
+    subject, body = notices.escalation_bounced(tier, settings.escalation.tier_address(tier), bounce.diagnostic)
+    return [Event("escalation_bounced", detail, never),
+            Notify(f"{tier.label.lower()}_bounced", subject, body, f"the {tier.label} bounced")]
+
+
+def manual_escalation(mail: Mail, tier: Tier, incident: Incident, detail: str, reason: str,
+                      arrived: datetime) -> list[Effect]:
+    """A T2 or T3 that an engineer sent in the thread."""
+    existing = incident.escalation(tier)
+    if existing is None:
+        return [RecordTier(tier, mail.message_id, mail.date or arrived), Event("escalation_manual", detail, reason)]
+    if existing.status == Status.PENDING:
+        return [CancelPending("sent by hand first", tier),
+                Event("escalation_manual", detail + f"; our pending {tier.label} is cancelled", reason)]
+    return [Event("mail", detail + f"; {tier.label} was already {existing.status}", reason)]
+
+
+def resolution(incident: Incident, note: str) -> list[Effect]:
+    """Escalation stopped by hand (`escalation-agent resolve`)."""
+    return [SetState(State.RESOLVED, note=note), CancelPending("resolved by hand"),
+            Event("resolved", f"was {incident.state}: {note}", "resolved by hand")]
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}h"

@@ -1,0 +1,305 @@
+"""Raw bytes -> `Mail`, the record every later stage works on. Pure: no I/O, never raises, and bounded.
+
+A mail is cut to the limits of `agent.limits` before any parser sees it (`bounded`), so that what one hostile or
+broken mail costs does not depend on its size or shape: mail-parser and the email package have quadratic
+and recursive paths (parameter parsing, nested multiparts, huge address lists) and no timeouts. Every limit
+hit leaves a line in `Mail.defects`; any exception from the parsers becomes a `Mail` read from a cheap header
+scan instead.
+"""
+
+import base64
+import email.header
+import email.parser
+import email.policy
+import email.utils
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import mailparser
+
+from agent.core import limits
+from agent.core.header_cut import MAX_ADDRESSES
+from agent.core.limits import header_block
+from agent.core.times import aware_utc
+
+MAX_REFERENCES = 100  # Message-IDs kept from In-Reply-To and from References
+MAX_MESSAGE_ID = 250  # characters in one Message-ID, brackets included
+MAX_DEFECTS = 20
+
+_MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,%d}>" % (MAX_MESSAGE_ID - 2))  # printable ASCII
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (NEL...), line/paragraph separators
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes (surrogateescape): not encodable as UTF-8
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_STYLE = re.compile(r"<(style|head|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^<>]*>")  # not [^>]*: on "<<<<..." that is quadratic
+_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^<>]*>", re.IGNORECASE)
+_AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
+_BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str
+    subject: str
+    sender: str  # the From address, lower case; "" when there is none
+    sender_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: datetime | None  # aware UTC; None when missing or unparseable
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    thread_index: str | None  # Outlook's conversation key: the first 22 bytes of Thread-Index
+    automatic: str | None  # why this mail was sent by a machine, or None for a person's mail
+    text: str  # the readable body, for quoting
+    html: str  # the HTML body as sent, "" when there is none: SOP items often come as an HTML table
+    size: int
+    defects: tuple[str, ...]
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + tuple(a for a in self.cc if a not in self.to)
+
+    @property
+    def participants(self) -> frozenset[str]:
+        return frozenset((self.sender,) + self.recipients) - {""}
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """The Message-IDs this mail says it follows: In-Reply-To first, then References newest first."""
+        seen = dict.fromkeys(self.in_reply_to + tuple(reversed(self.references)))
+        return tuple(seen)
+
+
+def clean(text: str | None) -> str:
+    """Drop control characters (CR, LF, NUL, NEL, U+2028...): untrusted text may end up in a header we write.
+    Undecodable bytes become U+FFFD, so that the text can always be encoded."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text or "")).strip()
+
+
+def normalise_subject(subject: str) -> str:
+    """`RE: Fwd: AW: API down` -> `api down`: the thread key of last resort."""
+    return " ".join(_SUBJECT_PREFIX.sub("", subject or "").split()).lower()
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def in_domains(address: str, domains: tuple[str, ...]) -> bool:
+    """True when the address's domain is one of `domains` or a subdomain of one."""
+    d = domain_of(address)
+    return any(d == x or d.endswith("." + x) for x in domains)
+
+
+def message_ids(text: str | None) -> tuple[str, ...]:
+    """The `<...>` Message-IDs in `text`: printable ASCII only, and none with `=?` in it, which the email package
+    would take for an RFC 2047 encoded word (even inside the brackets) when In-Reply-To or References is read."""
+    return tuple(i for i in _MSGID.findall(text or "") if "=?" not in i)
+
+
+def plain_address(address: str | None) -> bool:
+    """True for a plain ASCII `local@domain` that can go into a header we write and read back the same: no quotes,
+    comments, spaces, commas or encoded words (`"a, b"@x` would become two recipients)."""
+    a = address or ""
+    return len(a) <= 254 and "=?" not in a and _ADDRESS.fullmatch(a) is not None
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable id for a mail that has none, so it is still seen once."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id.invalid>"
+
+
+def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str, ...]]:
+    """The mail as it may be handed to a parser, and the limits it was over. Within every limit that is `raw`
+    itself; over one, it is what `parse` reads: the mail cut to the limits, attachments' contents left out."""
+    cut, defects = limits.cut(raw, headers_only)
+    return (cut if defects else raw), defects
+
+
+def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
+    """Parse a mail. Never raises. With `headers_only` the body is not read: for mails over the size cap, and
+    for ingest's first reading of every mail (only a T1's body is needed)."""
+    cut, defects = limits.cut(raw, headers_only)
+    try:
+        return _from_mailparser(raw, cut, headers_only, defects)
+    except Exception as e:  # mail-parser and the email package raise on some mails: read the headers alone
+        defects += (f"mail-parser failed ({type(e).__name__}): read the headers only",)
+    try:
+        return _from_headers(raw, cut, defects)
+    except Exception as e:
+        defects += (f"reading the headers failed ({type(e).__name__})",)
+    return _mail(raw, message_id="", subject="", sender=("", ""), to=(), cc=(), date=None, header=lambda _: "",
+                 text="", html="", defects=defects)
+
+
+def _from_mailparser(raw: bytes, cut: bytes, headers_only: bool, defects: tuple[str, ...]) -> Mail:
+    parsed = mailparser.parse_from_bytes(cut)
+    header = _header_reader(parsed.message)
+    return _mail(
+        raw, message_id=header("Message-ID"), subject=_first(parsed.subject), sender=_first_address(parsed.from_),
+        to=_addresses(parsed.to), cc=_addresses(parsed.cc), date=parsed.date, header=header,
+        text="" if headers_only else _text(*_bodies(parsed.message)),
+        html="" if headers_only else _bodies(parsed.message)[1],
+        defects=defects + tuple(str(d) for d in parsed.defects))
+
+
+def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
+    """The header fields alone, from the email package's cheapest parser: the fallback when mail-parser fails."""
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block(cut))
+    header = _header_reader(msg)
+
+    def pairs(name: str) -> list[tuple[str, str]]:
+        try:
+            return email.utils.getaddresses([header(name)])
+        except Exception:
+            return []
+
+    try:
+        date = email.utils.parsedate_to_datetime(header("Date"))
+    except Exception:
+        date = None
+    return _mail(raw, message_id=header("Message-ID"), subject=_decoded(header("Subject")),
+                 sender=_first_address(pairs("From")), to=_addresses(pairs("To")), cc=_addresses(pairs("Cc")),
+                 date=date, header=header, text="", html="", defects=defects)
+
+
+def _mail(raw: bytes, *, message_id: str, subject, sender: tuple[str, str], to, cc, date, header, text: str,
+          html: str, defects: tuple[str, ...]) -> Mail:
+    ids = message_ids(message_id)
+    references = message_ids(header("References"))
+    in_reply_to = message_ids(header("In-Reply-To"))
+    if len(references) > MAX_REFERENCES:  # RFC 5322 3.6.4: keep the first and the most recent
+        references = references[:1] + references[-(MAX_REFERENCES - 1):]
+        defects += (f"References over {MAX_REFERENCES} Message-IDs: kept the first and the last "
+                    f"{MAX_REFERENCES - 1}",)
+    if len(in_reply_to) > MAX_REFERENCES:
+        in_reply_to = in_reply_to[:MAX_REFERENCES]
+        defects += (f"In-Reply-To over {MAX_REFERENCES} Message-IDs: kept the first {MAX_REFERENCES}",)
+    if len(to) > MAX_ADDRESSES or len(cc) > MAX_ADDRESSES:
+        to, cc = to[:MAX_ADDRESSES], cc[:MAX_ADDRESSES]
+        defects += (f"over {MAX_ADDRESSES} addresses in To or Cc: kept the first {MAX_ADDRESSES}",)
+    return Mail(
+        message_id=ids[0] if ids else synthetic_message_id(raw),
+        subject=clean(subject),
+        sender=sender[1],
+        sender_name=clean(sender[0]),
+        to=to,
+        cc=cc,
+        date=aware_utc(date),
+        in_reply_to=in_reply_to,
+        references=references,
+        thread_index=_thread_index(header("Thread-Index")),
+        automatic=_automatic(header, sender[1]),
+        text=_SURROGATE.sub("\ufffd", text),
+        html=_SURROGATE.sub("\ufffd", html),
+        size=len(raw),
+        defects=tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS],
+    )
+
+
+def _header_reader(msg):
+    def header(name: str) -> str:
+        try:
+            return str(msg.get(name, "") or "")
+        except Exception:  # a header the email package cannot decode is as good as absent
+            return ""
+    return header
+
+
+def _first(value) -> str:
+    """mail-parser gives a list when a header is repeated: the first one counts, as in the email package."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+def _decoded(value: str) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except Exception:  # unknown charset, broken encoded word: the raw text is better than nothing
+        return value
+
+
+def _first_address(pairs) -> tuple[str, str]:
+    for name, address in pairs or ():
+        address = clean(address).lower()
+        if plain_address(address):
+            return (name if isinstance(name, str) else ""), address
+    return "", ""
+
+
+def _addresses(pairs) -> tuple[str, ...]:
+    out = dict.fromkeys(a for a in (clean(a).lower() for _, a in (pairs or ())) if plain_address(a))
+    return tuple(out)
+
+
+def _thread_index(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode("".join(value.split())[:1024], validate=True)
+    except (ValueError, TypeError):
+        return None
+    # 22 bytes: a reserved byte, 5 bytes of time and a 16-byte GUID shared by the whole conversation.
+    return base64.b64encode(decoded[:22]).decode() if len(decoded) >= 22 else None
+
+
+def _automatic(header, sender: str) -> str | None:
+    auto_submitted = clean(header("Auto-Submitted")).lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
+        return f"Auto-Submitted: {auto_submitted.split(';')[0][:100]}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autogenerated"):
+        if header(name):
+            return f"{name} header"
+    precedence = header("Precedence").strip().lower()
+    if precedence in _AUTO_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if "multipart/report" in header("Content-Type").lower():
+        return "delivery report (multipart/report)"
+    if sender.partition("@")[0] in _BOUNCE_SENDERS:
+        return f"delivery report (from {sender})"
+    return None
+
+
+# What senders write in the charset parameter, and the superset their client really used: one ① in a
+# "Shift_JIS" mail, or a GBK character in a "GB2312" one, would otherwise turn the whole body to U+FFFD.
+_SUPERSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
+              "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030",
+              "iso-2022-jp": "iso2022_jp_ext", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
+              "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
+
+
+def _bodies(msg) -> tuple[str, str]:
+    """(plain, html) of the mail itself, each text part decoded from its declared charset (as its superset).
+
+    Not mail-parser's text_plain: it returns 7bit and 8bit parts undecoded, so an ISO-2022-JP body (how
+    Japanese clients send) stayed escape sequences. Attachments and attached messages are not the
+    sender's words and are left out.
+    """
+    plain, markup, stack = [], [], [msg]
+    while stack:
+        part = stack.pop(0)
+        if part.is_multipart():
+            stack[:0] = [p for p in (part.get_payload() or []) if not isinstance(p, str)]
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html") or part.get_content_disposition() == "attachment":
+            continue
+        data = part.get_payload(decode=True) or b""
+        declared = (part.get_content_charset() or "us-ascii").lower()
+        try:
+            text = data.decode(_SUPERSETS.get(declared, declared), errors="replace")
+        except LookupError:  # a charset nobody knows: UTF-8 is the likeliest truth
+            text = data.decode("utf-8", errors="replace")
+        (plain if ctype == "text/plain" else markup).append(text.replace("\r\n", "\n"))
+    return "\n".join(plain), "\n".join(markup)
+
+
+def _text(plain: str, markup: str) -> str:
+    if plain.strip():
+        return plain
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _STYLE.sub("", markup))))
+    return "\n".join(line.rstrip() for line in text.splitlines())

@@ -1,0 +1,81 @@
+"""The agent's settings as frozen dataclasses: what config.ini says, once read and checked."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from agent.core import sop
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str = field(repr=False)
+    folders: tuple[str, ...]
+    address: str  # the watched mailbox's own address: escalations CC it
+    timeout: float
+    ca_file: str | None
+    idle: bool = True  # IMAP IDLE on the first folder, where the server offers it
+    auth: str = "password"  # or "xoauth2": a fresh token from oauth2_token_command on every connect
+    oauth2_token_command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None = field(repr=False)
+    from_address: str
+    timeout: float
+    ca_file: str | None
+    auth: str = "password"
+    oauth2_token_command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    t1_address: str
+    t2_address: str
+    t3_address: str
+    t2_after: timedelta
+    t3_after: timedelta
+    responder_domains: tuple[str, ...]
+    internal_domains: tuple[str, ...]
+    trusted_authserv_id: str | None = None  # when set: sender domains count only with DMARC/DKIM from it
+    exhausted_after: timedelta = timedelta(minutes=30)  # no response this long after the T3: tell our people
+    operations: tuple[tuple[str, str], ...] = ()  # marketplace -> operations team address, for misroutes
+
+    def operations_team(self, marketplace: str | None) -> str | None:
+        return dict(self.operations).get((marketplace or "").upper())
+
+    def tier_address(self, tier: sop.Tier) -> str:
+        return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    database: Path
+    poll_interval: int
+    dry_run: bool
+    max_incident_age: timedelta
+    max_message_bytes: int
+    log_level: str
+    unconfirmed_grace: timedelta  # mailbox unreadable at a deadline: escalate anyway after this long
+    resend_after: timedelta  # a send cut short by a crash: looked for in the mailbox this long first
+    metrics_port: int = 0  # Prometheus /metrics on 127.0.0.1:PORT; 0: off
+    metrics_textfile: Path | None = None  # or a file for node_exporter's textfile collector
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    imap: ImapConfig
+    smtp: SmtpConfig
+    escalation: EscalationConfig
+    agent: AgentConfig
+    warnings: tuple[str, ...] = ()  # things to fix that do not stop the agent

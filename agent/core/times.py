@@ -1,0 +1,39 @@
+"""Time as the agent writes it: UTC everywhere, ISO 8601 in the database, GMT in mails."""
+
+from datetime import datetime, timedelta, timezone
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def gmt(dt: datetime) -> str:
+    """`11:15 GMT` style, with the date: the SOP names the zone in every time it gives."""
+    return dt.astimezone(timezone.utc).strftime("%H:%M:%S GMT on %a %d %b %Y")
+
+
+def span(delta: timedelta) -> str:
+    """`30 minutes`, `1 hour 5 minutes`, `45 seconds`."""
+    seconds = int(round(delta.total_seconds()))
+    parts = []
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    return " ".join(parts) or "0 seconds"
+
+
+def aware_utc(value: object) -> datetime | None:
+    """A datetime from a parser, as aware UTC (naive ones are taken as UTC); None for anything else."""
+    if not isinstance(value, datetime):
+        return None
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # year 1 at +0100, year 9999 at -1200: not a time we can use
+        return None

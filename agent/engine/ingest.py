@@ -1,0 +1,89 @@
+"""One fetched mail -> its row, its classification and its effects on an incident, in one transaction."""
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from agent.adapters.store import Store
+from agent.core import bounce
+from agent.core.classify import Classification, Kind, Thread, Via, classify, find_thread
+from agent.core.effects import Arrival, effects
+from agent.core.folder import Fetched
+from agent.core.mail import Mail, parse
+from agent.core.settings import Config
+from agent.core.times import from_iso, iso
+from agent.core.trust import authentication_results, verify_sender
+from agent.engine.apply import apply
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What ingesting one mail did, for the cycle's log."""
+
+    mail: Mail
+    classification: Classification
+
+
+def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> Seen | None:
+    """Record one mail and act on it. None when this Message-ID was already seen (another folder, a resync)."""
+    # The header block decides what a mail is; only a T1's body is read (its SOP items, the quote). Most of a
+    # shared mailbox is noise, and mail-parser over a whole mail cost four times the fetch (docs/benchmarks.md).
+    mail = parse(fetched.raw, headers_only=True)
+    if store.has_message(mail.message_id):
+        return None
+    rules = config.escalation
+    bounced = bounce.parse(fetched.raw) if mail.automatic else None  # DSNs also carry Auto-Submitted
+    thread = find_thread(mail, store, rules, config.imap.address)
+    if bounced is not None:
+        found = store.incident_for_message_ids((bounced.original_message_id,))
+        thread = Thread(found, Via.HEADERS) if found is not None else thread
+    trust = None
+    if rules.trusted_authserv_id:
+        trust = verify_sender(authentication_results(fetched.raw), mail.sender, rules.trusted_authserv_id)
+    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust)
+    if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
+        c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
+    with store.transaction():
+        if c.kind == Kind.T1:
+            mail = _with_body(mail, fetched)
+        incident = store.incident(c.incident_id) if c.incident_id is not None else None
+        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced)
+        if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
+            opened = apply(store, config, None, effects(arrival, None, config, now), now)
+            c = replace(c, incident_id=opened)
+            store.add_message(_message_row(mail, fetched, c, now))
+            for orphan in store.orphans_referring_to(mail.message_id):
+                _adopt(store, orphan, opened, config, now)
+        else:
+            store.add_message(_message_row(mail, fetched, c, now))
+            apply(store, config, c.incident_id, effects(arrival, incident, config, now), now)
+    return Seen(mail, c)
+
+
+def _with_body(mail: Mail, fetched: Fetched) -> Mail:
+    """The mail with its body read. Its header fields stay those it was classified by."""
+    if fetched.truncated:
+        return mail  # over max_message_bytes: only the header block was fetched
+    full = parse(fetched.raw)
+    return replace(mail, text=full.text, html=full.html, defects=full.defects)
+
+
+def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, now: datetime) -> None:
+    """A mail seen before its T1 (another folder, an earlier UID): classify it again, now in the thread."""
+    if incident_id is None:
+        return
+    recipients = tuple(json.loads(orphan["recipients"]))
+    mail = Mail(orphan["message_id"], orphan["subject"], orphan["sender"], "", recipients, (),
+                from_iso(orphan["date"]), (), (), None, orphan["automatic"], "", "", orphan["size"], ())
+    c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address)
+    store.attach_message(mail.message_id, incident_id, str(c.kind), c.reason)
+    apply(store, config, incident_id, effects(Arrival(mail, c), store.incident(incident_id), config, now), now)
+
+
+def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime) -> dict:
+    return dict(
+        message_id=mail.message_id, folder=fetched.folder, uid=fetched.uid, uidvalidity=fetched.uidvalidity,
+        sender=mail.sender, recipients=json.dumps(mail.recipients), subject=mail.subject, date=iso(mail.date),
+        internaldate=iso(fetched.internaldate), in_reply_to=" ".join(mail.in_reply_to),
+        refs=" ".join(mail.references), thread_index=mail.thread_index, automatic=mail.automatic,
+        size=fetched.size, kind=str(c.kind), reason=c.reason, incident_id=c.incident_id, seen_at=iso(now))

@@ -1,0 +1,65 @@
+"""The ladder over time: decide() for every open incident, with each changed decision in the audit log, and
+the notices the ladder's own outcomes call for (a tier rejected for good, every tier tried)."""
+
+import logging
+from datetime import datetime
+
+from agent.adapters.store import Store
+from agent.core import effects, notices
+from agent.core.errors import AgentError
+from agent.core.policy import Decision, Outgoing, Policy, State, decide
+from agent.core.settings import Config
+from agent.core.sop import Tier
+from agent.core.times import gmt, iso, span
+from agent.engine import outbox
+from agent.engine.apply import apply
+
+log = logging.getLogger("agent.escalate")
+
+
+def policy_of(config: Config) -> Policy:
+    return Policy(config.escalation.t2_after, config.escalation.t3_after, config.escalation.exhausted_after)
+
+
+def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision]:
+    """decide() for every incident still awaiting a response; each changed decision goes to the audit log."""
+    policy = policy_of(config)
+    out = {}
+    for incident, last_decision in store.open_incidents():
+        incident_id = incident.id
+        d = decide(incident, policy, now)
+        out[incident_id] = d
+        summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"
+        if last_decision != summary:
+            with store.transaction():
+                store.set_last_decision(incident_id, summary)
+                if d.tier is not None and d.due_at is not None:
+                    what = f"send {d.tier.label} (due {gmt(d.due_at)})"
+                else:
+                    what = f"wait until {gmt(d.due_at)}" if d.due_at else "nothing to send"
+                store.event(now, "decision", what, incident_id, d.reason.value)
+    return out
+
+
+def tell_rejected(store: Store, config: Config, incident_id: int, tier: Tier, escalation_id: int,
+                  now: datetime) -> None:
+    error = store.outbox_row(Outgoing.ESCALATION, escalation_id)["last_error"]
+    subject, body = notices.rejected(tier, config.escalation.tier_address(tier), error)
+    outbox.notify(store, config, incident_id, f"rejected_{tier.label.lower()}", subject, body, now,
+                  "the SMTP server rejected it for good")
+
+
+def tell_exhausted(store: Store, config: Config, incident_id: int, now: datetime) -> None:
+    subject, body = notices.exhausted(outbox.steps(store, config, incident_id), span(config.escalation.exhausted_after))
+    outbox.notify(store, config, incident_id, "exhausted", subject, body, now, "no response after every tier")
+
+
+def resolve(store: Store, config: Config, incident_id: int, note: str, now: datetime) -> None:
+    """Stop escalating by hand; pending escalations are cancelled. Recorded in the audit log."""
+    incident = store.incident(incident_id)
+    if incident.state == State.RESOLVED:
+        raise AgentError(f"incident {incident_id} is already resolved")
+    note = " ".join(note.split())
+    if not note:
+        raise AgentError("--note must say why the incident is resolved")
+    apply(store, config, incident_id, effects.resolution(incident, note), now)
