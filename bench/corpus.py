@@ -1,4 +1,5 @@
 """The seeded mail generator (T1s, vendor replies, noise, the clients' corpus) and filling a mailbox with it."""
+
 from __future__ import annotations
 
 import base64
@@ -21,14 +22,16 @@ CORPUS = REPO / "tests" / "corpus"
 # -- mails as people and machines write them ------------------------------------------------------------------
 def complete_t1_body(n: int) -> str:
     """Every required SOP item: no missing-items notice, so the lateness test measures escalations only."""
-    return (f"Hello,\n\nSince 11:15 GMT every CreateGiftCard request fails with F500 (case {n}).\n\n"
-            "Contact phone number: +1-555-0100\nContact email: alice@partner.test\nContact name: Alice Engineer\n"
-            f"Brief problem description: Beginning at approximately 11:15 GMT all requests are failing with an "
-            f"F500 error (bench incident {n}).\nPartner ID: Acmes\nExample request ID: Acmes3324500H{n}\n"
-            "Example API error response: 'F500' GeneralError\nMarketplace: US\n"
-            "Timestamp of example request: 11:32:06 GMT\nTime of first failing request: 11:15:06 GMT\n"
-            "Is the behavior consistent? Yes, every request since 11:15 GMT has been failing.\n"
-            "Recent changes: No, we have not had any software changes in the last two months.\n\nAlice\n")
+    return (
+        f"Hello,\n\nSince 11:15 GMT every CreateGiftCard request fails with F500 (case {n}).\n\n"
+        "Contact phone number: +1-555-0100\nContact email: alice@partner.test\nContact name: Alice Engineer\n"
+        f"Brief problem description: Beginning at approximately 11:15 GMT all requests are failing with an "
+        f"F500 error (bench incident {n}).\nPartner ID: Acmes\nExample request ID: Acmes3324500H{n}\n"
+        "Example API error response: 'F500' GeneralError\nMarketplace: US\n"
+        "Timestamp of example request: 11:32:06 GMT\nTime of first failing request: 11:15:06 GMT\n"
+        "Is the behavior consistent? Yes, every request since 11:15 GMT has been failing.\n"
+        "Recent changes: No, we have not had any software changes in the last two months.\n\nAlice\n"
+    )
 
 
 def t1_mail(n: int, when: datetime, sender: str = ALICE, subject: str | None = None) -> EmailMessage:
@@ -43,8 +46,9 @@ def t1_mail(n: int, when: datetime, sender: str = ALICE, subject: str | None = N
     return msg
 
 
-def reply_mail(t1: EmailMessage, n: int, when: datetime, sender: str = SUPPORT, body: str = "",
-               headers: dict | None = None) -> EmailMessage:
+def reply_mail(
+    t1: EmailMessage, n: int, when: datetime, sender: str = SUPPORT, body: str = "", headers: dict | None = None
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = t1["From"]
@@ -56,16 +60,23 @@ def reply_mail(t1: EmailMessage, n: int, when: datetime, sender: str = SUPPORT, 
     msg["References"] = t1["Message-ID"]
     for k, v in (headers or {}).items():
         msg[k] = v
-    quoted = "\n".join("> " + line for line in t1.get_body(("plain",)).get_content().splitlines()) \
-        if isinstance(t1, EmailMessage) and t1.get_body(("plain",)) is not None else ""
-    msg.set_content((body or "Thank you, we are looking into it and will update you within the hour.\n")
-                    + f"\nOn {t1['Date']}, {t1['From']} wrote:\n{quoted}\n")
+    quoted = (
+        "\n".join("> " + line for line in t1.get_body(("plain",)).get_content().splitlines())
+        if isinstance(t1, EmailMessage) and t1.get_body(("plain",)) is not None
+        else ""
+    )
+    msg.set_content(
+        (body or "Thank you, we are looking into it and will update you within the hour.\n")
+        + f"\nOn {t1['Date']}, {t1['From']} wrote:\n{quoted}\n"
+    )
     return msg
 
 
-LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
-         "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex "
-         "ea commodo consequat. ").split()
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+    "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex "
+    "ea commodo consequat. "
+).split()
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -84,7 +95,7 @@ def lines(rng: random.Random, n: int) -> str:
 def blob(rng: random.Random, size: int) -> str:
     """An attachment of about `size` bytes, base64 in 76-character lines."""
     start = rng.randrange(0, 100)
-    return "".join(_BLOB[start:start + size // 57])
+    return "".join(_BLOB[start : start + size // 57])
 
 
 def paragraphs(rng: random.Random, n: int) -> str:
@@ -114,27 +125,55 @@ def t1_raw(rng: random.Random, n: int, when: datetime, sender: str) -> tuple[byt
     subject = f"Incentives API: {words(rng, 4)} ({n})"
     mid = f"<bench-t1-{n}@partner.test>"
     text = complete_t1_body(n)
-    headers = [("From", f"{sender.split('@')[0].title()} Engineer <{sender}>"), ("To", T1_ADDR), ("Cc", WATCHED),
-               ("Subject", subject), ("Date", date(when)), ("Message-ID", mid)]
+    headers = [
+        ("From", f"{sender.split('@')[0].title()} Engineer <{sender}>"),
+        ("To", T1_ADDR),
+        ("Cc", WATCHED),
+        ("Subject", subject),
+        ("Date", date(when)),
+        ("Message-ID", mid),
+    ]
     if rng.random() < 0.5:
-        rows = "".join(f"<tr><td>{line.split(':', 1)[0]}</td><td>{line.split(':', 1)[1]}</td></tr>"
-                       for line in text.splitlines() if ": " in line)
+        rows = "".join(
+            f"<tr><td>{line.split(':', 1)[0]}</td><td>{line.split(':', 1)[1]}</td></tr>"
+            for line in text.splitlines()
+            if ": " in line
+        )
         html = f"<html><body><p>Hello,</p><table border=1>{rows}</table><p>Alice</p></body></html>"
-        ctype, body = multipart("alternative", f"=_alt_{n}", [
-            ("Content-Type: text/plain; charset=us-ascii", text),
-            ("Content-Type: text/html; charset=us-ascii", html)])
+        ctype, body = multipart(
+            "alternative",
+            f"=_alt_{n}",
+            [("Content-Type: text/plain; charset=us-ascii", text), ("Content-Type: text/html; charset=us-ascii", html)],
+        )
         return raw(headers, body, ctype), mid, subject, text
     return raw(headers, text), mid, subject, text
 
 
-def reply_raw(n: int, when: datetime, t1_mid: str, subject: str, quoted: str, sender: str = SUPPORT,
-              body: str = "", extra: tuple = ()) -> bytes:
-    headers = [("From", sender), ("To", ALICE), ("Cc", WATCHED), ("Subject", "RE: " + subject),
-               ("Date", date(when)), ("Message-ID", f"<bench-re-{n}@{sender.split('@')[1]}>"),
-               ("In-Reply-To", t1_mid), ("References", t1_mid), *extra]
+def reply_raw(
+    n: int,
+    when: datetime,
+    t1_mid: str,
+    subject: str,
+    quoted: str,
+    sender: str = SUPPORT,
+    body: str = "",
+    extra: tuple = (),
+) -> bytes:
+    headers = [
+        ("From", sender),
+        ("To", ALICE),
+        ("Cc", WATCHED),
+        ("Subject", "RE: " + subject),
+        ("Date", date(when)),
+        ("Message-ID", f"<bench-re-{n}@{sender.split('@')[1]}>"),
+        ("In-Reply-To", t1_mid),
+        ("References", t1_mid),
+        *extra,
+    ]
     quote = "\n".join("> " + line for line in quoted.splitlines())
-    text = (body or "Thank you, we are looking into it and will update you within the hour.") + \
-        f"\n\nOn {date(when)}, someone wrote:\n{quote}\n"
+    text = (
+        body or "Thank you, we are looking into it and will update you within the hour."
+    ) + f"\n\nOn {date(when)}, someone wrote:\n{quote}\n"
     return raw(headers, text)
 
 
@@ -144,33 +183,90 @@ def noise_raw(rng: random.Random, n: int, when: datetime) -> bytes:
     me = f"{rng.choice(INTERNAL)}@partner.test"
     base = [("Date", date(when))]
     if kind == "chat":
-        return raw([("From", me), ("To", f"{rng.choice(INTERNAL)}@partner.test"), ("Cc", WATCHED),
-                    ("Subject", f"{words(rng, 4).capitalize()} ({n})"), *base,
-                    ("Message-ID", f"<bench-chat-{n}@partner.test>")], paragraphs(rng, rng.randint(1, 4)) + "\n")
+        return raw(
+            [
+                ("From", me),
+                ("To", f"{rng.choice(INTERNAL)}@partner.test"),
+                ("Cc", WATCHED),
+                ("Subject", f"{words(rng, 4).capitalize()} ({n})"),
+                *base,
+                ("Message-ID", f"<bench-chat-{n}@partner.test>"),
+            ],
+            paragraphs(rng, rng.randint(1, 4)) + "\n",
+        )
     if kind == "newsletter":
         text = paragraphs(rng, rng.randint(3, 8))
         html = "".join(f"<tr><td style='padding:8px;font-family:Arial'>{p}</td></tr>" for p in text.split("\n\n"))
-        ctype, body = multipart("alternative", f"=_news_{n}", [
-            ("Content-Type: text/plain; charset=us-ascii", text),
-            ("Content-Type: text/html; charset=us-ascii", f"<html><body><table width='600'>{html}</table></body></html>")])
-        return raw([("From", "news@newsletter.test"), ("To", WATCHED), ("Subject", f"Weekly digest {n}: {words(rng, 5)}"),
-                    *base, ("Message-ID", f"<bench-news-{n}@newsletter.test>"), ("Precedence", "bulk"),
-                    ("List-Unsubscribe", "<mailto:unsubscribe@newsletter.test>")], body, ctype)
+        ctype, body = multipart(
+            "alternative",
+            f"=_news_{n}",
+            [
+                ("Content-Type: text/plain; charset=us-ascii", text),
+                (
+                    "Content-Type: text/html; charset=us-ascii",
+                    f"<html><body><table width='600'>{html}</table></body></html>",
+                ),
+            ],
+        )
+        return raw(
+            [
+                ("From", "news@newsletter.test"),
+                ("To", WATCHED),
+                ("Subject", f"Weekly digest {n}: {words(rng, 5)}"),
+                *base,
+                ("Message-ID", f"<bench-news-{n}@newsletter.test>"),
+                ("Precedence", "bulk"),
+                ("List-Unsubscribe", "<mailto:unsubscribe@newsletter.test>"),
+            ],
+            body,
+            ctype,
+        )
     if kind == "notification":
-        return raw([("From", "noreply@monitoring.test"), ("To", WATCHED),
-                    ("Subject", f"[ALERT] {words(rng, 3)} latency above threshold ({n})"), *base,
-                    ("Message-ID", f"<bench-alert-{n}@monitoring.test>"), ("Auto-Submitted", "auto-generated")],
-                   f"Alert {n} fired at {when:%H:%M:%S} GMT.\n{lines(rng, 40)}\n")
+        return raw(
+            [
+                ("From", "noreply@monitoring.test"),
+                ("To", WATCHED),
+                ("Subject", f"[ALERT] {words(rng, 3)} latency above threshold ({n})"),
+                *base,
+                ("Message-ID", f"<bench-alert-{n}@monitoring.test>"),
+                ("Auto-Submitted", "auto-generated"),
+            ],
+            f"Alert {n} fired at {when:%H:%M:%S} GMT.\n{lines(rng, 40)}\n",
+        )
     if kind == "attachment":
-        ctype, body = multipart("mixed", f"=_mix_{n}", [
-            ("Content-Type: text/plain; charset=us-ascii",
-             "Please find the report attached.\n\n" + lines(rng, 40)),
-            (f'Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n'
-             f'Content-Disposition: attachment; filename="report-{n}.pdf"', blob(rng, rng.randint(20_000, 120_000)))])
-        return raw([("From", me), ("To", WATCHED), ("Subject", f"Report {n}: {words(rng, 3)}"), *base,
-                    ("Message-ID", f"<bench-report-{n}@partner.test>")], body, ctype)
-    return raw([("From", "info@vendor.test"), ("To", WATCHED), ("Subject", f"Incentives API maintenance notice {n}"),
-                *base, ("Message-ID", f"<bench-info-{n}@vendor.test>")], paragraphs(rng, 2) + "\n")
+        ctype, body = multipart(
+            "mixed",
+            f"=_mix_{n}",
+            [
+                ("Content-Type: text/plain; charset=us-ascii", "Please find the report attached.\n\n" + lines(rng, 40)),
+                (
+                    f"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+                    f'Content-Disposition: attachment; filename="report-{n}.pdf"',
+                    blob(rng, rng.randint(20_000, 120_000)),
+                ),
+            ],
+        )
+        return raw(
+            [
+                ("From", me),
+                ("To", WATCHED),
+                ("Subject", f"Report {n}: {words(rng, 3)}"),
+                *base,
+                ("Message-ID", f"<bench-report-{n}@partner.test>"),
+            ],
+            body,
+            ctype,
+        )
+    return raw(
+        [
+            ("From", "info@vendor.test"),
+            ("To", WATCHED),
+            ("Subject", f"Incentives API maintenance notice {n}"),
+            *base,
+            ("Message-ID", f"<bench-info-{n}@vendor.test>"),
+        ],
+        paragraphs(rng, 2) + "\n",
+    )
 
 
 def corpus_t1(rng: random.Random, n: int, when: datetime, templates: list[bytes]) -> tuple[bytes, str, str, str]:
@@ -207,8 +303,22 @@ def mixed_corpus(count: int, seed: int, end: datetime, span: timedelta) -> list[
         out.append((when, n, data))
         if rng.random() < 0.3:
             w = when + timedelta(seconds=40)
-            out.append((w, n, reply_raw(n * 10 + 1, w, mid, subject, "", "noreply@vendor.test",
-                                        "We received your request.", (("Auto-Submitted", "auto-replied"),))))
+            out.append(
+                (
+                    w,
+                    n,
+                    reply_raw(
+                        n * 10 + 1,
+                        w,
+                        mid,
+                        subject,
+                        "",
+                        "noreply@vendor.test",
+                        "We received your request.",
+                        (("Auto-Submitted", "auto-replied"),),
+                    ),
+                )
+            )
         if rng.random() < 0.3:
             w = when + timedelta(minutes=25)
             out.append((w, n, reply_raw(n * 10 + 2, w, mid, subject, text, sender, "Any update?")))
@@ -240,8 +350,12 @@ def fill_maildir(dovecot: BenchDovecot, user: str, mails: list[tuple[bytes, date
         os.chown(path, uid, gid)
     for p in [maildir, *(maildir / s for s in ("cur", "new", "tmp"))]:
         os.chown(p, uid, gid)
-    res = subprocess.run(["doveadm", "-c", str(dovecot.conf), "force-resync", "-u", user, "INBOX"],
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        ["doveadm", "-c", str(dovecot.conf), "force-resync", "-u", user, "INBOX"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"doveadm force-resync failed: {res.stderr}")
     return time.perf_counter() - started

@@ -5,16 +5,16 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.engine import ladder  # noqa: E402
 from agent.adapters.config import load  # noqa: E402
-from agent.engine.ingest import ingest  # noqa: E402
-from agent.core.folder import Fetched  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
+from agent.core.folder import Fetched  # noqa: E402
+from agent.engine import ladder  # noqa: E402
+from agent.engine.ingest import ingest  # noqa: E402
 
 CONFIG = """[imap]
 host = 127.0.0.1
@@ -40,11 +40,13 @@ def main() -> None:
         (Path(work) / "config.ini").write_text(CONFIG.format(db=Path(work) / "state.db"))
         cfg = load(Path(work) / "config.ini")
         store = Store(cfg.agent.database)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for n in range(count):
-            raw = (f"From: alice@partner.test\r\nTo: urgent@vendor.test\r\nSubject: API down {n}\r\n"
-                   f"Date: {now.strftime('%a, %d %b %Y %H:%M:%S +0000')}\r\nMessage-ID: <t{n}@partner.test>\r\n"
-                   f"\r\nPartner ID: Acmes\r\n").encode()
+            raw = (
+                f"From: alice@partner.test\r\nTo: urgent@vendor.test\r\nSubject: API down {n}\r\n"
+                f"Date: {now.strftime('%a, %d %b %Y %H:%M:%S +0000')}\r\nMessage-ID: <t{n}@partner.test>\r\n"
+                f"\r\nPartner ID: Acmes\r\n"
+            ).encode()
             ingest(store, Fetched("INBOX", n + 1, 1, raw, now, len(raw), False), cfg, now)
         ladder.decisions(store, cfg, now)  # the first call records each decision; later ones only compare
         times = []

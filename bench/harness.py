@@ -1,5 +1,6 @@
 """What every part of the bench shares: the project from this checkout, the addresses and mailbox users, the
 Dovecot with a rawlog, the agent's config file, and small helpers (printing, percentiles, waiting, the database)."""
+
 from __future__ import annotations
 
 import grp
@@ -15,14 +16,17 @@ sys.path.insert(0, str(REPO))  # the project from this checkout, not an installe
 
 try:
     import imapclient  # noqa: F401
-    from tools.localmail import Dovecot, SmtpRelay
+
     # the other bench modules import these from here, after the checkout is on sys.path
     from agent.adapters.config import load as load_config  # noqa: F401
-    from agent.engine.service import Agent  # noqa: F401
     from agent.adapters.store import Store  # noqa: F401
+    from agent.engine.service import Agent  # noqa: F401
+    from tools.localmail import Dovecot, SmtpRelay
 except ImportError as e:  # pragma: no cover - a setup problem, said in one sentence
-    sys.exit(f"bench: cannot import the project or its dependencies ({e}); run scripts/setup and use "
-             f".venv/bin/python bench/run.py")
+    sys.exit(
+        f"bench: cannot import the project or its dependencies ({e}); run scripts/setup and use "
+        f".venv/bin/python bench/run.py"
+    )
 
 WATCHED, AGENT_ADDR, ALICE = "watch@partner.test", "agent@partner.test", "alice@partner.test"
 T1_ADDR, T2_ADDR, T3_ADDR = "urgent@vendor.test", "t2@vendor.test", "t3@vendor.test"
@@ -63,8 +67,18 @@ class BenchDovecot(Dovecot):
 
 
 # -- the agent's config ----------------------------------------------------------------------------------
-def write_config(path: Path, dovecot: Dovecot, relay: SmtpRelay, user: str, db: Path, *, poll: int,
-                 t2_after: str = "5s", t3_after: str = "1h", dry_run: bool = False) -> Path:
+def write_config(
+    path: Path,
+    dovecot: Dovecot,
+    relay: SmtpRelay,
+    user: str,
+    db: Path,
+    *,
+    poll: int,
+    t2_after: str = "5s",
+    t3_after: str = "1h",
+    dry_run: bool = False,
+) -> Path:
     path.write_text(
         f"[imap]\nhost = {dovecot.host}\nport = {dovecot.imap_port}\nsecurity = none\nusername = {user}\n"
         f"password = {USERS[user]}\naddress = {WATCHED}\nfolders = INBOX\ntimeout = 30\n"
@@ -74,7 +88,8 @@ def write_config(path: Path, dovecot: Dovecot, relay: SmtpRelay, user: str, db: 
         f"t2_after = {t2_after}\nt3_after = {t3_after}\nresponder_domains = vendor.test\n"
         f"internal_domains = partner.test\n"
         f"[agent]\ndatabase = {db}\npoll_interval = {poll}\ndry_run = {'true' if dry_run else 'false'}\n"
-        f"max_incident_age = 24h\nlog_level = info\n")
+        f"max_incident_age = 24h\nlog_level = info\n"
+    )
     path.chmod(0o600)
     return path
 
@@ -101,4 +116,3 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.05):
             return result
         time.sleep(step)
     raise RuntimeError(f"not within {timeout:.0f}s: {what}")
-

@@ -7,18 +7,22 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness import LOCAL, USERS, Agent, BenchDovecot, SmtpRelay, Store, load_config, write_config
-
-from agent.engine import ingest  # noqa: E402 (harness put the checkout on sys.path)
-from agent.core import limits  # noqa: E402 (harness put the checkout on sys.path)
-from agent.core import mail  # noqa: E402 (harness put the checkout on sys.path)
-from agent.adapters import imap as mailbox  # noqa: E402 (harness put the checkout on sys.path)
-from agent.engine import service  # noqa: E402 (harness put the checkout on sys.path)
 from corpus import fill_maildir, mixed_corpus
+from harness import LOCAL, USERS, Agent, BenchDovecot, SmtpRelay, Store, load_config, write_config
 from measure import floor_fetch
+
+from agent.adapters import imap as mailbox  # noqa: E402 (harness put the checkout on sys.path)
+from agent.core import (
+    limits,  # noqa: E402 (harness put the checkout on sys.path)
+    mail,  # noqa: E402 (harness put the checkout on sys.path)
+)
+from agent.engine import (
+    ingest,  # noqa: E402 (harness put the checkout on sys.path)
+    service,  # noqa: E402 (harness put the checkout on sys.path)
+)
 
 SPENT = {"fetch": 0.0, "parse": 0.0, "ingest": 0.0}
 
@@ -30,6 +34,7 @@ def timed(stage: str, fn):
             return fn(*args, **kwargs)
         finally:
             SPENT[stage] += time.perf_counter() - started
+
     return wrapper
 
 
@@ -42,7 +47,7 @@ def main() -> None:
     os.chmod(work, 0o755)
     try:
         with BenchDovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
-            end = datetime.now(timezone.utc) - timedelta(days=2)
+            end = datetime.now(UTC) - timedelta(days=2)
             fill_maildir(dovecot, "ingest", mixed_corpus(count, 1, end, timedelta(days=730)))
             floor_fetch(dovecot, "ingest")  # warm-up
             floor = min(floor_fetch(dovecot, "ingest")[0] for _ in range(3))
@@ -50,8 +55,9 @@ def main() -> None:
                 for stage in SPENT:
                     SPENT[stage] = 0.0
                 db = work / f"run{run}.db"
-                cfg = load_config(write_config(work / f"run{run}.ini", dovecot, relay, "ingest", db, poll=60,
-                                               dry_run=True))
+                cfg = load_config(
+                    write_config(work / f"run{run}.ini", dovecot, relay, "ingest", db, poll=60, dry_run=True)
+                )
                 agent = Agent(cfg, Store(db))
                 started = time.perf_counter()
                 agent.cycle()
@@ -59,21 +65,27 @@ def main() -> None:
                 agent.close()
                 agent.store.close()
                 rest = SPENT["ingest"] - SPENT["parse"]
-                print(f"{count} mails: agent {took:.2f} s = fetch {SPENT['fetch']:.2f} + parse() {SPENT['parse']:.2f} "
-                      f"+ rest of ingest {rest:.2f} + other {took - SPENT['fetch'] - SPENT['ingest']:.2f}; "
-                      f"floor {floor:.2f} s; ratio {took / floor:.2f}", flush=True)
+                print(
+                    f"{count} mails: agent {took:.2f} s = fetch {SPENT['fetch']:.2f} + parse() {SPENT['parse']:.2f} "
+                    f"+ rest of ingest {rest:.2f} + other {took - SPENT['fetch'] - SPENT['ingest']:.2f}; "
+                    f"floor {floor:.2f} s; ratio {took / floor:.2f}",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    parsers(mixed_corpus(count, 1, datetime.now(timezone.utc) - timedelta(days=2), timedelta(days=730)))
+    parsers(mixed_corpus(count, 1, datetime.now(UTC) - timedelta(days=2), timedelta(days=730)))
 
 
 def parsers(mails: list) -> None:
     """The per-mail cost of each way of reading the same mails, CPU only (no IMAP, no database)."""
     raws = [raw for raw, _ in mails]
-    ways = {"parse(raw): mail-parser, whole mail": mail.parse,
-            "parse(raw, headers_only=True): mail-parser, header block": lambda r: mail.parse(r, headers_only=True),
-            "the email package's compat32 header parser alone (not used)":
-                lambda r: mail._from_headers(r, limits.header_block(r), ())}
+    ways = {
+        "parse(raw): mail-parser, whole mail": mail.parse,
+        "parse(raw, headers_only=True): mail-parser, header block": lambda r: mail.parse(r, headers_only=True),
+        "the email package's compat32 header parser alone (not used)": lambda r: mail._from_headers(
+            r, limits.header_block(r), ()
+        ),
+    }
     for name, read in ways.items():
         started = time.perf_counter()
         for raw in raws:

@@ -1,5 +1,6 @@
 """The measurements of a real `python -m agent run` process: idling on a big folder (RSS, CPU, its IMAP commands
 from Dovecot's rawlog), and the live test (T2 lateness, reply detection)."""
+
 from __future__ import annotations
 
 import ctypes
@@ -13,13 +14,28 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from corpus import reply_mail, t1_mail
-from harness import (AGENT_ADDR, ALICE, REPO, SUPPORT, T1_ADDR, T2_ADDR, WATCHED, BenchDovecot, Dovecot, SmtpRelay,
-                     pct, query, say, wait_until, write_config)
+from harness import (
+    AGENT_ADDR,
+    ALICE,
+    REPO,
+    SUPPORT,
+    T1_ADDR,
+    T2_ADDR,
+    WATCHED,
+    BenchDovecot,
+    Dovecot,
+    SmtpRelay,
+    pct,
+    query,
+    say,
+    wait_until,
+    write_config,
+)
 
 # -- the agent process ----------------------------------------------------------------------------------------
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -36,13 +52,19 @@ class AgentProcess:
         self.config, self.log = config, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "AgentProcess":
+    def start(self) -> AgentProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
         env.pop("NOTIFY_SOCKET", None)
         env.pop("WATCHDOG_USEC", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(self.config), "run"], cwd=REPO,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "-c", str(self.config), "run"],
+            cwd=REPO,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         return self
 
     @property
@@ -93,12 +115,17 @@ def start_idle_process(work: Path, dovecot: BenchDovecot, relay, poll: int) -> t
     return AgentProcess(cfg, work / "agent-big.log").start(), db, rawdir
 
 
-def measure_idle_process(proc: AgentProcess, db: Path, rawdir: Path, big: int, window: float, poll: int,
-                         figures: dict) -> None:
+def measure_idle_process(
+    proc: AgentProcess, db: Path, rawdir: Path, big: int, window: float, poll: int, figures: dict
+) -> None:
     say(f"\n== idle process: `python -m agent run` on a {big}-mail folder, poll_interval {poll}s")
     try:
-        wait_until(lambda: query(db, "SELECT last_uid FROM mailbox_state WHERE last_uid >= ?", big),
-                   3600, "the first sync of the big folder", step=0.2)  # UIDs 1..big after force-resync
+        wait_until(
+            lambda: query(db, "SELECT last_uid FROM mailbox_state WHERE last_uid >= ?", big),
+            3600,
+            "the first sync of the big folder",
+            step=0.2,
+        )  # UIDs 1..big after force-resync
         say(f"it has read all {big} mails (its first sync); VmHWM {proc.status('VmHWM') / 1024:.1f} MB")
         time.sleep(2)  # let it settle into its idle loop
         if not proc.alive():
@@ -110,8 +137,10 @@ def measure_idle_process(proc: AgentProcess, db: Path, rawdir: Path, big: int, w
         hwm = proc.status("VmHWM") / 1024
         ticks = os.sysconf("SC_CLK_TCK")
         cpu = (c1 - c0) / ticks / (t1 - t0) * 100
-        say(f"over {t1 - t0:.1f} s idle: CPU {(c1 - c0) / ticks:.2f} s = {cpu:.2f} %; VmRSS {rss:.1f} MB, "
-            f"VmHWM {hwm:.1f} MB")
+        say(
+            f"over {t1 - t0:.1f} s idle: CPU {(c1 - c0) / ticks:.2f} s = {cpu:.2f} %; VmRSS {rss:.1f} MB, "
+            f"VmHWM {hwm:.1f} MB"
+        )
         figures["idle_rss_mb"] = round(rss, 1)
         figures["idle_cpu_percent"] = round(cpu, 2)
         figures["idle_hwm_mb"] = round(hwm, 1)
@@ -123,30 +152,43 @@ def measure_idle_process(proc: AgentProcess, db: Path, rawdir: Path, big: int, w
     if not lines:
         say("warning: no rawlog lines (is rawlog_dir supported by this Dovecot?)")
         return
-    say(f"IMAP commands the idle process sent in those {t1 - t0:.0f} s (Dovecot's rawlog; "
-        f"{len(lines)} lines):")
+    say(f"IMAP commands the idle process sent in those {t1 - t0:.0f} s (Dovecot's rawlog; {len(lines)} lines):")
     for at, line in lines[:12]:
         say(f"  {at - t0:7.3f}  {line}")
     figures["idle_imap_lines_per_min"] = round(len(lines) / (t1 - t0) * 60, 1)
     # one idle cycle: from the DONE that ends an IDLE to the next IDLE, tags dropped
     texts = [l.split(" ", 1)[1] if re.match(r"^\S+ [A-Z]", l) and l != "DONE" else l for _, l in lines]
-    if "DONE" in texts and "IDLE" in texts[texts.index("DONE"):]:
+    if "DONE" in texts and "IDLE" in texts[texts.index("DONE") :]:
         i = texts.index("DONE")
-        figures["idle_cycle_imap"] = texts[i:texts.index("IDLE", i) + 1]
+        figures["idle_cycle_imap"] = texts[i : texts.index("IDLE", i) + 1]
     spans = []  # DONE -> the next IDLE, by Dovecot's clock: the whole cycle of the real process
     for k, text in enumerate(texts):
         if text == "DONE" and "IDLE" in texts[k:]:
             spans.append(lines[texts.index("IDLE", k)][0] - lines[k][0])
     if spans:
-        say(f"the process's idle cycles (DONE to the next IDLE, by the rawlog's clock): median "
-            f"{statistics.median(spans) * 1000:.1f} ms, max {max(spans) * 1000:.1f} ms over {len(spans)}")
+        say(
+            f"the process's idle cycles (DONE to the next IDLE, by the rawlog's clock): median "
+            f"{statistics.median(spans) * 1000:.1f} ms, max {max(spans) * 1000:.1f} ms over {len(spans)}"
+        )
         figures["idle_process_cycle_ms"] = round(statistics.median(spans) * 1000, 1)
 
 
-def measure_live(work: Path, dovecot: Dovecot, relay: SmtpRelay, n: int, spread: float, t2_after: int,
-                 replies: int, gap: tuple[float, float], poll: int, figures: dict) -> None:
-    say(f"\n== live: `python -m agent run`, {n} T1s with deadlines spread over {spread:.0f} s, t2_after "
-        f"{t2_after}s, poll_interval {poll}s; then {replies} vendor replies")
+def measure_live(
+    work: Path,
+    dovecot: Dovecot,
+    relay: SmtpRelay,
+    n: int,
+    spread: float,
+    t2_after: int,
+    replies: int,
+    gap: tuple[float, float],
+    poll: int,
+    figures: dict,
+) -> None:
+    say(
+        f"\n== live: `python -m agent run`, {n} T1s with deadlines spread over {spread:.0f} s, t2_after "
+        f"{t2_after}s, poll_interval {poll}s; then {replies} vendor replies"
+    )
     db = work / "live.db"
     cfg = write_config(work / "live.ini", dovecot, relay, "watch", db, poll=poll, t2_after=f"{t2_after}s")
     proc = AgentProcess(cfg, work / "agent-live.log").start()
@@ -160,7 +202,7 @@ def measure_live(work: Path, dovecot: Dovecot, relay: SmtpRelay, n: int, spread:
             target = t0 + i * spread / n
             time.sleep(max(0.0, target - time.time()))
             sent = int(time.time())
-            msg = t1_mail(i, datetime.fromtimestamp(sent, timezone.utc))
+            msg = t1_mail(i, datetime.fromtimestamp(sent, UTC))
             relay.send(msg, ALICE, [T1_ADDR, WATCHED])
             deadlines[msg["Message-ID"]] = sent + t2_after
             t1s[msg["Message-ID"]] = msg
@@ -171,15 +213,18 @@ def measure_live(work: Path, dovecot: Dovecot, relay: SmtpRelay, n: int, spread:
 
         def t2s() -> dict[str, float]:  # the relay's records, each parsed once
             records = list(relay.accepted)
-            for rec in records[read[0]:]:
+            for rec in records[read[0] :]:
                 if rec.mail_from == AGENT_ADDR and T2_ADDR in rec.rcpt_tos:
                     got[str(rec.message()["In-Reply-To"]).strip()] = rec.accepted_at
             read[0] = len(records)
             return got
+
         wait_until(lambda: len(t2s()) >= n, max(0.0, last - time.time()) + 60, f"{n} T2s accepted", step=0.2)
         late = [got[mid] - deadlines[mid] for mid in deadlines]
-        say(f"T2 lateness over {len(late)} incidents: p50 {pct(late, 50):.3f} s, p90 {pct(late, 90):.3f} s, "
-            f"p99 {pct(late, 99):.3f} s, max {max(late):.3f} s, min {min(late):.3f} s")
+        say(
+            f"T2 lateness over {len(late)} incidents: p50 {pct(late, 50):.3f} s, p90 {pct(late, 90):.3f} s, "
+            f"p99 {pct(late, 99):.3f} s, max {max(late):.3f} s, min {min(late):.3f} s"
+        )
         early = [x for x in late if x < 0]
         if early:
             say(f"warning: {len(early)} T2s were accepted before their deadline")
@@ -208,12 +253,13 @@ def measure_live(work: Path, dovecot: Dovecot, relay: SmtpRelay, n: int, spread:
                     time.sleep(0.01)
             finally:
                 conn.close()
+
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         rng = random.Random(7)
         try:
             for k, mid in enumerate(chosen):
-                r = reply_mail(t1s[mid], 100_000 + k, datetime.now(timezone.utc))
+                r = reply_mail(t1s[mid], 100_000 + k, datetime.now(UTC))
                 dovecot.deliver("watch", r.as_bytes(), SUPPORT)
                 delivered[ids[mid]] = time.time()
                 time.sleep(rng.uniform(*gap))
@@ -222,8 +268,10 @@ def measure_live(work: Path, dovecot: Dovecot, relay: SmtpRelay, n: int, spread:
             done.set()
             watcher.join()
         lat = [seen[i] - delivered[i] for i in delivered]
-        say(f"reply -> responded over {len(lat)} replies: p50 {pct(lat, 50):.3f} s, p90 {pct(lat, 90):.3f} s, "
-            f"p99 {pct(lat, 99):.3f} s, max {max(lat):.3f} s")
+        say(
+            f"reply -> responded over {len(lat)} replies: p50 {pct(lat, 50):.3f} s, p90 {pct(lat, 90):.3f} s, "
+            f"p99 {pct(lat, 99):.3f} s, max {max(lat):.3f} s"
+        )
         figures["reply_detection_p99_s"] = round(pct(lat, 99), 3)
         figures["reply_detection_p50_s"] = round(pct(lat, 50), 3)
     finally:

@@ -1,4 +1,5 @@
 """The in-process measurements: a first sync against the floor (a bare imapclient fetch), and idle cycles."""
+
 from __future__ import annotations
 
 import statistics
@@ -18,7 +19,7 @@ def floor_fetch(dovecot: Dovecot, user: str) -> tuple[float, int, int]:
         uids = c.search(["UID", "1:*"])
         count = size = 0
         for i in range(0, len(uids), CHUNK):
-            for data in c.fetch(uids[i:i + CHUNK], ["RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[]"]).values():
+            for data in c.fetch(uids[i : i + CHUNK], ["RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[]"]).values():
                 count += 1
                 size += len(data[b"BODY[]"])
     return time.perf_counter() - started, count, size
@@ -86,8 +87,9 @@ def timed_cycle(agent: Agent):
     return time.perf_counter() - started, report
 
 
-def measure_idle_cycle(work: Path, dovecot, relay, agents: dict[str, Agent], sizes: dict[str, int], rounds: int,
-                       figures: dict) -> None:
+def measure_idle_cycle(
+    work: Path, dovecot, relay, agents: dict[str, Agent], sizes: dict[str, int], rounds: int, figures: dict
+) -> None:
     """Agent.cycle() with nothing new on the same connection that did the folder's first sync, as in `run`;
     then on a new connection (as after a restart)."""
     say(f"\n== idle cycle: Agent.cycle() with nothing new, {sizes['big']} vs {sizes['small']} mails")
@@ -101,9 +103,14 @@ def measure_idle_cycle(work: Path, dovecot, relay, agents: dict[str, Agent], siz
             close_agent(a)
     for label, times in runs.items():
         med = {k: statistics.median(v) for k, v in times.items()}
-        say(f"{label}: " + "; ".join(f"{k} median {med[k] * 1000:.2f} ms (p10 {pct(v, 10) * 1000:.2f}, "
-                                     f"p90 {pct(v, 90) * 1000:.2f})" for k, v in times.items())
-            + f" over {rounds} cycles each -> ratio {med['big'] / med['small']:.2f}")
+        say(
+            f"{label}: "
+            + "; ".join(
+                f"{k} median {med[k] * 1000:.2f} ms (p10 {pct(v, 10) * 1000:.2f}, p90 {pct(v, 90) * 1000:.2f})"
+                for k, v in times.items()
+            )
+            + f" over {rounds} cycles each -> ratio {med['big'] / med['small']:.2f}"
+        )
         if label.startswith("same"):
             figures["idle_cycle_ratio_50k_vs_1k"] = round(med["big"] / med["small"], 2)
             figures["idle_cycle_ms_big"] = round(med["big"] * 1000, 2)

@@ -36,6 +36,7 @@ The 1-minute load average is sampled every 2 s and reported per phase: other peo
 Only 127.0.0.1 is used. Every server and agent process it starts is stopped by its pid (and dies with the
 bench: PR_SET_PDEATHSIG), and the end of the output says whether any Dovecot of the run is still running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,23 +50,58 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from corpus import fill_maildir, mixed_corpus
-from harness import LOCAL, USERS, Agent, BenchDovecot, SmtpRelay, say
-from live import measure_idle_process, measure_live, start_idle_process
-from measure import close_agent, measure_idle_cycle, measure_ingest, open_agent, timed_cycle
 
 # Importable from here too: profiling scripts do `import run as bench` and use bench.BenchDovecot, USERS, LOCAL,
 # fill_maildir, mixed_corpus, floor_fetch and write_config.
-from harness import write_config  # noqa: F401
-from measure import floor_fetch  # noqa: F401
+from harness import (
+    LOCAL,
+    USERS,
+    Agent,
+    BenchDovecot,
+    SmtpRelay,
+    say,
+    write_config,  # noqa: F401
+)
+from live import measure_idle_process, measure_live, start_idle_process
+from measure import (
+    close_agent,
+    floor_fetch,  # noqa: F401
+    measure_idle_cycle,
+    measure_ingest,
+    open_agent,
+    timed_cycle,
+)
 
-FULL = dict(ingest=5000, big=50_000, small=1000, incidents=200, spread=60.0, t2_after=5, replies=100,
-            cpu_window=60.0, cycles=1000, poll=5, gap=(0.3, 1.2))
-QUICK = dict(ingest=500, big=1500, small=150, incidents=30, spread=8.0, t2_after=3, replies=10,
-             cpu_window=10.0, cycles=200, poll=5, gap=(0.2, 0.6))
+FULL = dict(
+    ingest=5000,
+    big=50_000,
+    small=1000,
+    incidents=200,
+    spread=60.0,
+    t2_after=5,
+    replies=100,
+    cpu_window=60.0,
+    cycles=1000,
+    poll=5,
+    gap=(0.3, 1.2),
+)
+QUICK = dict(
+    ingest=500,
+    big=1500,
+    small=150,
+    incidents=30,
+    spread=8.0,
+    t2_after=3,
+    replies=10,
+    cpu_window=10.0,
+    cycles=200,
+    poll=5,
+    gap=(0.2, 0.6),
+)
 
 
 class LoadSampler(threading.Thread):
@@ -91,12 +127,24 @@ class LoadSampler(threading.Thread):
 
 
 def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/cpuinfo").read_text().splitlines()
+            if l.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
     dovecot = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout.strip()
-    return dict(nproc=os.cpu_count(), cpu=cpu, ram_gb=round(mem / 1024 / 1024, 1),
-                python=platform.python_version(), dovecot=dovecot, load=os.getloadavg())
+    return dict(
+        nproc=os.cpu_count(),
+        cpu=cpu,
+        ram_gb=round(mem / 1024 / 1024, 1),
+        python=platform.python_version(),
+        dovecot=dovecot,
+        load=os.getloadavg(),
+    )
 
 
 def _mentions(cmdline: Path, tag: str) -> bool:
@@ -130,15 +178,17 @@ def main() -> int:
     started = time.monotonic()
     try:
         with BenchDovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
-            end, span = datetime.now(timezone.utc) - timedelta(days=2), timedelta(days=730)
+            end, span = datetime.now(UTC) - timedelta(days=2), timedelta(days=730)
 
             def fill(user: str, count: int, seed: int) -> None:
                 t = time.perf_counter()
                 mails = mixed_corpus(count, seed, end, span)
                 gen = time.perf_counter() - t
                 took = fill_maildir(dovecot, user, mails)
-                say(f"filled {user}: {count} mails ({sum(len(r) for r, _ in mails) / 1e6:.1f} MB), "
-                    f"generated in {gen:.1f} s, written + doveadm force-resync in {took:.1f} s")
+                say(
+                    f"filled {user}: {count} mails ({sum(len(r) for r, _ in mails) / 1e6:.1f} MB), "
+                    f"generated in {gen:.1f} s, written + doveadm force-resync in {took:.1f} s"
+                )
 
             loads.enter("fill + first syncs (not measured)")
             fill("big", size["big"], 2)
@@ -150,51 +200,74 @@ def main() -> int:
                 try:
                     agents["big"] = open_agent(work, dovecot, relay, "big", work / "big-inproc.db", "cycle")
                     took, r = timed_cycle(agents["big"])
-                    say(f"in-process first sync of the big folder: {r.new_mails} mails in {took:.1f} s "
-                        f"(while the idle process read the same folder)")
+                    say(
+                        f"in-process first sync of the big folder: {r.new_mails} mails in {took:.1f} s "
+                        f"(while the idle process read the same folder)"
+                    )
                     fill("ingest", size["ingest"], 1)
                     fill("small", size["small"], 3)
                     agents["small"] = open_agent(work, dovecot, relay, "small", work / "small.db", "cycle")
                     took, r = timed_cycle(agents["small"])
                     say(f"in-process first sync of the small folder: {r.new_mails} mails in {took:.1f} s")
                     loads.enter("idle process")
-                    measure_idle_process(proc, big_db, rawdir, size["big"], size["cpu_window"], size["poll"],
-                                         figures)
+                    measure_idle_process(proc, big_db, rawdir, size["big"], size["cpu_window"], size["poll"], figures)
                 finally:
                     proc.stop()
                 loads.enter("ingest")
                 measure_ingest(work, dovecot, relay, size["ingest"], figures)
                 loads.enter("idle cycle")
-                measure_idle_cycle(work, dovecot, relay, agents, {"big": size["big"], "small": size["small"]},
-                                   size["cycles"], figures)
+                measure_idle_cycle(
+                    work, dovecot, relay, agents, {"big": size["big"], "small": size["small"]}, size["cycles"], figures
+                )
             finally:
                 for a in agents.values():
                     close_agent(a)
             loads.enter("live (lateness, replies)")
-            measure_live(work, dovecot, relay, size["incidents"], size["spread"], size["t2_after"], size["replies"],
-                         size["gap"], size["poll"], figures)
+            measure_live(
+                work,
+                dovecot,
+                relay,
+                size["incidents"],
+                size["spread"],
+                size["t2_after"],
+                size["replies"],
+                size["gap"],
+                size["poll"],
+                figures,
+            )
             loads.enter("teardown")
             dovecot_root = dovecot.root
-        leftovers = [p.parent.name for p in Path("/proc").glob("[0-9]*/cmdline")
-                     if _mentions(p, dovecot_root.name)]
-        say("no Dovecot of this run is left running" if not leftovers else
-            f"warning: Dovecot processes of this run still running: {leftovers}")
+        leftovers = [p.parent.name for p in Path("/proc").glob("[0-9]*/cmdline") if _mentions(p, dovecot_root.name)]
+        say(
+            "no Dovecot of this run is left running"
+            if not leftovers
+            else f"warning: Dovecot processes of this run still running: {leftovers}"
+        )
     finally:
         if args.keep:
             say(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    goals = {"ingest_ratio": 1.5, "idle_cycle_ratio_50k_vs_1k": 1.2, "escalation_lateness_p99_s": 1.0,
-             "reply_detection_p99_s": 2.0, "idle_rss_mb": 80, "idle_cpu_percent": 1}
+    goals = {
+        "ingest_ratio": 1.5,
+        "idle_cycle_ratio_50k_vs_1k": 1.2,
+        "escalation_lateness_p99_s": 1.0,
+        "reply_detection_p99_s": 2.0,
+        "idle_rss_mb": 80,
+        "idle_cpu_percent": 1,
+    }
     say("\n== figure vs goal")
     for key, goal in goals.items():
         value = figures.get(key)
         verdict = "met" if value is not None and value <= goal else "MISSED"
         say(f"  {key:30} {value!s:>8}  goal <= {goal:<5} {verdict}")
     loads.done.set()
-    say("load average (1 min), min-max per phase: " + "; ".join(
-        f"{k} {v[0]:.2f}-{v[1]:.2f}" for k, v in loads.summary().items()) + "; "
-        f"total {time.monotonic() - started:.0f} s")
+    say(
+        "load average (1 min), min-max per phase: "
+        + "; ".join(f"{k} {v[0]:.2f}-{v[1]:.2f}" for k, v in loads.summary().items())
+        + "; "
+        f"total {time.monotonic() - started:.0f} s"
+    )
     out = {k: figures.get(k) for k in goals}
     if args.quick:
         out["quick"] = True

@@ -44,11 +44,18 @@ def run(seed: int, kills: int, incidents: int = 3, workdir: Path | None = None) 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="ea-chaos-"))
     stats = Counter()
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL, stall_after_accept=0.4) as relay:
-        config = write_config(workdir, dovecot, relay, escalation_t2_after="2s", escalation_t3_after="2s",
-                              agent_resend_after="3s", agent_log_level="warning")
+        config = write_config(
+            workdir,
+            dovecot,
+            relay,
+            escalation_t2_after="2s",
+            escalation_t3_after="2s",
+            agent_resend_after="3s",
+            agent_log_level="warning",
+        )
         db = workdir / "state.db"
         sent = []
-        for k in range(kills):
+        for _ in range(kills):
             if len(sent) < incidents and rng.random() < 0.4:
                 msg = t1(subject=f"chaos seed {seed} incident {len(sent) + 1}")
                 send(relay, msg)

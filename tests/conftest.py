@@ -6,8 +6,18 @@ from tools.localmail import Dovecot, SmtpRelay
 
 TIERS = ("unit", "integration", "e2e")
 # Modules whose tests run `escalation-agent` as a process against the real servers.
-E2E_MODULES = {"test_end_to_end", "test_procedure", "test_outages", "test_chaos", "test_bench", "test_secrets",
-               "test_service_ops", "test_audit", "test_commands", "test_oauth2"}
+E2E_MODULES = {
+    "test_end_to_end",
+    "test_procedure",
+    "test_outages",
+    "test_chaos",
+    "test_bench",
+    "test_secrets",
+    "test_service_ops",
+    "test_audit",
+    "test_commands",
+    "test_oauth2",
+}
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 
 
@@ -32,6 +42,7 @@ def no_servers_in_unit_tests(request, monkeypatch):
 
     def refuse(self, *args, **kwargs):
         raise AssertionError(f"a unit test started {type(self).__name__}: mark it integration or e2e")
+
     monkeypatch.setattr(localmail.Dovecot, "start", refuse)
     monkeypatch.setattr(localmail.SmtpRelay, "start", refuse)
 

@@ -8,9 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
 WATCHED = "watch@partner.test"
@@ -27,13 +27,33 @@ REPO = Path(__file__).resolve().parent.parent
 def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
     """A config.ini for the local servers; overrides are `section_key=value` (e.g. agent_dry_run="true")."""
     values = {
-        "imap": dict(host=dovecot.host, port=dovecot.imap_port, security="none", username="watch",
-                     password=USERS["watch"], address=WATCHED, folders="INBOX", timeout=10),
+        "imap": dict(
+            host=dovecot.host,
+            port=dovecot.imap_port,
+            security="none",
+            username="watch",
+            password=USERS["watch"],
+            address=WATCHED,
+            folders="INBOX",
+            timeout=10,
+        ),
         "smtp": dict(host=relay.host, port=relay.port, security="none", from_address=AGENT, timeout=10),
-        "escalation": dict(t1_address=T1_ADDR, t2_address=T2_ADDR, t3_address=T3_ADDR, t2_after="3s",
-                           t3_after="3s", responder_domains="vendor.test", internal_domains="partner.test"),
-        "agent": dict(database=str(directory / "state.db"), poll_interval=1, dry_run="false",
-                      max_incident_age="24h", log_level="info"),
+        "escalation": dict(
+            t1_address=T1_ADDR,
+            t2_address=T2_ADDR,
+            t3_address=T3_ADDR,
+            t2_after="3s",
+            t3_after="3s",
+            responder_domains="vendor.test",
+            internal_domains="partner.test",
+        ),
+        "agent": dict(
+            database=str(directory / "state.db"),
+            poll_interval=1,
+            dry_run="false",
+            max_incident_age="24h",
+            log_level="info",
+        ),
     }
     for key, value in overrides.items():
         section, _, name = key.partition("_")
@@ -53,7 +73,7 @@ def t1(subject="Incentives API: all requests fail with F500", sender=ALICE, when
     msg["To"] = T1_ADDR
     msg["Cc"] = f"{WATCHED}, {BOB}"
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(when or datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain="partner.test")
     msg.set_content(body or COMPLETE_T1)
     return msg
@@ -74,14 +94,15 @@ Recent changes: none in the last two months.
 """
 
 
-def reply(to: EmailMessage, sender=SUPPORT, body="We are looking into it.", headers=None,
-          recipients=(ALICE, WATCHED)) -> EmailMessage:
+def reply(
+    to: EmailMessage, sender=SUPPORT, body="We are looking into it.", headers=None, recipients=(ALICE, WATCHED)
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = recipients[0]
     msg["Cc"] = ", ".join(recipients[1:])
     msg["Subject"] = "RE: " + to["Subject"]
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     msg["In-Reply-To"] = to["Message-ID"]
     msg["References"] = " ".join(filter(None, [to.get("References"), to["Message-ID"]]))
@@ -136,8 +157,9 @@ def _die_with_parent():
 
 
 def agent_command(config: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent", "-c", str(config), *args], capture_output=True,
-                          text=True, timeout=60, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "-c", str(config), *args], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
 
 
 class AgentProcess:
@@ -155,9 +177,14 @@ class AgentProcess:
 
     def start(self) -> "AgentProcess":
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(self.config), "run"], cwd=REPO,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "-c", str(self.config), "run"],
+            cwd=REPO,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
         return self
 
     def stop(self) -> int:
@@ -169,7 +196,7 @@ class AgentProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError("escalation-agent run did not stop within 15 s of SIGTERM")
+            raise AssertionError("escalation-agent run did not stop within 15 s of SIGTERM") from None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -61,7 +61,10 @@ def test_backup_is_a_consistent_readable_copy_and_never_overwrites(servers, tmp_
     assert query(target, "SELECT count(*) FROM escalations") == [(1,)]
     assert query(target, "PRAGMA integrity_check") == [("ok",)]
     again = agent_command(config, "backup", str(target))
-    assert (again.returncode, again.stderr.strip()) == (1, f"Error: {target} exists already; the backup never overwrites a file")
+    assert (again.returncode, again.stderr.strip()) == (
+        1,
+        f"Error: {target} exists already; the backup never overwrites a file",
+    )
 
 
 def test_a_database_that_is_not_one_is_one_sentence(tmp_path, servers):

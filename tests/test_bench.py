@@ -7,13 +7,24 @@ import sys
 
 from support import REPO
 
-KEYS = ("ingest_ratio", "idle_cycle_ratio_50k_vs_1k", "escalation_lateness_p99_s", "reply_detection_p99_s",
-        "idle_rss_mb", "idle_cpu_percent")
+KEYS = (
+    "ingest_ratio",
+    "idle_cycle_ratio_50k_vs_1k",
+    "escalation_lateness_p99_s",
+    "reply_detection_p99_s",
+    "idle_rss_mb",
+    "idle_cpu_percent",
+)
 
 
 def test_the_quick_benchmark_runs_and_reports_every_figure():
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick"], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     figures = json.loads(lines[-1])

@@ -53,7 +53,8 @@ def test_a_delay_or_success_report_is_not_a_bounce():
 
 def test_the_original_may_come_as_a_whole_message():
     whole = DSN.replace(b"text/rfc822-headers", b"message/rfc822").replace(
-        b"Message-ID: <t1@partner.test>\n", b"Message-ID: <t1@partner.test>\n\nbody\n")
+        b"Message-ID: <t1@partner.test>\n", b"Message-ID: <t1@partner.test>\n\nbody\n"
+    )
     assert parse(whole).original_message_id == "<t1@partner.test>"
 
 
@@ -64,18 +65,26 @@ def test_garbage_is_no_bounce():
 
 def test_a_report_over_the_parser_limits_is_read_as_cut_and_still_names_the_mail():
     # A 30 MB returned original and 3,000 nested parts: the report is read within the same limits as any mail.
-    huge = DSN.replace(b"--B--\n", b"--B\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
-                       + b"QUFB" * 7_500_000 + b"\n--B--\n")
+    huge = DSN.replace(
+        b"--B--\n",
+        b"--B\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        + b"QUFB" * 7_500_000
+        + b"\n--B--\n",
+    )
     b = parse(huge)
     assert (b.original_message_id, b.failed) == ("<t1@partner.test>", ("urgent@vendor.test",))
-    nested = DSN.replace(b"--B--\n", b"--B\n" + b"Content-Type: multipart/mixed; boundary=N\n\n--N\n" * 3000 + b"\n--B--\n")
+    nested = DSN.replace(
+        b"--B--\n", b"--B\n" + b"Content-Type: multipart/mixed; boundary=N\n\n--N\n" * 3000 + b"\n--B--\n"
+    )
     assert parse(nested).original_message_id == "<t1@partner.test>"
 
 
 def test_a_mail_without_a_delivery_status_part_or_report_type_is_no_bounce():
-    newsletter = (b"From: news@else.test\nSubject: Delivery failed? Not at all\nPrecedence: bulk\n"
-                  b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: message/rfc822\n\n"
-                  b"Message-ID: <t1@partner.test>\n\nhi\n--B--\n")
+    newsletter = (
+        b"From: news@else.test\nSubject: Delivery failed? Not at all\nPrecedence: bulk\n"
+        b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: message/rfc822\n\n"
+        b"Message-ID: <t1@partner.test>\n\nhi\n--B--\n"
+    )
     assert parse(newsletter) is None
     # The same mail, once its part says it is a delivery status, is read as a report: the filter is no guess.
     assert parse(DSN.replace(b"message/delivery-status", b"Message/Delivery-Status")).failed == ("urgent@vendor.test",)

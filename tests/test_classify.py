@@ -1,22 +1,29 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from agent.core.classify import Candidate, Kind, Thread, Via, classify, find_thread
-from agent.core.settings import EscalationConfig
 from agent.core.mail import parse
+from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 
 RULES = EscalationConfig(
-    t1_address="urgent@vendor.test", t2_address="t2@vendor.test", t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30), t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",), internal_domains=("partner.test",))
+    t1_address="urgent@vendor.test",
+    t2_address="t2@vendor.test",
+    t3_address="t3@vendor.test",
+    t2_after=timedelta(minutes=30),
+    t3_after=timedelta(minutes=30),
+    responder_domains=("vendor.test",),
+    internal_domains=("partner.test",),
+)
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"
-T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 
 
 def mail(sender, to="urgent@vendor.test", subject="API down", extra=""):
-    head = (f"From: {sender}\r\nTo: {to}\r\nCc: {WATCHED}\r\nSubject: {subject}\r\n"
-            f"Date: Wed, 25 Nov 2026 11:20:00 +0000\r\nMessage-ID: <m{abs(hash(sender + extra))}@x>\r\n{extra}")
+    head = (
+        f"From: {sender}\r\nTo: {to}\r\nCc: {WATCHED}\r\nSubject: {subject}\r\n"
+        f"Date: Wed, 25 Nov 2026 11:20:00 +0000\r\nMessage-ID: <m{abs(hash(sender + extra))}@x>\r\n{extra}"
+    )
     return parse((head + "\r\nbody\r\n").encode())
 
 
@@ -100,6 +107,7 @@ def test_a_fresh_t1_with_a_known_subject_opens_a_new_incident():
 
 def test_an_unauthenticated_sender_changes_nothing():
     from agent.core.trust import Verdict
+
     no = Verdict(False, "no Authentication-Results from mx.partner.test")
     reply = mail("support@vendor.test", to="alice@partner.test")
     c = classify(reply, Thread(7, Via.HEADERS), RULES, AGENT, trust=no)

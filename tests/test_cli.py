@@ -15,8 +15,10 @@ def test_every_command_has_help_text():
 def test_a_missing_config_is_one_sentence_and_exit_1(tmp_path):
     result = CliRunner().invoke(cli, ["-c", str(tmp_path / "none.ini"), "status"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: config file {tmp_path / 'none.ini'} does not exist " \
-                                    "(use -c PATH or $ESCALATION_AGENT_CONFIG)"
+    assert (
+        result.output.strip() == f"Error: config file {tmp_path / 'none.ini'} does not exist "
+        "(use -c PATH or $ESCALATION_AGENT_CONFIG)"
+    )
 
 
 def test_the_config_comes_from_the_environment_when_not_given(tmp_path, monkeypatch):

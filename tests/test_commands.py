@@ -18,7 +18,8 @@ def test_check_with_a_server_down_is_one_sentence_and_exit_1(servers, tmp_path):
     result = agent_command(config, "check")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: examining the folders failed (Connection refused)"]
+        f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: examining the folders failed (Connection refused)"
+    ]
     relay.stop()
 
 

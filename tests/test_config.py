@@ -41,8 +41,14 @@ def test_defaults_are_the_sops(tmp_path):
 def test_the_shipped_config_ini_parses_apart_from_its_password_files(tmp_path):
     shipped = (Path(__file__).parent.parent / "config.ini").read_text()
     (tmp_path / "pw").write_text("x\n")
-    cfg = load(write(tmp_path, shipped.replace("/etc/escalation-agent/imap-password", "pw")
-                     .replace("/etc/escalation-agent/smtp-password", "pw")))
+    cfg = load(
+        write(
+            tmp_path,
+            shipped.replace("/etc/escalation-agent/imap-password", "pw").replace(
+                "/etc/escalation-agent/smtp-password", "pw"
+            ),
+        )
+    )
     assert cfg.escalation.t2_address == "amazon-agcod-partner-urgent-t2@amazon.com"
     assert cfg.agent.poll_interval == 60 and cfg.agent.dry_run is False
 
@@ -52,18 +58,30 @@ def test_durations(text, seconds):
     assert parse_duration(text, "k") == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("change, message", [
-    (("security = ssl", "security = tls"), "[imap] security: 'tls' is not one of ssl, starttls, none"),
-    (("host = 127.0.0.1\nusername", "host = 127.0.0.1\nport = 99999\nusername"), "[imap] port: 99999 is outside 1..65535"),
-    (("internal_domains = partner.test", "internal_domains ="), "[escalation] internal_domains is required"),
-    (("internal_domains = partner.test", "internal_domains = partner.test\nt2_after = soon"),
-     "[escalation] t2_after: 'soon' is not a duration"),
-    (("from_address = agent@partner.test", "from_address = agent"), "[smtp] from_address: 'agent' is not an email"),
-    (("password = s3cret-imap", ""),
-     "[imap] password, [imap] password_file or [imap] password_credential is required"),
-    (("internal_domains = partner.test", "internal_domains = partner.test\nresponder_domains = partner.test"),
-     "both hold partner.test"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("security = ssl", "security = tls"), "[imap] security: 'tls' is not one of ssl, starttls, none"),
+        (
+            ("host = 127.0.0.1\nusername", "host = 127.0.0.1\nport = 99999\nusername"),
+            "[imap] port: 99999 is outside 1..65535",
+        ),
+        (("internal_domains = partner.test", "internal_domains ="), "[escalation] internal_domains is required"),
+        (
+            ("internal_domains = partner.test", "internal_domains = partner.test\nt2_after = soon"),
+            "[escalation] t2_after: 'soon' is not a duration",
+        ),
+        (("from_address = agent@partner.test", "from_address = agent"), "[smtp] from_address: 'agent' is not an email"),
+        (
+            ("password = s3cret-imap", ""),
+            "[imap] password, [imap] password_file or [imap] password_credential is required",
+        ),
+        (
+            ("internal_domains = partner.test", "internal_domains = partner.test\nresponder_domains = partner.test"),
+            "both hold partner.test",
+        ),
+    ],
+)
 def test_a_wrong_value_names_its_key(tmp_path, change, message):
     text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = ssl\n").replace(*change)
     with pytest.raises(ConfigError) as e:

@@ -1,30 +1,48 @@
 """effects(): what one mail does to an incident, as values. Literal mails and incidents; no database."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, Via
-from agent.core.effects import (Arrival, CancelPending, Confirm, DeliveryFailed, Event, Notify, Open, RecordTier,
-                                SetState, effects, resolution)
+from agent.core.effects import (
+    Arrival,
+    CancelPending,
+    Confirm,
+    DeliveryFailed,
+    Event,
+    Notify,
+    Open,
+    RecordTier,
+    SetState,
+    effects,
+    resolution,
+)
 from agent.core.mail import parse
 from agent.core.policy import Escalation, Incident, State, Status
 from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
 from agent.core.sop import Tier
 
-T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 RULES = EscalationConfig(
-    t1_address="urgent@vendor.test", t2_address="t2@vendor.test", t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30), t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",), internal_domains=("partner.test",),
-    operations=(("US", "ops-us@vendor.test"), ("DE", "ops-de@vendor.test")))
+    t1_address="urgent@vendor.test",
+    t2_address="t2@vendor.test",
+    t3_address="t3@vendor.test",
+    t2_after=timedelta(minutes=30),
+    t3_after=timedelta(minutes=30),
+    responder_domains=("vendor.test",),
+    internal_domains=("partner.test",),
+    operations=(("US", "ops-us@vendor.test"), ("DE", "ops-de@vendor.test")),
+)
 SETTINGS = Config(
     path=Path("config.ini"),
     imap=ImapConfig("127.0.0.1", 143, "none", "watch", "pw", ("INBOX",), "watch@partner.test", 10.0, None),
     smtp=SmtpConfig("127.0.0.1", 25, "none", None, None, "agent@partner.test", 10.0, None),
     escalation=RULES,
-    agent=AgentConfig(Path("state.db"), 60, False, timedelta(hours=24), 25 << 20, "info",
-                      timedelta(minutes=2), timedelta(minutes=2)))
+    agent=AgentConfig(
+        Path("state.db"), 60, False, timedelta(hours=24), 25 << 20, "info", timedelta(minutes=2), timedelta(minutes=2)
+    ),
+)
 COMPLETE = """Contact phone number: +49 30 1234567
 Contact email: alice@partner.test
 Contact name: Alice Example
@@ -40,10 +58,18 @@ Recent changes: none in two months
 """
 
 
-def mail(sender="support@vendor.test", subject="Re: API down", date="Wed, 25 Nov 2026 11:20:00 +0000",
-         body="We are on it.", to="alice@partner.test", message_id="<m1@vendor.test>"):
-    raw = (f"From: {sender}\r\nTo: {to}\r\nCc: watch@partner.test\r\nSubject: {subject}\r\nDate: {date}\r\n"
-           f"Message-ID: {message_id}\r\nIn-Reply-To: <t1@partner.test>\r\n\r\n{body}\r\n").encode()
+def mail(
+    sender="support@vendor.test",
+    subject="Re: API down",
+    date="Wed, 25 Nov 2026 11:20:00 +0000",
+    body="We are on it.",
+    to="alice@partner.test",
+    message_id="<m1@vendor.test>",
+):
+    raw = (
+        f"From: {sender}\r\nTo: {to}\r\nCc: watch@partner.test\r\nSubject: {subject}\r\nDate: {date}\r\n"
+        f"Message-ID: {message_id}\r\nIn-Reply-To: <t1@partner.test>\r\n\r\n{body}\r\n"
+    ).encode()
     return parse(raw), raw
 
 
@@ -58,9 +84,15 @@ def arrival(kind, m, reason="why", tier=None, **kw):
 def test_a_response_to_an_open_incident_stops_it_and_cancels_what_is_pending():
     m, _ = mail()
     out = effects(arrival(Kind.RESPONSE, m, "reply from support@vendor.test"), incident(), SETTINGS, T0)
-    assert out == [SetState(State.RESPONDED, response_message_id="<m1@vendor.test>"), CancelPending(),
-                   Event("responded", "response <m1@vendor.test> from support@vendor.test (thread by "
-                         "in-reply-to/references)", "reply from support@vendor.test")]
+    assert out == [
+        SetState(State.RESPONDED, response_message_id="<m1@vendor.test>"),
+        CancelPending(),
+        Event(
+            "responded",
+            "response <m1@vendor.test> from support@vendor.test (thread by in-reply-to/references)",
+            "reply from support@vendor.test",
+        ),
+    ]
 
 
 def test_a_late_response_to_a_closed_incident_is_only_recorded():
@@ -84,7 +116,7 @@ def test_an_unrelated_mail_does_nothing():
 def test_a_tier_sent_by_hand_counts_as_sent_from_its_date():
     m, _ = mail(sender="bob@partner.test", to="t2@vendor.test", message_id="<by-hand@partner.test>")
     out = effects(arrival(Kind.MANUAL_ESCALATION, m, tier=Tier.T2), incident(), SETTINGS, T0 + timedelta(hours=1))
-    assert out[0] == RecordTier(Tier.T2, "<by-hand@partner.test>", datetime(2026, 11, 25, 11, 20, tzinfo=timezone.utc))
+    assert out[0] == RecordTier(Tier.T2, "<by-hand@partner.test>", datetime(2026, 11, 25, 11, 20, tzinfo=UTC))
     assert out[1].kind == "escalation_manual"
 
 
@@ -99,7 +131,7 @@ def test_a_tier_sent_by_hand_while_ours_is_pending_cancels_ours():
 def test_our_own_cc_copy_confirms_the_send():
     m, _ = mail(sender="agent@partner.test", message_id="<esc@partner.test>")
     out = effects(arrival(Kind.OWN, m), incident(), SETTINGS, T0)
-    assert out == [Confirm("<esc@partner.test>", datetime(2026, 11, 25, 11, 20, tzinfo=timezone.utc))]
+    assert out == [Confirm("<esc@partner.test>", datetime(2026, 11, 25, 11, 20, tzinfo=UTC))]
 
 
 def test_a_bounced_t1_is_told_to_its_sender_and_is_no_response():
@@ -125,8 +157,14 @@ def test_a_bounced_escalation_names_its_tier_and_an_unknown_bounce_is_only_recor
 
 
 def t1_arrival(body, internaldate=None, date="Wed, 25 Nov 2026 11:15:00 +0000"):
-    m, raw = mail(sender="alice@partner.test", to="urgent@vendor.test", subject="API down", date=date,
-                  body=body, message_id="<t1@partner.test>")
+    m, raw = mail(
+        sender="alice@partner.test",
+        to="urgent@vendor.test",
+        subject="API down",
+        date=date,
+        body=body,
+        message_id="<t1@partner.test>",
+    )
     return Arrival(m, Classification(Kind.T1, "alice@partner.test wrote to the T1 address"), raw, internaldate)
 
 
@@ -134,8 +172,12 @@ def test_a_complete_t1_opens_an_incident_with_no_notice():
     out = effects(t1_arrival(COMPLETE), None, SETTINGS, T0 + timedelta(minutes=1))
     assert isinstance(out[0], Open)
     new = out[0].incident
-    assert (new.state, new.t1_sent_at, new.t1_sent_at_source, new.marketplace) == \
-        (State.AWAITING_RESPONSE, T0, "date", "US")
+    assert (new.state, new.t1_sent_at, new.t1_sent_at_source, new.marketplace) == (
+        State.AWAITING_RESPONSE,
+        T0,
+        "date",
+        "US",
+    )
     assert new.subject_key == "api down" and new.missing_items == ()
     assert [type(e) for e in out[1:]] == [Event]
 
@@ -163,5 +205,8 @@ def test_a_t1_older_than_max_incident_age_is_stale():
 
 def test_resolving_by_hand_cancels_what_is_pending_with_the_reason():
     out = resolution(incident(), "fixed on our side")
-    assert out == [SetState(State.RESOLVED, note="fixed on our side"), CancelPending("resolved by hand"),
-                   Event("resolved", "was awaiting_response: fixed on our side", "resolved by hand")]
+    assert out == [
+        SetState(State.RESOLVED, note="fixed on our side"),
+        CancelPending("resolved by hand"),
+        Event("resolved", "was awaiting_response: fixed on our side", "resolved by hand"),
+    ]

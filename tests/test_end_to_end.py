@@ -3,8 +3,25 @@
 import time
 from email.utils import parsedate_to_datetime
 
-from support import (ALICE, BOB, SUPPORT, T2_ADDR, T3_ADDR, WATCHED, AgentProcess, agent_command, query,
-                     reply, send, sent_to, status_json, t1, to, wait_until, write_config)
+from support import (
+    ALICE,
+    BOB,
+    SUPPORT,
+    T2_ADDR,
+    T3_ADDR,
+    WATCHED,
+    AgentProcess,
+    agent_command,
+    query,
+    reply,
+    send,
+    sent_to,
+    status_json,
+    t1,
+    to,
+    wait_until,
+    write_config,
+)
 
 WINDOW = 3  # seconds: t2_after and t3_after
 POLL = 1
@@ -41,8 +58,13 @@ def test_no_reply_escalates_to_t2_then_t3_each_exactly_once_and_on_time(servers,
     assert "Partner ID: Acmes" in mail.get_body(("plain",)).get_content()
     assert esc_t3.message()["In-Reply-To"] == mail["Message-ID"]
     # The CC copies really landed in the watched mailbox, and the agent recognised them as its own.
-    assert wait_until(lambda: query(tmp_path / "state.db", "SELECT count(*) FROM escalations "
-                                    "WHERE confirmed_at IS NOT NULL")[0][0] == 2, 10, "CC copies confirmed")
+    assert wait_until(
+        lambda: (
+            query(tmp_path / "state.db", "SELECT count(*) FROM escalations WHERE confirmed_at IS NOT NULL")[0][0] == 2
+        ),
+        10,
+        "CC copies confirmed",
+    )
     [row] = status_json(config)
     assert (row["state"], row["tier"], row["next_tier"]) == ("awaiting_response", 3, "exhausted notice")
     assert row["t1_message_id"] == incident["Message-ID"]
@@ -82,8 +104,7 @@ def test_an_automatic_acknowledgement_is_not_a_response(servers, tmp_path):
     with AgentProcess(config):
         incident = t1()
         send(relay, incident)
-        send(relay, reply(incident, body="Your ticket 123 was received.",
-                          headers={"Auto-Submitted": "auto-replied"}))
+        send(relay, reply(incident, body="Your ticket 123 was received.", headers={"Auto-Submitted": "auto-replied"}))
         relay.wait_for(to(T2_ADDR), 15)
     kinds = query(tmp_path / "state.db", "SELECT kind FROM messages WHERE sender = ?", SUPPORT)
     assert kinds == [("auto_reply",)]

@@ -14,7 +14,7 @@ import random
 import re
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import mailparser
@@ -22,7 +22,9 @@ import pytest
 
 # Hypothesis caches what it learns under .hypothesis/ in the working directory, even with database=None: keep
 # the repository clean (an explicit HYPOTHESIS_STORAGE_DIRECTORY wins).
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "escalation-agent-hypothesis"))
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "escalation-agent-hypothesis")
+)
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -30,37 +32,55 @@ from hypothesis import strategies as st  # noqa: E402
 from agent.core import limits
 from agent.core.classify import Thread, Via, classify
 from agent.core.compose import Original, Step, escalation, escalation_cc, subject_field
-from agent.core.settings import EscalationConfig
 from agent.core.header_cut import MAX_ADDRESSES
 from agent.core.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
 from agent.core.mail import Mail, bounded, clean, parse
+from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 
 RULES = EscalationConfig(
-    t1_address="urgent@vendor.test", t2_address="t2@vendor.test", t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30), t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",), internal_domains=("partner.test",))
+    t1_address="urgent@vendor.test",
+    t2_address="t2@vendor.test",
+    t3_address="t3@vendor.test",
+    t2_after=timedelta(minutes=30),
+    t3_after=timedelta(minutes=30),
+    responder_domains=("vendor.test",),
+    internal_domains=("partner.test",),
+)
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"
-T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 PARSE_CPU_BOUND = 2.0  # seconds of CPU for one parse; the worst case here takes ~0.15 s
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 ROUND_TRIP = ("To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References")
 
-settings.register_profile("hostile", max_examples=150, deadline=None, database=None, derandomize=False,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "hostile",
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.register_profile("long", parent=settings.get_profile("hostile"), max_examples=20_000)
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "hostile"))
 
 
 # ---- the corpus ------------------------------------------------------------------------------------------
 
+
 def head(*fields: bytes, eol: bytes = b"\r\n") -> bytes:
     return b"".join(f + eol for f in fields)
 
 
-BASE = (b"From: Alice <alice@partner.test>", b"To: urgent@vendor.test", b"Cc: watch@partner.test",
-        b"Subject: API down", b"Message-ID: <t1@partner.test>", b"Date: Wed, 25 Nov 2026 11:15:00 +0000")
+BASE = (
+    b"From: Alice <alice@partner.test>",
+    b"To: urgent@vendor.test",
+    b"Cc: watch@partner.test",
+    b"Subject: API down",
+    b"Message-ID: <t1@partner.test>",
+    b"Date: Wed, 25 Nov 2026 11:15:00 +0000",
+)
 
 
 def nested(depth: int) -> bytes:
@@ -70,17 +90,26 @@ def nested(depth: int) -> bytes:
 
 
 def many_to(n: int) -> bytes:
-    return head(b"From: alice@partner.test", b"To: " + b", ".join(b"user%d@vendor.test" % i for i in range(n)),
-                b"Subject: many", b"Message-ID: <many@partner.test>") + b"\r\nbody\r\n"
+    return (
+        head(
+            b"From: alice@partner.test",
+            b"To: " + b", ".join(b"user%d@vendor.test" % i for i in range(n)),
+            b"Subject: many",
+            b"Message-ID: <many@partner.test>",
+        )
+        + b"\r\nbody\r\n"
+    )
 
 
 @lru_cache(maxsize=1)
 def big_attachment() -> bytes:
     data = base64.encodebytes(random.Random(7).randbytes(30 * 1024 * 1024 * 3 // 4)).replace(b"\n", b"\r\n")
-    return (head(*BASE, b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="XX"') +
-            b"\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee the attached dump\r\n--XX\r\n"
-            b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
-            b'Content-Disposition: attachment; filename="dump.bin"\r\n\r\n' + data + b"--XX--\r\n")
+    return (
+        head(*BASE, b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="XX"')
+        + b"\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee the attached dump\r\n--XX\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="dump.bin"\r\n\r\n' + data + b"--XX--\r\n"
+    )
 
 
 CORPUS = {
@@ -89,46 +118,83 @@ CORPUS = {
     "From: x@": lambda: b"From: x@\r\n\r\n",
     "multipart nested 2,000 deep": lambda: nested(2000),
     "To with 20,000 addresses": lambda: many_to(20_000),
-    "encoded subject decoding to CR/LF": lambda: head(
-        *BASE[:3], b"Subject: =?utf-8?q?hello=0D=0ABcc:_evil@x.test?=", *BASE[4:]) + b"\r\nbody\r\n",
-    "subject decoding to an encoded word decoding to CR/LF": lambda: head(
-        *BASE[:3], b"Subject: =?utf-8?q?=3D=3Futf-8=3Fq=3Fhello=3D0D=3D0ABcc:=5Fevil@x.test=3F=3D?=", *BASE[4:])
-        + b"\r\nbody\r\n",
-    "unknown charset": lambda: head(*BASE, b"Subject: =?x-unknown?q?caf=E9?=",
-                                    b"Content-Type: text/plain; charset=x-unknown") + b"\r\ncaf\xe9 au lait\r\n",
+    "encoded subject decoding to CR/LF": lambda: (
+        head(*BASE[:3], b"Subject: =?utf-8?q?hello=0D=0ABcc:_evil@x.test?=", *BASE[4:]) + b"\r\nbody\r\n"
+    ),
+    "subject decoding to an encoded word decoding to CR/LF": lambda: (
+        head(*BASE[:3], b"Subject: =?utf-8?q?=3D=3Futf-8=3Fq=3Fhello=3D0D=3D0ABcc:=5Fevil@x.test=3F=3D?=", *BASE[4:])
+        + b"\r\nbody\r\n"
+    ),
+    "unknown charset": lambda: (
+        head(*BASE, b"Subject: =?x-unknown?q?caf=E9?=", b"Content-Type: text/plain; charset=x-unknown")
+        + b"\r\ncaf\xe9 au lait\r\n"
+    ),
     "lying charset": lambda: head(*BASE, b"Content-Type: text/plain; charset=utf-8") + b"\r\nna\xefve caf\xe9\r\n",
     "30 MB attachment": big_attachment,
-    "header block of 1 MB": lambda: head(*BASE, *(b"X-Filler-%d: %s" % (i, b"y" * 990) for i in range(1050)))
-        + b"\r\nbody\r\n",
-    "NUL bytes in headers": lambda: head(b"From: Al\x00ice <alice@partner.test>", b"To: urgent@vendor.test\x00",
-                                         b"Subject: API\x00 down\x00", b"Message-ID: <t1\x00x@partner.test>")
-        + b"\r\nbody\x00\r\n",
+    "header block of 1 MB": lambda: (
+        head(*BASE, *(b"X-Filler-%d: %s" % (i, b"y" * 990) for i in range(1050))) + b"\r\nbody\r\n"
+    ),
+    "NUL bytes in headers": lambda: (
+        head(
+            b"From: Al\x00ice <alice@partner.test>",
+            b"To: urgent@vendor.test\x00",
+            b"Subject: API\x00 down\x00",
+            b"Message-ID: <t1\x00x@partner.test>",
+        )
+        + b"\r\nbody\x00\r\n"
+    ),
     "Date far in the future": lambda: head(*BASE[:5], b"Date: Fri, 31 Dec 9999 23:59:59 -1200") + b"\r\nbody\r\n",
     "Date in year 0": lambda: head(*BASE[:5], b"Date: Mon, 01 Jan 0000 00:00:00 +0100") + b"\r\nbody\r\n",
-    "invalid Message-ID": lambda: head(*BASE[:4], b"Message-ID: not an id <> <a b@c> <=?utf-8?q?x?=@y>",
-                                       b"In-Reply-To: <\x01@x>", b"References: <ok@x> <bad\x7f@x> <" + b"z" * 300 + b">")
-        + b"\r\nbody\r\n",
-    "8-bit bytes in headers": lambda: head(b"From: J\xf6rg \xc3\xa9 <joerg@partner.test>", b"To: urgent@vendor.test",
-                                           b"Subject: Gr\xfc\xdfe \xff\xfe \xe2\x80\xa8 caf\xc3\xa9",
-                                           b"Message-ID: <8bit@partner.test>") + b"\r\nbody\r\n",
+    "invalid Message-ID": lambda: (
+        head(
+            *BASE[:4],
+            b"Message-ID: not an id <> <a b@c> <=?utf-8?q?x?=@y>",
+            b"In-Reply-To: <\x01@x>",
+            b"References: <ok@x> <bad\x7f@x> <" + b"z" * 300 + b">",
+        )
+        + b"\r\nbody\r\n"
+    ),
+    "8-bit bytes in headers": lambda: (
+        head(
+            b"From: J\xf6rg \xc3\xa9 <joerg@partner.test>",
+            b"To: urgent@vendor.test",
+            b"Subject: Gr\xfc\xdfe \xff\xfe \xe2\x80\xa8 caf\xc3\xa9",
+            b"Message-ID: <8bit@partner.test>",
+        )
+        + b"\r\nbody\r\n"
+    ),
     # found on the way
     "two Subject headers": lambda: head(*BASE, b"Subject: second") + b"\r\nbody\r\n",
-    "quoted comma in an internal address": lambda: head(
-        b"From: alice@partner.test", b'To: urgent@vendor.test, "evil@x.test, a"@partner.test',
-        b"Cc: =?utf-8?q?evil=40x.test?=@partner.test, (c) bob@partner.test", b"Subject: s",
-        b"Message-ID: <q@partner.test>") + b"\r\nbody\r\n",
-    "quadratic Content-Type parameters": lambda: head(*BASE, b'Content-Type: text/plain; a="' + b";" * 65536 + b'"')
-        + b"\r\nbody\r\n",
+    "quoted comma in an internal address": lambda: (
+        head(
+            b"From: alice@partner.test",
+            b'To: urgent@vendor.test, "evil@x.test, a"@partner.test',
+            b"Cc: =?utf-8?q?evil=40x.test?=@partner.test, (c) bob@partner.test",
+            b"Subject: s",
+            b"Message-ID: <q@partner.test>",
+        )
+        + b"\r\nbody\r\n"
+    ),
+    "quadratic Content-Type parameters": lambda: (
+        head(*BASE, b'Content-Type: text/plain; a="' + b";" * 65536 + b'"') + b"\r\nbody\r\n"
+    ),
     "quadratic HTML tags": lambda: head(*BASE, b"Content-Type: text/html") + b"\r\n" + b"<br" * 300_000,
     "a million empty lines": lambda: head(*BASE) + b"\r\n" + b"\n" * 1_000_000,
-    "thousands of tiny parts": lambda: head(*BASE, b"Content-Type: multipart/mixed; boundary=b") + b"\r\n"
-        + b"--b\n\n" * 200_000 + b"--b--\n",
+    "thousands of tiny parts": lambda: (
+        head(*BASE, b"Content-Type: multipart/mixed; boundary=b") + b"\r\n" + b"--b\n\n" * 200_000 + b"--b--\n"
+    ),
     "message/rfc822 nested 2,000 deep": lambda: head(*BASE) + b"Content-Type: message/rfc822\r\n\r\n" * 2000,
-    "form feeds in headers (line breaks to str.splitlines)": lambda: head(
-        *BASE, b"X-Note: a\x0cFrom: spoof@evil.test", b'Reply-To: "\x0c"@partner.test, Some One <a0000000@partner.test>')
-        + b"\r\nbody\x0c\r\n",
-    "2,000 Received headers with odd dates": lambda: head(
-        *BASE, *(b"Received: from a by b; Mon, 99 Foo 20%d 99:99:99 +9999" % i for i in range(2000))) + b"\r\nx",
+    "form feeds in headers (line breaks to str.splitlines)": lambda: (
+        head(
+            *BASE,
+            b"X-Note: a\x0cFrom: spoof@evil.test",
+            b'Reply-To: "\x0c"@partner.test, Some One <a0000000@partner.test>',
+        )
+        + b"\r\nbody\x0c\r\n"
+    ),
+    "2,000 Received headers with odd dates": lambda: (
+        head(*BASE, *(b"Received: from a by b; Mon, 99 Foo 20%d 99:99:99 +9999" % i for i in range(2000))) + b"\r\nx"
+    ),
 }
 
 
@@ -138,14 +204,34 @@ def escalate(m: Mail, raw: bytes):
     original = Original(m.message_id, m.subject, m.sender, m.recipients, m.references, sent_at, m.text, raw)
     cc = escalation_cc(original, RULES.internal_domains, WATCHED, exclude=(RULES.t2_address,))
     steps = (Step(Tier.T1, RULES.t1_address, sent_at, m.message_id),)
-    msg = escalation(original, Tier.T2, steps, RULES.t2_after, to=RULES.t2_address, cc=cc, from_address=AGENT,
-                     message_id="<esc-t2@partner.test>", now=T0 + timedelta(minutes=31))
+    msg = escalation(
+        original,
+        Tier.T2,
+        steps,
+        RULES.t2_after,
+        to=RULES.t2_address,
+        cc=cc,
+        from_address=AGENT,
+        message_id="<esc-t2@partner.test>",
+        now=T0 + timedelta(minutes=31),
+    )
     return msg, cc
 
 
 def assert_clean(m: Mail) -> None:
-    for value in (m.message_id, m.subject, m.sender, m.sender_name, m.thread_index or "", m.automatic or "",
-                  *m.to, *m.cc, *m.in_reply_to, *m.references, *m.defects):
+    for value in (
+        m.message_id,
+        m.subject,
+        m.sender,
+        m.sender_name,
+        m.thread_index or "",
+        m.automatic or "",
+        *m.to,
+        *m.cc,
+        *m.in_reply_to,
+        *m.references,
+        *m.defects,
+    ):
         assert not CONTROL.search(value), repr(value)
     assert not re.search(r"[\ud800-\udfff]", m.text + m.html)  # always encodable (SQLite, SMTP)
 
@@ -195,6 +281,7 @@ def assert_headers_only_is_as_sound(raw: bytes) -> None:
 
 
 # ---- the corpus, one by one ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", list(CORPUS))
 def test_hostile_mail_parses_quickly_without_control_characters_and_escalates_cleanly(name):
@@ -287,8 +374,12 @@ def test_when_mail_parser_fails_the_headers_are_still_read(monkeypatch):
 
     monkeypatch.setattr(mailparser, "parse_from_bytes", broken)
     m = parse(head(*BASE, b"Subject: =?utf-8?q?second_=E2=9C=93?=") + b"\r\nbody\r\n")
-    assert (m.message_id, m.sender, m.to, m.cc) == ("<t1@partner.test>", "alice@partner.test",
-                                                    ("urgent@vendor.test",), ("watch@partner.test",))
+    assert (m.message_id, m.sender, m.to, m.cc) == (
+        "<t1@partner.test>",
+        "alice@partner.test",
+        ("urgent@vendor.test",),
+        ("watch@partner.test",),
+    )
     assert m.subject == "API down" and m.date == T0
     assert m.defects == ("mail-parser failed (RecursionError): read the headers only",)
 
@@ -308,9 +399,40 @@ def _shape(msg, depth=0):
 
 # ---- properties: parse -> classify -> compose ------------------------------------------------------------
 
-NASTY = ["\r", "\n", "\r\n", "\r\n ", "\x00", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\t", "\x1b", "\x7f",
-         ",", ";", ":", '"', "\\", "(", ")", "<", ">", "@", "=?", "?=", "Bcc: evil@x.test", "\udcff", "é", "✓",
-         "\u202e", "\ufeff", " "]
+NASTY = [
+    "\r",
+    "\n",
+    "\r\n",
+    "\r\n ",
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\t",
+    "\x1b",
+    "\x7f",
+    ",",
+    ";",
+    ":",
+    '"',
+    "\\",
+    "(",
+    ")",
+    "<",
+    ">",
+    "@",
+    "=?",
+    "?=",
+    "Bcc: evil@x.test",
+    "\udcff",
+    "é",
+    "✓",
+    "\u202e",
+    "\ufeff",
+    " ",
+]
 CHARSETS = ["utf-8", "UTF-8", "iso-8859-1", "us-ascii", "x-unknown", "utf-16", "gb2312", ""]
 
 
@@ -319,16 +441,17 @@ def encoded_words(draw) -> str:
     payload = draw(st.binary(max_size=24) | st.text(max_size=12).map(lambda t: t.encode("utf-8", "surrogatepass")))
     charset = draw(st.sampled_from(CHARSETS))
     if draw(st.booleans()):
-        body = "".join(chr(b) if 0x21 <= b <= 0x7e and b not in b"=?_" else f"={b:02X}" for b in payload)
+        body = "".join(chr(b) if 0x21 <= b <= 0x7E and b not in b"=?_" else f"={b:02X}" for b in payload)
         return f"=?{charset}?{draw(st.sampled_from('qQ'))}?{body}?="
     body = base64.b64encode(payload).decode()
-    return f"=?{charset}?{draw(st.sampled_from('bB'))}?{body[:draw(st.integers(0, len(body)))]}?="
+    return f"=?{charset}?{draw(st.sampled_from('bB'))}?{body[: draw(st.integers(0, len(body)))]}?="
 
 
 header_texts = st.lists(st.text(max_size=12) | st.sampled_from(NASTY) | encoded_words(), max_size=8).map("".join)
 local_parts = st.builds(str.__add__, st.sampled_from("abcxyz019"), st.text("abcxyz019.+_-", max_size=10))
-plain_addresses = st.builds("{}@{}".format, local_parts,
-                            st.sampled_from(["partner.test", "vendor.test", "eu.vendor.test", "x.test"]))
+plain_addresses = st.builds(
+    "{}@{}".format, local_parts, st.sampled_from(["partner.test", "vendor.test", "eu.vendor.test", "x.test"])
+)
 addresses = st.one_of(
     plain_addresses,
     plain_addresses.map(lambda a: f"Some One <{a}>"),
@@ -337,11 +460,18 @@ addresses = st.one_of(
     header_texts,
     st.just("undisclosed-recipients:;"),
 )
-message_id_texts = st.one_of(st.builds("<{}>".format, local_parts.map(lambda p: p + "@partner.test")),
-                             header_texts.map(lambda t: f"<{t}>"), header_texts)
-dates = st.one_of(st.just("Wed, 25 Nov 2026 11:15:00 +0000"), st.just("Fri, 31 Dec 9999 23:59:59 -1200"),
-                  st.just("Mon, 01 Jan 0001 00:00:00 +0100"), header_texts,
-                  st.datetimes(timezones=st.just(timezone.utc)).map(email.utils.format_datetime))
+message_id_texts = st.one_of(
+    st.builds("<{}>".format, local_parts.map(lambda p: p + "@partner.test")),
+    header_texts.map(lambda t: f"<{t}>"),
+    header_texts,
+)
+dates = st.one_of(
+    st.just("Wed, 25 Nov 2026 11:15:00 +0000"),
+    st.just("Fri, 31 Dec 9999 23:59:59 -1200"),
+    st.just("Mon, 01 Jan 0001 00:00:00 +0100"),
+    header_texts,
+    st.datetimes(timezones=st.just(UTC)).map(email.utils.format_datetime),
+)
 bodies = st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("latin-1"))
 
 
@@ -365,7 +495,7 @@ def raw_mails(draw) -> bytes:
         ("Thread-Index", draw(st.just("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRob") | header_texts)),
         ("Auto-Submitted", draw(st.sampled_from(["", "no", "auto-replied", "auto-generated\r\n evil"]))),
     ]
-    fields = draw(st.permutations(fields))[:draw(st.integers(0, len(fields)))]
+    fields = draw(st.permutations(fields))[: draw(st.integers(0, len(fields)))]
     headers = b"".join(name.encode() + b": " + enc(value) + eol.encode() for name, value in fields)
     kind = draw(st.sampled_from(["plain", "html", "multipart", "nested", "charset"]))
     text = enc(draw(bodies))
@@ -381,12 +511,32 @@ def raw_mails(draw) -> bytes:
     inner = b"Content-Type: text/plain" + e + e + text + e
     for level in range(depth):
         boundary = draw(st.sampled_from([b"b%d" % level, b"b0", b"=_x", b"a b", b"--"]))
-        part2 = draw(st.sampled_from([b"Content-Type: application/octet-stream" + e + e + b"AAAA" + e,
-                                      b"Content-Type: message/rfc822" + e + e + b"Subject: inner" + e + e + b"x" + e,
-                                      b""]))
+        part2 = draw(
+            st.sampled_from(
+                [
+                    b"Content-Type: application/octet-stream" + e + e + b"AAAA" + e,
+                    b"Content-Type: message/rfc822" + e + e + b"Subject: inner" + e + e + b"x" + e,
+                    b"",
+                ]
+            )
+        )
         closing = draw(st.sampled_from([b"--" + boundary + b"--" + e, b""]))
-        inner = (b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + e + e + b"--" + boundary + e
-                 + inner + b"--" + boundary + e + part2 + closing)
+        inner = (
+            b'Content-Type: multipart/mixed; boundary="'
+            + boundary
+            + b'"'
+            + e
+            + e
+            + b"--"
+            + boundary
+            + e
+            + inner
+            + b"--"
+            + boundary
+            + e
+            + part2
+            + closing
+        )
     return headers + inner
 
 
@@ -402,7 +552,7 @@ def test_any_mail_parses_classifies_and_escalates_with_the_headers_we_set(raw):
 
 
 @settings(PROFILE)
-@given(st.binary(max_size=2000) | raw_mails().map(lambda r: r[:len(r) // 2]))
+@given(st.binary(max_size=2000) | raw_mails().map(lambda r: r[: len(r) // 2]))
 def test_any_bytes_parse_without_raising(raw):
     m = parse(raw)
     assert_clean(m)
@@ -432,8 +582,21 @@ def deep_mails(draw) -> bytes:
             continue
         boundary = draw(st.sampled_from([b"a", b"b", b"a--", b"--", b"x y", b"b\t", b"=_z"]))
         sibling = b"--" + boundary + e + b"Content-Type: text/plain" + e + e + b"sibling" + e
-        inner = (b"Content-Type: " + kind + b'; boundary="' + boundary + b'"' + e + e + b"--" + boundary + e
-                 + inner + sibling * draw(st.integers(0, 2)) + draw(st.sampled_from([b"--" + boundary + b"--" + e, b""])))
+        inner = (
+            b"Content-Type: "
+            + kind
+            + b'; boundary="'
+            + boundary
+            + b'"'
+            + e
+            + e
+            + b"--"
+            + boundary
+            + e
+            + inner
+            + sibling * draw(st.integers(0, 2))
+            + draw(st.sampled_from([b"--" + boundary + b"--" + e, b""]))
+        )
     return b"From: alice@partner.test" + e + b"Message-ID: <deep@partner.test>" + e + inner
 
 

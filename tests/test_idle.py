@@ -2,15 +2,16 @@
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from test_mailbox import plain
 
 from agent.adapters import imap as mailbox
 from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
-from agent.engine.service import Agent
 from agent.adapters.store import Store
+from agent.engine.service import Agent
 from support import AgentProcess, query, reply, send, t1, wait_until, write_config
-from test_mailbox import plain
 
 
 def test_a_reply_is_seen_at_once_with_idle_and_polling_remains_the_fallback(servers, tmp_path):
@@ -25,12 +26,23 @@ def test_a_reply_is_seen_at_once_with_idle_and_polling_remains_the_fallback(serv
             incident = t1(subject=f"incident {n}")
             send(relay, incident)
             sent_at = time.time()
-            wait_until(lambda: query(db, "SELECT id FROM incidents WHERE t1_message_id = ?", incident["Message-ID"]),
-                       5, "the T1 seen through IDLE")
+            wait_until(
+                lambda incident=incident: query(
+                    db, "SELECT id FROM incidents WHERE t1_message_id = ?", incident["Message-ID"]
+                ),
+                5,
+                "the T1 seen through IDLE",
+            )
             send(relay, reply(incident))
             sent_at = time.time()
-            wait_until(lambda: query(db, "SELECT state FROM incidents WHERE t1_message_id = ?",
-                                     incident["Message-ID"]) == [("responded",)], 5, "the reply seen through IDLE")
+            wait_until(
+                lambda incident=incident: (
+                    query(db, "SELECT state FROM incidents WHERE t1_message_id = ?", incident["Message-ID"])
+                    == [("responded",)]
+                ),
+                5,
+                "the reply seen through IDLE",
+            )
             latencies.append(time.time() - sent_at)
     print(f"reply -> responded latencies with IDLE: {[round(x, 3) for x in latencies]} s")
     assert max(latencies) < 2.0  # poll_interval is 300 s: only IDLE can explain this
@@ -79,16 +91,16 @@ def test_a_cycle_with_nothing_new_sends_no_examine_whatever_the_folder_holds(ser
     box, calls, cfg = recorded_mailbox(write_config(tmp_path, dovecot, relay, imap_folders="INBOX, Archive"))
     dovecot.append("watch", plain(2), folder="Archive")
     agent = Agent(cfg, Store(cfg.agent.database), mailbox=box)
-    assert agent.sync(datetime.now(timezone.utc)) == 2  # the first sync examines: Archive stays selected
+    assert agent.sync(datetime.now(UTC)) == 2  # the first sync examines: Archive stays selected
     assert not box.wait_for_news(0.1, threading.Event())  # INBOX is examined again for IDLE
     del calls[:]
-    assert agent.sync(datetime.now(timezone.utc)) == 0
+    assert agent.sync(datetime.now(UTC)) == 0
     assert not box.wait_for_news(0.1, threading.Event())
     # INBOX is selected: NOOP, SEARCH; Archive is not: STATUS. Then NOOP, SEARCH and IDLE on INBOX.
     assert calls == ["noop", "search", "folder_status", "noop", "search", "idle", "idle_check", "idle_done"]
     dovecot.append("watch", plain(3), folder="Archive")
     dovecot.deliver("watch", plain(4))
-    assert agent.sync(datetime.now(timezone.utc)) == 2  # found through NOOP and STATUS
+    assert agent.sync(datetime.now(UTC)) == 2  # found through NOOP and STATUS
     agent.close()
 
 
@@ -97,14 +109,14 @@ def test_a_mail_that_came_after_the_sync_wakes_the_wait_at_once(servers, tmp_pat
     box, calls, cfg = recorded_mailbox(write_config(tmp_path, dovecot, relay))
     agent = Agent(cfg, Store(cfg.agent.database), mailbox=box)
     for selected in (True, False):
-        agent.sync(datetime.now(timezone.utc))
+        agent.sync(datetime.now(UTC))
         if not selected:  # as after a restart with nothing new: STATUS, and INBOX is not selected
             box.close()
-            agent.sync(datetime.now(timezone.utc))
+            agent.sync(datetime.now(UTC))
             assert "select_folder" not in calls[-3:]
         dovecot.deliver("watch", plain(10 + selected))  # after the sync, before the IDLE: IDLE won't tell
         started = time.monotonic()
         assert box.wait_for_news(5, threading.Event())
         assert time.monotonic() - started < 1
-        assert agent.sync(datetime.now(timezone.utc)) == 1
+        assert agent.sync(datetime.now(UTC)) == 1
     agent.close()

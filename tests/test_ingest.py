@@ -1,22 +1,22 @@
 """Ingest and escalation bookkeeping against a real SQLite file, with literal mails (no servers)."""
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agent.engine import ladder, outbox
 from agent.adapters.config import load
+from agent.adapters.store import Store
 from agent.core.effects import t1_sent_at
-from agent.engine.ingest import ingest
-from agent.core.mail import parse
 from agent.core.folder import Fetched
+from agent.core.mail import parse
 from agent.core.policy import Outgoing, Reason, State, Status
 from agent.core.sop import Tier
-from agent.adapters.store import Store
+from agent.engine import ladder, outbox
+from agent.engine.ingest import ingest
 
-NOW = datetime(2026, 11, 25, 11, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)
 CONFIG = """
 [imap]
 host = 127.0.0.1
@@ -44,8 +44,10 @@ def env(tmp_path: Path):
 
 
 def raw(sender, to, mid, subject="API down", date="Wed, 25 Nov 2026 11:15:00 +0000", extra=""):
-    return (f"From: {sender}\r\nTo: {to}\r\nCc: watch@partner.test\r\nSubject: {subject}\r\nDate: {date}\r\n"
-            f"Message-ID: {mid}\r\n{extra}\r\nbody of {mid}\r\n").encode()
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nCc: watch@partner.test\r\nSubject: {subject}\r\nDate: {date}\r\n"
+        f"Message-ID: {mid}\r\n{extra}\r\nbody of {mid}\r\n"
+    ).encode()
 
 
 def fetched(data, uid=1, folder="INBOX", internaldate=NOW - timedelta(minutes=5)):
@@ -57,8 +59,15 @@ def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
     assert store.incident_row(incident_id)["state"] == "awaiting_response"
-    ingest(store, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
-                              extra="In-Reply-To: <t1@p>\r\n"), uid=2), cfg, NOW)
+    ingest(
+        store,
+        fetched(
+            raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"),
+            uid=2,
+        ),
+        cfg,
+        NOW,
+    )
     row = store.incident_row(incident_id)
     assert (row["state"], row["response_message_id"]) == ("responded", "<r@v>")
     assert [e["kind"] for e in store.events(incident_id)] == ["incident_opened", "notice_decided", "responded"]
@@ -76,15 +85,22 @@ def test_the_same_message_id_in_two_folders_is_one_mail(env):
 def test_a_t1_older_than_max_incident_age_is_recorded_not_escalated(env):
     cfg, store = env
     old = raw("alice@partner.test", "urgent@vendor.test", "<old@p>", date="Mon, 02 Nov 2026 09:00:00 +0000")
-    seen = ingest(store, fetched(old, internaldate=datetime(2026, 11, 2, 9, 1, tzinfo=timezone.utc)), cfg, NOW)
+    seen = ingest(store, fetched(old, internaldate=datetime(2026, 11, 2, 9, 1, tzinfo=UTC)), cfg, NOW)
     assert store.incident_row(seen.classification.incident_id)["state"] == "stale"
     assert ladder.decisions(store, cfg, NOW + timedelta(hours=5)) == {}
 
 
 def test_a_reply_seen_before_its_t1_is_adopted_when_the_t1_arrives(env):
     cfg, store = env
-    ingest(store, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
-                              extra="References: <t1@p>\r\n"), folder="Vendor"), cfg, NOW)
+    ingest(
+        store,
+        fetched(
+            raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="References: <t1@p>\r\n"),
+            folder="Vendor",
+        ),
+        cfg,
+        NOW,
+    )
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
 
@@ -93,8 +109,15 @@ def test_a_database_from_before_the_reference_index_still_adopts_its_orphans(tmp
     cfg, _ = env
     path = tmp_path / "old.db"
     old = Store(path)  # as written before migration 0004: drop what it added, then add it back
-    ingest(old, fetched(raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down",
-                            extra="In-Reply-To: <t1@p>\r\n"), folder="Vendor"), cfg, NOW)
+    ingest(
+        old,
+        fetched(
+            raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"),
+            folder="Vendor",
+        ),
+        cfg,
+        NOW,
+    )
     old.db.execute("DROP TABLE message_refs")
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_message_refs'")
     old.close()
@@ -119,9 +142,9 @@ def test_only_a_t1s_body_is_read(env):
 
 
 def test_the_t1_send_time_is_its_date_unless_implausible():
-    internal = datetime(2026, 11, 25, 11, 16, tzinfo=timezone.utc)
+    internal = datetime(2026, 11, 25, 11, 16, tzinfo=UTC)
     good = parse(raw("a@partner.test", "u@v.test", "<a@p>"))
-    assert t1_sent_at(good, internal, NOW) == (datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc), "date")
+    assert t1_sent_at(good, internal, NOW) == (datetime(2026, 11, 25, 11, 15, tzinfo=UTC), "date")
     future = parse(raw("a@partner.test", "u@v.test", "<a@p>", date="Wed, 25 Nov 2026 14:00:00 +0000"))
     assert t1_sent_at(future, internal, NOW) == (internal, "internaldate")
     undated = parse(raw("a@partner.test", "u@v.test", "<a@p>", date="garbage"))
@@ -137,8 +160,16 @@ def test_the_database_refuses_a_second_escalation_of_one_tier(env):
     first = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
     assert outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_outbox(Outgoing.ESCALATION, dict(incident_id=incident_id, tier=2, message_id="<other@p>", status="pending",
-                                  decided_at="2026-11-25T11:50:00Z"))
+        store.add_outbox(
+            Outgoing.ESCALATION,
+            dict(
+                incident_id=incident_id,
+                tier=2,
+                message_id="<other@p>",
+                status="pending",
+                decided_at="2026-11-25T11:50:00Z",
+            ),
+        )
 
 
 def test_the_audit_log_cannot_be_changed(env):
@@ -153,13 +184,26 @@ def test_a_manual_t2_by_an_engineer_counts_as_sent(env):
     cfg, store = env
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
-    ingest(store, fetched(raw("bob@partner.test", "t2@vendor.test", "<m2@p>", "FW: API down",
-                              date="Wed, 25 Nov 2026 11:40:00 +0000", extra="In-Reply-To: <t1@p>\r\n"), uid=2),
-           cfg, NOW)
+    ingest(
+        store,
+        fetched(
+            raw(
+                "bob@partner.test",
+                "t2@vendor.test",
+                "<m2@p>",
+                "FW: API down",
+                date="Wed, 25 Nov 2026 11:40:00 +0000",
+                extra="In-Reply-To: <t1@p>\r\n",
+            ),
+            uid=2,
+        ),
+        cfg,
+        NOW,
+    )
     [row] = store.escalation_rows(incident_id)
     assert (row["tier"], row["status"], row["sent_at"]) == (2, str(Status.MANUAL), "2026-11-25T11:40:00.000Z")
     d = ladder.decisions(store, cfg, NOW + timedelta(minutes=50))[incident_id]
-    assert d.due_at == datetime(2026, 11, 25, 12, 10, tzinfo=timezone.utc)
+    assert d.due_at == datetime(2026, 11, 25, 12, 10, tzinfo=UTC)
 
 
 def test_resolve_by_hand_cancels_what_is_pending(env):
@@ -174,20 +218,27 @@ def test_resolve_by_hand_cancels_what_is_pending(env):
 
 
 def test_with_a_trusted_authserv_id_a_spoofed_reply_neither_opens_nor_stops(tmp_path):
-    (tmp_path / "config.ini").write_text(CONFIG.replace("internal_domains = partner.test",
-                                                        "internal_domains = partner.test\ntrusted_authserv_id = mx.partner.test"))
+    (tmp_path / "config.ini").write_text(
+        CONFIG.replace(
+            "internal_domains = partner.test", "internal_domains = partner.test\ntrusted_authserv_id = mx.partner.test"
+        )
+    )
     cfg = load(tmp_path / "config.ini")
     store = Store(cfg.agent.database)
     ar = "Authentication-Results: mx.partner.test; dmarc=pass header.from=partner.test\r\n"
     spoofed_t1 = raw("alice@partner.test", "urgent@vendor.test", "<fake@p>")
     assert ingest(store, fetched(spoofed_t1), cfg, NOW).classification.kind == "untrusted"
-    real = ingest(store, fetched(ar.encode() + raw("alice@partner.test", "urgent@vendor.test", "<t1@p>"), uid=2),
-                  cfg, NOW)
+    real = ingest(
+        store, fetched(ar.encode() + raw("alice@partner.test", "urgent@vendor.test", "<t1@p>"), uid=2), cfg, NOW
+    )
     assert real.classification.kind == "t1"
-    fake_reply = ("Authentication-Results: mx.partner.test; dmarc=fail header.from=vendor.test\r\n".encode()
-                  + raw("sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"))
+    fake_reply = b"Authentication-Results: mx.partner.test; dmarc=fail header.from=vendor.test\r\n" + raw(
+        "sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"
+    )
     seen = ingest(store, fetched(fake_reply, uid=3), cfg, NOW)
-    assert (seen.classification.kind, store.incident_row(real.classification.incident_id)["state"]) == \
-        ("untrusted", "awaiting_response")
+    assert (seen.classification.kind, store.incident_row(real.classification.incident_id)["state"]) == (
+        "untrusted",
+        "awaiting_response",
+    )
     assert store.db["incidents"].count == 1
     store.close()

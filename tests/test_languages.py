@@ -5,11 +5,11 @@ import email.policy
 from datetime import timedelta
 
 import pytest
+from test_procedure import CORPUS, fresh
 
 from agent.core.compose import Original, Step, escalation
 from agent.core.mail import parse
 from agent.core.sop import Tier
-from test_procedure import CORPUS, fresh
 from support import T2_ADDR, AgentProcess, send, to, write_config
 
 CASES = {  # corpus file -> (a phrase of its subject, a phrase of its body), as a person reads them
@@ -42,11 +42,20 @@ def test_the_body_and_subject_decode_as_a_person_reads_them(name):
 def test_the_escalation_quotes_the_original_intact_in_utf8(name):
     raw, reference, _ = decoded_original(name)
     mail = parse(raw)
-    original = Original(mail.message_id, mail.subject, mail.sender, mail.recipients, mail.references,
-                        mail.date, mail.text, raw)
-    msg = escalation(original, Tier.T2, (Step(Tier.T1, "urgent@vendor.test", mail.date, mail.message_id),),
-                     timedelta(minutes=30), to=T2_ADDR, cc=(), from_address="a@partner.test",
-                     message_id="<e@partner.test>", now=mail.date)
+    original = Original(
+        mail.message_id, mail.subject, mail.sender, mail.recipients, mail.references, mail.date, mail.text, raw
+    )
+    msg = escalation(
+        original,
+        Tier.T2,
+        (Step(Tier.T1, "urgent@vendor.test", mail.date, mail.message_id),),
+        timedelta(minutes=30),
+        to=T2_ADDR,
+        cc=(),
+        from_address="a@partner.test",
+        message_id="<e@partner.test>",
+        now=mail.date,
+    )
     back = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
     body = back.get_body(("plain",))
     assert body.get_content_charset() == "utf-8"

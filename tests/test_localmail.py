@@ -1,4 +1,5 @@
 """Tests of tools/localmail.py against the real Dovecot and aiosmtpd servers it starts."""
+
 from __future__ import annotations
 
 import os
@@ -39,6 +40,7 @@ def make_relay(dovecot):
     def make(**kwargs) -> SmtpRelay:
         relays.append(SmtpRelay(dovecot, LOCAL, **kwargs).start())
         return relays[-1]
+
     yield make
     for r in relays:
         r.stop()
@@ -90,8 +92,7 @@ def test_local_copy_lands_in_inbox_before_send_returns(dovecot, make_relay):
 def test_two_aliases_of_one_user_get_one_copy_and_others_their_own(dovecot, make_relay):
     relay = make_relay()
     msg, token = make_mail()
-    relay.send(msg.as_bytes(), "x@outside.test",
-               ["alice@example.com", "support@example.com", "bob@example.com"])
+    relay.send(msg.as_bytes(), "x@outside.test", ["alice@example.com", "support@example.com", "bob@example.com"])
     assert len(read_mailbox(dovecot, "alice", token)) == 1
     assert len(read_mailbox(dovecot, "bob", token)) == 1
 
@@ -124,8 +125,7 @@ def test_append_keeps_internaldate_and_creates_folder(dovecot):
     when = datetime(2024, 3, 1, 12, 34, 56, tzinfo=timezone(timedelta(hours=2)))
     token = uuid.uuid4().hex
     folder = f"Archive-{token[:8]}"
-    dovecot.append("bob", f"Subject: old {token}\r\n\r\nx\r\n".encode(), folder=folder,
-                   internaldate=when)
+    dovecot.append("bob", f"Subject: old {token}\r\n\r\nx\r\n".encode(), folder=folder, internaldate=when)
     with IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=10) as c:
         c.normalise_times = False
         c.login("bob", USERS["bob"])
@@ -143,8 +143,7 @@ def test_tls_with_auth(dovecot, make_relay, tls):
     relay.send(msg, "agent@example.com", ["alice@example.com"])
     assert len(read_mailbox(dovecot, "alice", token)) == 1
     with pytest.raises(smtplib.SMTPAuthenticationError) as err:
-        relay.send(msg, "agent@example.com", ["alice@example.com"],
-                   credentials=(RELAY_AUTH[0], "wrong"))
+        relay.send(msg, "agent@example.com", ["alice@example.com"], credentials=(RELAY_AUTH[0], "wrong"))
     assert err.value.smtp_code == 535
     with pytest.raises(smtplib.SMTPSenderRefused) as err:  # auth is required
         relay.send(msg, "agent@example.com", ["alice@example.com"], credentials=None)
@@ -153,8 +152,9 @@ def test_tls_with_auth(dovecot, make_relay, tls):
     # the certificate really is checked: a client without the CA refuses it
     with pytest.raises(ssl.SSLCertVerificationError):
         if tls == "ssl":
-            smtplib.SMTP_SSL(relay.host, relay.port, local_hostname="localhost", timeout=10,
-                             context=ssl.create_default_context()).close()
+            smtplib.SMTP_SSL(
+                relay.host, relay.port, local_hostname="localhost", timeout=10, context=ssl.create_default_context()
+            ).close()
         else:
             with smtplib.SMTP(relay.host, relay.port, local_hostname="localhost", timeout=10) as c:
                 c.starttls(context=ssl.create_default_context())
@@ -229,14 +229,17 @@ def test_start_failure_raises_with_log_tail():
 
 @pytest.mark.integration
 def test_dovecot_dies_with_the_process_that_started_it():
-    code = textwrap.dedent("""
+    code = textwrap.dedent(
+        """
         import sys, time
         sys.path.insert(0, %r)
         from tools.localmail import Dovecot
         dc = Dovecot({"frank": "pw"}).start()
         print(dc.pid, dc.root, flush=True)
         time.sleep(60)
-    """ % str(Path(__file__).resolve().parents[1]))
+    """
+        % str(Path(__file__).resolve().parents[1])
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     pid = root = None
     try:
@@ -254,8 +257,7 @@ def test_dovecot_dies_with_the_process_that_started_it():
         if child.poll() is None:
             child.kill()
             child.wait(5)
-        if pid and running(pid) and root and root in Path(
-                f"/proc/{pid}/cmdline").read_text():
+        if pid and running(pid) and root and root in Path(f"/proc/{pid}/cmdline").read_text():
             os.kill(pid, signal.SIGKILL)
         if root and Path(root).name.startswith("ea-dc-"):
             subprocess.run(["rm", "-rf", root], timeout=30)

@@ -1,15 +1,17 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from agent.core.mail import clean, in_domains, normalise_subject, parse
 
-T1 = (b"From: Alice Engineer <Alice@Partner.test>\r\n"
-      b"To: urgent@vendor.test\r\n"
-      b"Cc: watch@partner.test, \"Bob\" <bob@partner.test>\r\n"
-      b"Subject: =?utf-8?q?API_down_=E2=9C=93?=\r\n"
-      b"Date: Wed, 25 Nov 2026 12:15:00 +0100\r\n"
-      b"Message-ID: <t1@partner.test>\r\n"
-      b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
-      b"Partner ID: Acmes\r\nAll requests fail with F500.\r\n")
+T1 = (
+    b"From: Alice Engineer <Alice@Partner.test>\r\n"
+    b"To: urgent@vendor.test\r\n"
+    b'Cc: watch@partner.test, "Bob" <bob@partner.test>\r\n'
+    b"Subject: =?utf-8?q?API_down_=E2=9C=93?=\r\n"
+    b"Date: Wed, 25 Nov 2026 12:15:00 +0100\r\n"
+    b"Message-ID: <t1@partner.test>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    b"Partner ID: Acmes\r\nAll requests fail with F500.\r\n"
+)
 
 
 def test_parses_the_fields_the_agent_uses():
@@ -19,14 +21,16 @@ def test_parses_the_fields_the_agent_uses():
     assert m.sender == "alice@partner.test"
     assert m.to == ("urgent@vendor.test",)
     assert m.cc == ("watch@partner.test", "bob@partner.test")
-    assert m.date == datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+    assert m.date == datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
     assert m.automatic is None
     assert "Partner ID: Acmes" in m.text
 
 
 def test_reply_headers_give_the_thread_ids_newest_first():
-    raw = (b"From: s@vendor.test\r\nMessage-ID: <r@vendor.test>\r\nIn-Reply-To: <b@x>\r\n"
-           b"References: <a@x> <b@x>\r\nSubject: RE: API down\r\n\r\nok\r\n")
+    raw = (
+        b"From: s@vendor.test\r\nMessage-ID: <r@vendor.test>\r\nIn-Reply-To: <b@x>\r\n"
+        b"References: <a@x> <b@x>\r\nSubject: RE: API down\r\n\r\nok\r\n"
+    )
     assert parse(raw).thread_ids == ("<b@x>", "<a@x>")
 
 
@@ -36,8 +40,12 @@ def test_automatic_mails_are_recognised_by_their_headers():
     assert parse(base + b"Auto-Submitted: no\r\n\r\nx").automatic is None
     assert parse(base + b"X-Autoreply: yes\r\n\r\nx").automatic == "X-Autoreply header"
     assert parse(base + b"Precedence: bulk\r\n\r\nx").automatic == "Precedence: bulk"
-    assert "delivery report" in parse(base + b"Content-Type: multipart/report; report-type=delivery-status;"
-                                      b" boundary=b\r\n\r\n--b--\r\n").automatic
+    assert (
+        "delivery report"
+        in parse(
+            base + b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b--\r\n"
+        ).automatic
+    )
     assert "delivery report" in parse(b"From: MAILER-DAEMON@vendor.test\r\n\r\nx").automatic
 
 
@@ -55,8 +63,10 @@ def test_garbage_and_empty_input_parse_without_raising():
 
 
 def test_html_only_bodies_become_text():
-    raw = (b"From: a@b.test\r\nContent-Type: text/html\r\n\r\n"
-           b"<html><body><p>Partner ID: Acmes</p><div>Error&nbsp;F500</div></body></html>")
+    raw = (
+        b"From: a@b.test\r\nContent-Type: text/html\r\n\r\n"
+        b"<html><body><p>Partner ID: Acmes</p><div>Error&nbsp;F500</div></body></html>"
+    )
     text = parse(raw).text
     assert "Partner ID: Acmes" in text and "Error\xa0F500" in text
 

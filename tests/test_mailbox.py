@@ -1,15 +1,15 @@
 """The IMAP side against a real Dovecot: read-only, incremental, several folders, chunks, restarts."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from agent.adapters import imap as mailbox_mod
 from agent.adapters.config import load
-from agent.core.errors import MailboxError
 from agent.adapters.imap import Mailbox
-from agent.engine.service import Agent
 from agent.adapters.store import Store
+from agent.core.errors import MailboxError
+from agent.engine.service import Agent
 from support import T2_ADDR, reply, send, sent_to, t1, write_config
 
 
@@ -19,8 +19,10 @@ def agent_for(config_path):
 
 
 def plain(n: int, folder_tag: str = "") -> bytes:
-    return (f"From: news@else.test\r\nTo: watch@partner.test\r\nSubject: newsletter {n}\r\n"
-            f"Message-ID: <n{n}{folder_tag}@else.test>\r\n\r\nhello {n}\r\n").encode()
+    return (
+        f"From: news@else.test\r\nTo: watch@partner.test\r\nSubject: newsletter {n}\r\n"
+        f"Message-ID: <n{n}{folder_tag}@else.test>\r\n\r\nhello {n}\r\n"
+    ).encode()
 
 
 def test_sync_is_read_only_and_incremental(servers, tmp_path):
@@ -28,7 +30,7 @@ def test_sync_is_read_only_and_incremental(servers, tmp_path):
     for n in range(3):
         dovecot.deliver("watch", plain(n))
     agent = agent_for(write_config(tmp_path, dovecot, relay))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert agent.sync(now) == 3
     assert agent.sync(now) == 0
     dovecot.deliver("watch", plain(3))
@@ -46,12 +48,12 @@ def test_a_restart_resumes_where_it_stopped(servers, tmp_path):
     for n in range(2):
         dovecot.deliver("watch", plain(n))
     first = agent_for(config)
-    assert first.sync(datetime.now(timezone.utc)) == 2
+    assert first.sync(datetime.now(UTC)) == 2
     first.close()
     first.store.close()
     dovecot.deliver("watch", plain(2))
     second = agent_for(config)
-    assert second.sync(datetime.now(timezone.utc)) == 1
+    assert second.sync(datetime.now(UTC)) == 1
     assert second.store.folder_state("INBOX").last_uid == 3
     second.close()
 
@@ -64,7 +66,7 @@ def test_folders_are_fetched_in_chunks_and_a_mail_in_two_folders_counts_once(ser
     dovecot.append("watch", plain(0), folder="Archive")  # the same Message-ID, filed twice
     dovecot.append("watch", plain(9), folder="Archive")
     agent = agent_for(write_config(tmp_path, dovecot, relay, imap_folders="INBOX, Archive"))
-    assert agent.sync(datetime.now(timezone.utc)) == 6
+    assert agent.sync(datetime.now(UTC)) == 6
     assert agent.store.db["messages"].count == 6
     assert agent.store.folder_state("INBOX").last_uid == 5
     assert agent.store.folder_state("Archive").last_uid == 2
@@ -73,7 +75,7 @@ def test_folders_are_fetched_in_chunks_and_a_mail_in_two_folders_counts_once(ser
 
 def test_a_first_start_over_old_mail_records_old_t1s_without_escalating(servers, tmp_path):
     dovecot, relay = servers
-    old = datetime.now(timezone.utc) - timedelta(days=3)
+    old = datetime.now(UTC) - timedelta(days=3)
     dovecot.append("watch", t1(when=old).as_bytes(), internaldate=old)
     agent = agent_for(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s"))
     agent.cycle()
@@ -87,7 +89,7 @@ def test_a_mail_over_the_size_cap_is_recorded_from_its_headers(servers, tmp_path
     big = plain(1).replace(b"hello 1", b"x" * 5000)
     dovecot.deliver("watch", big)
     agent = agent_for(write_config(tmp_path, dovecot, relay, agent_max_message_bytes=2048))
-    assert agent.sync(datetime.now(timezone.utc)) == 1
+    assert agent.sync(datetime.now(UTC)) == 1
     [row] = agent.store.db["messages"].rows
     assert row["message_id"] == "<n1@else.test>" and row["size"] > 5000
     agent.close()
@@ -97,7 +99,7 @@ def test_a_reply_that_arrives_between_decision_and_send_stops_the_escalation(ser
     """Check, then act: the mailbox is read again right before a send."""
     dovecot, relay = servers
     config = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s"))
-    incident = t1(when=datetime.now(timezone.utc) - timedelta(seconds=5))
+    incident = t1(when=datetime.now(UTC) - timedelta(seconds=5))
     send(relay, incident)
 
     class ReplyArrivesMidCycle(Mailbox):
@@ -120,8 +122,11 @@ def test_a_reply_that_arrives_between_decision_and_send_stops_the_escalation(ser
 def test_imap_failures_are_one_sentence(servers, tmp_path):
     dovecot, relay = servers
     wrong = load(write_config(tmp_path, dovecot, relay, imap_password="wrong"))
-    with pytest.raises(MailboxError, match=rf"^IMAP server 127.0.0.1:{dovecot.imap_port} refused the login "
-                                           r"for watch$"):
+    with pytest.raises(
+        MailboxError,
+        match=rf"^IMAP server 127.0.0.1:{dovecot.imap_port} refused the login "
+        r"for watch$",
+    ):
         Mailbox(wrong.imap).check()
     missing = load(write_config(tmp_path, dovecot, relay, imap_folders="INBOX, Nope"))
     with pytest.raises(MailboxError, match="examining the folders failed"):
@@ -149,6 +154,7 @@ def test_a_connection_dropped_mid_fetch_resumes_without_loss_or_duplicates(serve
             if len(fetches) == 3:
                 client.socket().shutdown(2)
             return real(*args, **kwargs)
+
         client.fetch = fetch
         return client
 

@@ -43,21 +43,35 @@ def token_endpoint():
 def token_command(tmp_path, token: str) -> str:
     """A token command as an operator would write one; it counts its runs in a file."""
     script = tmp_path / "get-token"
-    script.write_text(f"#!{sys.executable}\nimport pathlib\np = pathlib.Path({str(tmp_path / 'runs')!r})\n"
-                      f"p.write_text(str(int(p.read_text() or 0) + 1) if p.exists() else '1')\nprint({token!r})\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport pathlib\np = pathlib.Path({str(tmp_path / 'runs')!r})\n"
+        f"p.write_text(str(int(p.read_text() or 0) + 1) if p.exists() else '1')\nprint({token!r})\n"
+    )
     script.chmod(0o755)
     return str(script)
 
 
 def test_imap_and_smtp_with_xoauth2_escalate_end_to_end(token_endpoint, tmp_path):
     url, seen = token_endpoint
-    with Dovecot(USERS, oauth2_tokeninfo_url=url) as dovecot, \
-            SmtpRelay(dovecot, LOCAL, oauth2_tokens={GOOD: "agent@partner.test"}) as relay, \
-            SmtpRelay(dovecot, LOCAL) as people:
+    with (
+        Dovecot(USERS, oauth2_tokeninfo_url=url) as dovecot,
+        SmtpRelay(dovecot, LOCAL, oauth2_tokens={GOOD: "agent@partner.test"}) as relay,
+        SmtpRelay(dovecot, LOCAL) as people,
+    ):
         command = token_command(tmp_path, GOOD)
-        config = write_config(tmp_path, dovecot, relay, imap_password=None, imap_auth="xoauth2",
-                              imap_oauth2_token_command=command, smtp_auth="xoauth2", smtp_username="agent@partner.test",
-                              smtp_oauth2_token_command=command, escalation_t2_after="2s", imap_idle="false")
+        config = write_config(
+            tmp_path,
+            dovecot,
+            relay,
+            imap_password=None,
+            imap_auth="xoauth2",
+            imap_oauth2_token_command=command,
+            smtp_auth="xoauth2",
+            smtp_username="agent@partner.test",
+            smtp_oauth2_token_command=command,
+            escalation_t2_after="2s",
+            imap_idle="false",
+        )
         check = agent_command(config, "check")
         assert check.returncode == 0, check.stderr
         send(people, t1())
@@ -70,13 +84,20 @@ def test_imap_and_smtp_with_xoauth2_escalate_end_to_end(token_endpoint, tmp_path
 def test_a_refused_token_and_a_failing_command_are_one_sentence(token_endpoint, tmp_path):
     url, _ = token_endpoint
     with Dovecot(USERS, oauth2_tokeninfo_url=url) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
-        bad = write_config(tmp_path, dovecot, relay, imap_password=None, imap_auth="xoauth2",
-                           imap_oauth2_token_command=token_command(tmp_path, "expired-token"))
+        bad = write_config(
+            tmp_path,
+            dovecot,
+            relay,
+            imap_password=None,
+            imap_auth="xoauth2",
+            imap_oauth2_token_command=token_command(tmp_path, "expired-token"),
+        )
         result = agent_command(bad, "check")
         assert result.returncode == 1
         assert result.stderr.strip() == f"Error: IMAP server 127.0.0.1:{dovecot.imap_port} refused the login for watch"
-        failing = write_config(tmp_path, dovecot, relay, imap_password=None, imap_auth="xoauth2",
-                               imap_oauth2_token_command="false")
+        failing = write_config(
+            tmp_path, dovecot, relay, imap_password=None, imap_auth="xoauth2", imap_oauth2_token_command="false"
+        )
         result = agent_command(failing, "check")
         assert result.stderr.strip() == "Error: IMAP: oauth2_token_command exited 1"
         missing = write_config(tmp_path, dovecot, relay, imap_password=None, imap_auth="xoauth2")

@@ -15,24 +15,24 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agent.cli import export
-from agent.engine import metrics
-from agent.engine import systemd
 from agent.adapters.config import load
-from agent.cli.report import incident_detail
-from agent.engine.service import Agent
 from agent.adapters.store import Store
+from agent.cli import export
+from agent.cli.report import incident_detail
+from agent.engine import metrics, systemd
+from agent.engine.service import Agent
 from support import LOCAL, REPO, T2_ADDR, USERS, reply, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay
 
 UNIT = REPO / "systemd" / "escalation-agent.service"
-needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                           reason="systemd-analyze is not installed (Debian: the systemd package)")
+needs_systemd_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed (Debian: the systemd package)"
+)
 
 
 # -- sd_notify ---------------------------------------------------------------------------------------
@@ -99,8 +99,7 @@ def test_watchdog_interval_is_half_of_watchdog_usec_for_this_process_only(monkey
 
 # -- the unit and its checks -------------------------------------------------------------------------
 def _check_systemd(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(REPO / "scripts" / "check-systemd"), *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([str(REPO / "scripts" / "check-systemd"), *args], capture_output=True, text=True, timeout=120)
 
 
 @needs_systemd_analyze
@@ -114,11 +113,16 @@ def test_the_unit_verifies_cleanly_and_its_exposure_is_at_most_1_5():
 
 def test_the_unit_is_a_watched_notify_service_with_credentials():
     lines = set(UNIT.read_text().splitlines())
-    assert {"Type=notify", "NotifyAccess=main", "Restart=on-failure", "StateDirectory=escalation-agent",
-            "ExecStart=/opt/escalation-agent/venv/bin/escalation-agent -c /etc/escalation-agent/config.ini run",
-            "LoadCredential=imap-password:/etc/escalation-agent/imap-password",
-            "LoadCredential=smtp-password:/etc/escalation-agent/smtp-password",
-            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"} <= lines
+    assert {
+        "Type=notify",
+        "NotifyAccess=main",
+        "Restart=on-failure",
+        "StateDirectory=escalation-agent",
+        "ExecStart=/opt/escalation-agent/venv/bin/escalation-agent -c /etc/escalation-agent/config.ini run",
+        "LoadCredential=imap-password:/etc/escalation-agent/imap-password",
+        "LoadCredential=smtp-password:/etc/escalation-agent/smtp-password",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    } <= lines
     assert any(line.startswith("WatchdogSec=") for line in lines)
 
 
@@ -130,8 +134,13 @@ def test_check_systemd_fails_on_a_verify_warning_and_on_a_weak_unit(tmp_path):
     result = _check_systemd(str(typo))
     assert result.returncode == 1 and "Unknown key 'RestartSecs'" in result.stderr
     weak = tmp_path / "weak.service"
-    weak.write_text("\n".join(line for line in text.splitlines()
-                              if not line.startswith(("SystemCallFilter=", "ProtectSystem=", "PrivateUsers="))))
+    weak.write_text(
+        "\n".join(
+            line
+            for line in text.splitlines()
+            if not line.startswith(("SystemCallFilter=", "ProtectSystem=", "PrivateUsers="))
+        )
+    )
     result = _check_systemd(str(weak))
     assert result.returncode == 1 and "is above 1.5" in result.stderr
 
@@ -140,8 +149,11 @@ def test_check_systemd_fails_on_a_verify_warning_and_on_a_weak_unit(tmp_path):
 @pytest.mark.integration
 def test_install_into_a_root_builds_a_working_venv_config_and_unit(tmp_path, monkeypatch):
     root = tmp_path / "root"
-    outside = [Path("/opt/escalation-agent"), Path("/etc/escalation-agent"),
-               Path("/etc/systemd/system/escalation-agent.service")]
+    outside = [
+        Path("/opt/escalation-agent"),
+        Path("/etc/escalation-agent"),
+        Path("/etc/systemd/system/escalation-agent.service"),
+    ]
     before = {p: p.exists() for p in outside}
     command = [str(REPO / "scripts" / "install"), "--root", str(root), "--python", sys.executable]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -186,10 +198,18 @@ def test_install_into_a_root_builds_a_working_venv_config_and_unit(tmp_path, mon
 def audit_db(tmp_path_factory):
     """1: no answer, T2 sent after a failed attempt. 2: answered at once. 3: answered after its T2."""
     directory = tmp_path_factory.mktemp("ops")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
-        config = load(write_config(directory, dovecot, relay, escalation_t2_after="2s", escalation_t3_after="1h",
-                                   agent_database=str(directory / "escalation-agent.db")))
+        config = load(
+            write_config(
+                directory,
+                dovecot,
+                relay,
+                escalation_t2_after="2s",
+                escalation_t3_after="1h",
+                agent_database=str(directory / "escalation-agent.db"),
+            )
+        )
         store = Store(config.agent.database)
         agent = Agent(config, store)
         past = started - timedelta(seconds=30)
@@ -202,15 +222,17 @@ def audit_db(tmp_path_factory):
         agent.cycle()  # opens 1-3, records 2's response, tries T2 for 1 and 3: refused (451)
         relay.mode = "accept"
         assert [s for s in agent.cycle().sent if s.endswith("T2")] == ["incident 1 T2", "incident 3 T2"]
-        [t2_of_3] = [a.message() for a in relay.accepted
-                     if T2_ADDR in a.rcpt_tos and "Payouts" in a.message()["Subject"]]
+        [t2_of_3] = [
+            a.message() for a in relay.accepted if T2_ADDR in a.rcpt_tos and "Payouts" in a.message()["Subject"]
+        ]
         send(relay, reply(t2_of_3, sender="manager@vendor.test"))
         agent.cycle()  # reads the CC copies of the T2s and 3's response
         agent.close()
     states = dict(store.db.execute("SELECT id, state FROM incidents").fetchall())
     assert states == {1: "awaiting_response", 2: "responded", 3: "responded"}
-    yield dict(path=Path(config.agent.database), store=store, config=config, started=started,
-               last_sync_at=agent.last_sync_at)
+    yield dict(
+        path=Path(config.agent.database), store=store, config=config, started=started, last_sync_at=agent.last_sync_at
+    )
     store.close()
 
 
@@ -235,7 +257,7 @@ def _datasette_get(db_path: Path, *paths: str) -> list:
 def test_datasette_canned_queries(audit_db):
     base = "/escalation-agent"
     since = (audit_db["started"] - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    later = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     open_rows, timeline, sent, sent_none, sent_unbounded, ttfr = _datasette_get(
         audit_db["path"],
         f"{base}/open_incidents.json?_shape=array",
@@ -243,7 +265,8 @@ def test_datasette_canned_queries(audit_db):
         f"{base}/escalations_sent.json?" + urllib.parse.urlencode(dict(_shape="array", since=since, until=later)),
         f"{base}/escalations_sent.json?" + urllib.parse.urlencode(dict(_shape="array", since=later, until="")),
         f"{base}/escalations_sent.json?_shape=array&since=&until=",
-        f"{base}/time_to_first_response.json?_shape=array")
+        f"{base}/time_to_first_response.json?_shape=array",
+    )
 
     assert [(r["id"], r["tier"]) for r in open_rows] == [(1, 2)]
     assert open_rows[0]["subject"] == "Incentives API: all requests fail with F500"
@@ -260,13 +283,17 @@ def test_datasette_canned_queries(audit_db):
     failed = next(r for r in timeline if r["kind"] == "send_failed")
     assert "451" in failed["detail"] and failed["reason"] == "transient: retried next cycle"
 
-    assert [(r["incident_id"], r["tier"], r["status"], r["sent_to"]) for r in sent] == \
-        [(1, "T2", "sent", T2_ADDR), (3, "T2", "sent", T2_ADDR)]
+    assert [(r["incident_id"], r["tier"], r["status"], r["sent_to"]) for r in sent] == [
+        (1, "T2", "sent", T2_ADDR),
+        (3, "T2", "sent", T2_ADDR),
+    ]
     assert all(since <= r["sent_at"] for r in sent)
     assert sent_none == [] and len(sent_unbounded) == 2
 
-    assert [(r["highest_tier_at_response"], r["incidents"], r["incident_ids"]) for r in ttfr] == \
-        [(1, 1, "2"), (2, 1, "3")]
+    assert [(r["highest_tier_at_response"], r["incidents"], r["incident_ids"]) for r in ttfr] == [
+        (1, 1, "2"),
+        (2, 1, "3"),
+    ]
     assert 0 <= ttfr[0]["min_seconds"] < 20  # answered at once (plus the poll that saw it)
     assert 30 <= ttfr[1]["min_seconds"] < 120  # T1 sent 30 s before the start, answered after its T2
 
@@ -290,7 +317,7 @@ def _tables_are_whole(markdown: str) -> None:
 
 def test_incident_markdown_from_a_real_incident(audit_db):
     store, config = audit_db["store"], audit_db["config"]
-    detail = incident_detail(store, config, 1, datetime.now(timezone.utc))
+    detail = incident_detail(store, config, 1, datetime.now(UTC))
     md = export.incident_markdown(detail)
     assert md.startswith("# Incident 1: Incentives API: all requests fail with F500\n")
     assert "| State | awaiting\\_response |" in md
@@ -306,16 +333,22 @@ def test_incident_markdown_from_a_real_incident(audit_db):
     assert timeline[2].endswith("|") and "`incident_opened`" in timeline[2]
     _tables_are_whole(md)
 
-    answered = export.incident_markdown(incident_detail(store, config, 2, datetime.now(timezone.utc)))
+    answered = export.incident_markdown(incident_detail(store, config, 2, datetime.now(UTC)))
     assert answered.startswith("# Incident 2: Reporting API \\| timeouts since 09:00\n")
     assert re.search(r"\| Response time \| \d+ seconds? after the T1 \||\| Response time \| 0 seconds after", answered)
     _tables_are_whole(answered)
 
 
 def test_incident_markdown_escapes_pipes_newlines_and_markup_in_cells(audit_db):
-    detail = incident_detail(audit_db["store"], audit_db["config"], 3, datetime.now(timezone.utc))
-    detail["events"].append(dict(at=detail["events"][-1]["at"], kind="note", reason="two\nlines | and *stars*",
-                                 detail="<script>alert(1)</script> [link](http://x)"))
+    detail = incident_detail(audit_db["store"], audit_db["config"], 3, datetime.now(UTC))
+    detail["events"].append(
+        dict(
+            at=detail["events"][-1]["at"],
+            kind="note",
+            reason="two\nlines | and *stars*",
+            detail="<script>alert(1)</script> [link](http://x)",
+        )
+    )
     md = export.incident_markdown(detail)
     row = [line for line in md.splitlines() if line.startswith("|") and "`note`" in line][0]
     assert "two<br>lines \\| and \\*stars\\*" in row
@@ -329,31 +362,44 @@ def test_metrics_render_from_a_real_database(audit_db):
     from prometheus_client.parser import text_string_to_metric_families
 
     store = audit_db["store"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     last = now - timedelta(seconds=42)
     text = metrics.render(store, last, now)
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    value = lambda name, **labels: next(s.value for s in families[name].samples  # noqa: E731
-                                        if s.labels == labels)
+    value = lambda name, **labels: next(  # noqa: E731
+        s.value
+        for s in families[name].samples  # noqa: E731
+        if s.labels == labels
+    )
 
     q = lambda sql: store.db.execute(sql).fetchone()[0]  # noqa: E731
     assert families["escalation_agent_mails_seen"].type == "counter"
     assert value("escalation_agent_mails_seen") == q("SELECT count(*) FROM messages") >= 6
     assert families["escalation_agent_incidents"].type == "gauge"
     assert {s.labels["state"]: s.value for s in families["escalation_agent_incidents"].samples} == {
-        "awaiting_response": 1, "responded": 2, "resolved": 0, "misrouted": 0, "stale": 0}
-    escalations = {(s.labels["tier"], s.labels["status"]): s.value
-                   for s in families["escalation_agent_escalations_total"].samples}
+        "awaiting_response": 1,
+        "responded": 2,
+        "resolved": 0,
+        "misrouted": 0,
+        "stale": 0,
+    }
+    escalations = {
+        (s.labels["tier"], s.labels["status"]): s.value for s in families["escalation_agent_escalations_total"].samples
+    }
     assert len(escalations) == 2 * 7 and escalations[("2", "sent")] == 2
     assert sum(escalations.values()) == 2
     failures = q("SELECT count(*) FROM events WHERE kind IN ('send_failed', 'send_rejected')")
     assert value("escalation_agent_send_failures") == failures >= 2
     assert value("escalation_agent_last_sync_success_timestamp_seconds") == pytest.approx(last.timestamp())
     assert value("escalation_agent_seconds_since_last_sync") == pytest.approx(42.0)
-    for name in ("escalation_agent_mails_seen_total", "escalation_agent_incidents",
-                 "escalation_agent_send_failures_total", "escalation_agent_seconds_since_last_sync"):
+    for name in (
+        "escalation_agent_mails_seen_total",
+        "escalation_agent_incidents",
+        "escalation_agent_send_failures_total",
+        "escalation_agent_seconds_since_last_sync",
+    ):
         assert f"\n# HELP {name} " in "\n" + text and f"\n# TYPE {name} " in "\n" + text
-    assert text.endswith("\n") and "escalation_agent_incidents{state=\"stale\"} 0\n" in text
+    assert text.endswith("\n") and 'escalation_agent_incidents{state="stale"} 0\n' in text
 
     never = metrics.render(store, None, now)
     assert "escalation_agent_seconds_since_last_sync +Inf\n" in never
@@ -361,7 +407,7 @@ def test_metrics_render_from_a_real_database(audit_db):
 
 
 def test_metrics_over_http_and_as_a_textfile(audit_db, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     server = metrics.serve(0, lambda: metrics.render_file(audit_db["path"], now, now))
     try:
         port = server.server_address[1]

@@ -2,20 +2,18 @@
 
 import sqlite3
 import tempfile
-from email.utils import parsedate_to_datetime
 import time
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from support import (T2_ADDR, USERS, AgentProcess, query, send, sent_to, t1, to, wait_until, write_config)
+from support import LOCAL, T2_ADDR, USERS, AgentProcess, query, send, sent_to, t1, to, wait_until, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
-from support import LOCAL
 
 
 def test_imap_down_at_the_deadline_escalates_after_the_grace_and_says_so(tmp_path):
     root = Path(tempfile.mkdtemp(prefix="ea-o-", dir="/tmp"))  # our own root: the Maildir survives a restart
     # The agent sends through a relay that does not deliver into the (stopped) Dovecot: its mail still goes out.
-    with Dovecot(USERS, root=root) as dovecot, SmtpRelay(dovecot, LOCAL) as people, \
-            SmtpRelay(None, {}) as relay:
+    with Dovecot(USERS, root=root) as dovecot, SmtpRelay(dovecot, LOCAL) as people, SmtpRelay(None, {}) as relay:
         config = write_config(tmp_path, dovecot, relay, escalation_t2_after="6s", agent_unconfirmed_grace="3s")
         with AgentProcess(config) as agent:
             incident = t1()

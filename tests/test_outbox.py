@@ -1,19 +1,19 @@
 """Sending against a real aiosmtpd server: TLS modes, login, and what counts as sent."""
 
 import email.policy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 
-from agent.engine import ladder, outbox
 from agent.adapters.config import load
-from agent.core.errors import PermanentSendError, TransientSendError
 from agent.adapters.smtp import Smtp
-from agent.core.policy import Outgoing, Status
-from agent.engine.service import Agent
-from agent.core.sop import Tier
 from agent.adapters.store import Store
+from agent.core.errors import PermanentSendError, TransientSendError
+from agent.core.policy import Outgoing, Status
+from agent.core.sop import Tier
+from agent.engine import ladder, outbox
+from agent.engine.service import Agent
 from support import AGENT, T2_ADDR, T3_ADDR, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
 
@@ -30,12 +30,30 @@ def note() -> EmailMessage:
 def test_tls_and_login(tmp_path, tls):
     with Dovecot({"watch": "pw"}) as dovecot, SmtpRelay(None, {}, tls=tls, auth=("agent", "smtp-pw")) as relay:
         (tmp_path / "ca.pem").write_text(open(relay.ca_file).read())
-        good = load(write_config(tmp_path, dovecot, relay, smtp_security=tls, smtp_username="agent",
-                                 smtp_password="smtp-pw", smtp_ca_file="ca.pem"))
+        good = load(
+            write_config(
+                tmp_path,
+                dovecot,
+                relay,
+                smtp_security=tls,
+                smtp_username="agent",
+                smtp_password="smtp-pw",
+                smtp_ca_file="ca.pem",
+            )
+        )
         assert Smtp(good.smtp).send(note(), [T2_ADDR]) == {}
         assert relay.accepted[0].rcpt_tos == [T2_ADDR]
-        bad = load(write_config(tmp_path, dovecot, relay, smtp_security=tls, smtp_username="agent",
-                                smtp_password="nope", smtp_ca_file="ca.pem"))
+        bad = load(
+            write_config(
+                tmp_path,
+                dovecot,
+                relay,
+                smtp_security=tls,
+                smtp_username="agent",
+                smtp_password="nope",
+                smtp_ca_file="ca.pem",
+            )
+        )
         with pytest.raises(TransientSendError) as e:
             Smtp(bad.smtp).send(note(), [T2_ADDR])
         assert str(e.value) == f"SMTP server 127.0.0.1:{relay.port} refused the login for agent (535)"
@@ -59,7 +77,7 @@ def test_4xx_is_transient_5xx_is_permanent_and_down_is_transient(servers, tmp_pa
 def due_incident(servers, tmp_path, **overrides):
     dovecot, relay = servers
     cfg = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s", **overrides))
-    send(relay, t1(when=datetime.now(timezone.utc) - timedelta(seconds=5)))
+    send(relay, t1(when=datetime.now(UTC) - timedelta(seconds=5)))
     return Agent(cfg, Store(cfg.agent.database))
 
 
@@ -111,7 +129,7 @@ def test_dry_run_decides_records_and_keeps_the_mail_but_sends_nothing(servers, t
     dovecot, relay = servers
     agent = due_incident(servers, tmp_path, agent_dry_run="true", escalation_t3_after="1s")
     agent.cycle()
-    later = datetime.now(timezone.utc) + timedelta(seconds=2)
+    later = datetime.now(UTC) + timedelta(seconds=2)
     agent.clock = lambda: later
     agent.cycle()
     assert [a for a in relay.accepted if a.mail_from == AGENT] == []
@@ -125,7 +143,7 @@ def test_dry_run_decides_records_and_keeps_the_mail_but_sends_nothing(servers, t
 def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, tmp_path):
     dovecot, relay = servers
     agent = due_incident(servers, tmp_path, escalation_t3_after="1h")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     agent.sync(now)
     d = ladder.decisions(agent.store, agent.config, now)[1]
     escalation_id = outbox.escalate(agent.store, agent.config, 1, Tier.T2, d, now)
@@ -146,7 +164,7 @@ def test_a_long_exchange_message_id_is_threaded_as_it_is(servers, tmp_path):
     cfg = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s", escalation_t3_after="1h"))
     long_id = "<PH0PR11MB5000C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5F6A7@PH0PR11MB5000.namprd11.prod.outlook.test>"
     assert len(long_id) >= 85
-    incident = t1(when=datetime.now(timezone.utc) - timedelta(seconds=5))
+    incident = t1(when=datetime.now(UTC) - timedelta(seconds=5))
     incident.replace_header("Message-ID", long_id)
     raw = incident.as_bytes(policy=email.policy.SMTP.clone(refold_source="none", max_line_length=200))
     assert long_id.encode() in raw

@@ -1,9 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from agent.core.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
 from agent.core.sop import Tier
 
-T0 = datetime(2026, 11, 25, 11, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 POLICY = Policy(timedelta(minutes=30), timedelta(minutes=30))
 
 
@@ -38,21 +38,27 @@ def test_t3_window_runs_from_the_t2_send_time_not_its_deadline():
 def test_after_t3_the_ladder_is_done_and_our_people_are_told_once_when_nobody_answered():
     escalations = (Escalation(Tier.T2, Status.SENT, at(30)), Escalation(Tier.T3, Status.SENT, at(60)))
     assert decide(incident(*escalations), POLICY, at(89)) == Decision(Reason.NOT_YET_DUE, due_at=at(90))
-    assert decide(incident(*escalations), POLICY, at(90)) == Decision(Reason.EXHAUSTED, due_at=at(90),
-                                                                     notice="exhausted")
+    assert decide(incident(*escalations), POLICY, at(90)) == Decision(
+        Reason.EXHAUSTED, due_at=at(90), notice="exhausted"
+    )
     told = Incident(1, State.AWAITING_RESPONSE, T0, escalations, frozenset({"exhausted"}))
     assert decide(told, POLICY, at(500)) == Decision(Reason.LADDER_DONE)
 
 
 def test_a_response_stops_everything():
-    for state, reason in ((State.RESPONDED, Reason.RESPONDED), (State.RESOLVED, Reason.RESOLVED),
-                          (State.MISROUTED, Reason.MISROUTED), (State.STALE, Reason.STALE)):
+    for state, reason in (
+        (State.RESPONDED, Reason.RESPONDED),
+        (State.RESOLVED, Reason.RESOLVED),
+        (State.MISROUTED, Reason.MISROUTED),
+        (State.STALE, Reason.STALE),
+    ):
         assert decide(incident(state=state), POLICY, at(100)) == Decision(reason)
 
 
 def test_a_pending_escalation_is_retried_and_one_in_flight_is_not():
-    assert decide(incident(Escalation(Tier.T2, Status.PENDING, None)), POLICY, at(40)) == \
-        Decision(Reason.RETRY, Tier.T2, at(30))
+    assert decide(incident(Escalation(Tier.T2, Status.PENDING, None)), POLICY, at(40)) == Decision(
+        Reason.RETRY, Tier.T2, at(30)
+    )
     assert decide(incident(Escalation(Tier.T2, Status.SENDING, None)), POLICY, at(40)).send is False
 
 
@@ -67,8 +73,9 @@ def test_a_manual_t2_counts_and_starts_the_t3_window():
 
 
 def test_a_manual_t3_ends_the_ladder_even_without_a_t2():
-    assert decide(incident(Escalation(Tier.T3, Status.MANUAL, at(5))), POLICY, at(20)) == \
-        Decision(Reason.NOT_YET_DUE, due_at=at(35))
+    assert decide(incident(Escalation(Tier.T3, Status.MANUAL, at(5))), POLICY, at(20)) == Decision(
+        Reason.NOT_YET_DUE, due_at=at(35)
+    )
 
 
 def test_dry_run_escalations_advance_the_ladder():

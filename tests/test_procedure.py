@@ -6,12 +6,30 @@ import email.policy
 import json
 import re
 import time
+from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
-from support import (AGENT, ALICE, BOB, T1_ADDR, T2_ADDR, T3_ADDR, WATCHED, AgentProcess, agent_command, query,
-                     reply, send, sent_to, status_json, t1, to, wait_until, write_config)
+from support import (
+    AGENT,
+    ALICE,
+    BOB,
+    T1_ADDR,
+    T2_ADDR,
+    T3_ADDR,
+    WATCHED,
+    AgentProcess,
+    agent_command,
+    query,
+    reply,
+    send,
+    sent_to,
+    status_json,
+    t1,
+    to,
+    wait_until,
+    write_config,
+)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -19,14 +37,17 @@ CORPUS = Path(__file__).parent / "corpus"
 def fresh(name: str) -> email.message.EmailMessage:
     """A corpus mail as if sent just now: new Date and Message-ID, everything else as the client wrote it."""
     msg = email.message_from_bytes((CORPUS / name).read_bytes(), policy=email.policy.default)
-    msg.replace_header("Date", format_datetime(datetime.now(timezone.utc)))
+    msg.replace_header("Date", format_datetime(datetime.now(UTC)))
     msg.replace_header("Message-ID", make_msgid(domain="partner.test"))
     return msg
 
 
 def notices_to(relay, address):
-    return [a for a in list(relay.accepted) if a.mail_from == AGENT and address in a.rcpt_tos
-            and "[escalation-agent]" in str(a.message()["Subject"])]
+    return [
+        a
+        for a in list(relay.accepted)
+        if a.mail_from == AGENT and address in a.rcpt_tos and "[escalation-agent]" in str(a.message()["Subject"])
+    ]
 
 
 def body_of(accepted) -> str:
@@ -61,8 +82,11 @@ def test_a_misroute_is_not_escalated_and_names_the_operations_team(servers, tmp_
     dovecot, relay = servers
     config = write_config(tmp_path, dovecot, relay, escalation_t2_after="2s")
     db = tmp_path / "state.db"
-    expected = {"misroute_uk.eml": "corporate-gifts@amazon.co.uk", "misroute_ksa.eml": "mena-gc-ops@amazon.com",
-                "misroute_jp.eml": "jp-gc-salesops@amazon.com"}
+    expected = {
+        "misroute_uk.eml": "corporate-gifts@amazon.co.uk",
+        "misroute_ksa.eml": "mena-gc-ops@amazon.com",
+        "misroute_jp.eml": "jp-gc-salesops@amazon.com",
+    }
     sent = {}
     with AgentProcess(config):
         for name in expected:
@@ -102,8 +126,10 @@ def test_a_t2_sent_by_hand_is_not_sent_again_and_the_t3_window_runs_from_it(serv
         [esc] = [a for a in relay.wait_for(to(T3_ADDR), 15) if T3_ADDR in a.rcpt_tos]
     assert [a for a in sent_to(relay, T2_ADDR)] == []  # only Bob's own T2 went to the T2 address
     assert 3 <= esc.accepted_at - sent_at <= 6
-    assert query(tmp_path / "state.db", "SELECT tier, status FROM escalations ORDER BY tier") == \
-        [(2, "manual"), (3, "sent")]
+    assert query(tmp_path / "state.db", "SELECT tier, status FROM escalations ORDER BY tier") == [
+        (2, "manual"),
+        (3, "sent"),
+    ]
 
 
 def dsn(original: email.message.EmailMessage, failed: str, to_address: str) -> bytes:
@@ -111,7 +137,7 @@ def dsn(original: email.message.EmailMessage, failed: str, to_address: str) -> b
 To: {to_address}
 Cc: {WATCHED}
 Subject: Undelivered Mail Returned to Sender
-Date: {format_datetime(datetime.now(timezone.utc))}
+Date: {format_datetime(datetime.now(UTC))}
 Message-ID: {make_msgid(domain="mx.partner.test")}
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
@@ -157,16 +183,20 @@ def test_bounces_are_told_at_once_and_are_never_a_response(servers, tmp_path):
         assert "T1 NOT delivered" in str(told.message()["Subject"]) and "User unknown" in body_of(told)
         [esc] = [a for a in relay.wait_for(to(T2_ADDR), 10) if T2_ADDR in a.rcpt_tos]  # still escalates
         dovecot.deliver("watch", dsn(esc.message(), T2_ADDR, AGENT))
-        wait_until(lambda: query(db, "SELECT count(*) FROM notices WHERE kind = 't2_bounced' AND status = 'sent'")
-                   == [(1,)], 10, "the T2 bounce told")
+        wait_until(
+            lambda: query(db, "SELECT count(*) FROM notices WHERE kind = 't2_bounced' AND status = 'sent'") == [(1,)],
+            10,
+            "the T2 bounce told",
+        )
     assert query(db, "SELECT state, delivery_failure IS NOT NULL FROM incidents") == [("awaiting_response", 1)]
     assert query(db, "SELECT count(*) FROM messages WHERE kind = 'bounce'") == [(2,)]
 
 
 def test_an_exhausted_ladder_is_told_once_and_the_incident_stays_open(servers, tmp_path):
     dovecot, relay = servers
-    config = write_config(tmp_path, dovecot, relay, escalation_t2_after="1s", escalation_t3_after="1s",
-                          escalation_exhausted_after="2s")
+    config = write_config(
+        tmp_path, dovecot, relay, escalation_t2_after="1s", escalation_t3_after="1s", escalation_exhausted_after="2s"
+    )
     db = tmp_path / "state.db"
     incident = t1()
     with AgentProcess(config):

@@ -12,8 +12,15 @@ SMTP_SECRET = "Sm7p-s3cret-Zq"
 def test_no_secret_in_logs_database_or_errors(servers, tmp_path):
     dovecot, _ = servers
     with SmtpRelay(dovecot, {}, auth=("agent", SMTP_SECRET)) as relay:
-        config = write_config(tmp_path, dovecot, relay, smtp_username="agent", smtp_password=SMTP_SECRET,
-                              escalation_t2_after="1s", agent_log_level="debug")
+        config = write_config(
+            tmp_path,
+            dovecot,
+            relay,
+            smtp_username="agent",
+            smtp_password=SMTP_SECRET,
+            escalation_t2_after="1s",
+            agent_log_level="debug",
+        )
         with SmtpRelay(dovecot, LOCAL) as people:
             send(people, t1())
         with AgentProcess(config) as agent:

@@ -27,7 +27,7 @@ def test_run_tells_systemd_ready_after_the_first_sync_feeds_the_watchdog_and_say
             while time.monotonic() < deadline:
                 try:
                     messages.append(sock.recv(4096).decode())
-                except socket.timeout:
+                except TimeoutError:
                     pass
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
                 exposition = response.read().decode()
@@ -36,7 +36,7 @@ def test_run_tells_systemd_ready_after_the_first_sync_feeds_the_watchdog_and_say
         while True:
             try:
                 messages.append(sock.recv(4096).decode())
-            except socket.timeout:
+            except TimeoutError:
                 break
     finally:
         sock.close()

@@ -10,9 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def say(text: str) -> None:
 def mail(sender, to, subject, body, reply_to: EmailMessage | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Cc"], msg["Subject"] = sender, to, WATCHED, subject
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     if reply_to is not None:
         msg["In-Reply-To"] = msg["References"] = reply_to["Message-ID"]
@@ -104,27 +104,37 @@ def stream(proc: subprocess.Popen) -> None:
 
 
 def cli(*args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "agent", "-c", str(RUN / "config.ini"), *args],
-                          cwd=REPO, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "-c", str(RUN / "config.ini"), *args], cwd=REPO, capture_output=True, text=True
+    ).stdout
 
 
 def main() -> int:
     shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir()
-    with Dovecot({"watch": "demo", "alice": "demo"}) as dovecot, \
-            SmtpRelay(dovecot, {WATCHED: "watch", ALICE: "alice"}) as relay:
+    with (
+        Dovecot({"watch": "demo", "alice": "demo"}) as dovecot,
+        SmtpRelay(dovecot, {WATCHED: "watch", ALICE: "alice"}) as relay,
+    ):
         (RUN / "config.ini").write_text(config_text(dovecot, relay))
         (RUN / "config.ini").chmod(0o600)  # it holds the demo's password
-        say(f"Dovecot IMAP on 127.0.0.1:{dovecot.imap_port}, SMTP relay on 127.0.0.1:{relay.port}; "
-            f"T2 after {T2_AFTER}s, T3 {T3_AFTER}s after the T2, polling every {POLL}s")
+        say(
+            f"Dovecot IMAP on 127.0.0.1:{dovecot.imap_port}, SMTP relay on 127.0.0.1:{relay.port}; "
+            f"T2 after {T2_AFTER}s, T3 {T3_AFTER}s after the T2, polling every {POLL}s"
+        )
         stop = threading.Event()
         threading.Thread(target=watch_outbox, args=(relay, stop), daemon=True).start()
-        agent = subprocess.Popen([sys.executable, "-u", "-m", "agent", "-c", str(RUN / "config.ini"), "run"],
-                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        agent = subprocess.Popen(
+            [sys.executable, "-u", "-m", "agent", "-c", str(RUN / "config.ini"), "run"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         threading.Thread(target=stream, args=(agent,), daemon=True).start()
         try:
             time.sleep(1)
-            now = datetime.now(timezone.utc).strftime("%H:%M")
+            now = datetime.now(UTC).strftime("%H:%M")
             first = mail(ALICE, T1, "Incentives API outage: every request fails with F500", T1_BODY.format(t=now))
             second = mail(ALICE, T1, "Incentives API: timeouts on CreateGiftCard", T1_BODY.format(t=now))
             say("Alice mails two T1s to the urgent line, CC the watched mailbox")
@@ -151,9 +161,11 @@ def main() -> int:
         print("\n" + "\n".join("  " + line for line in t2.get_body(("plain",)).get_content().splitlines()))
     mails_sent = sum(1 for a in relay.accepted if a.mail_from == AGENT)
     escalations = sum(1 for a in relay.accepted if a.mail_from == AGENT and {T2, T3} & set(a.rcpt_tos))
-    say(f"Done: the agent sent {mails_sent} mail(s), {escalations} of them escalations (one T2, one T3). The servers "
+    say(
+        f"Done: the agent sent {mails_sent} mail(s), {escalations} of them escalations (one T2, one T3). The servers "
         f"are stopped; the audit database stays in demo-run/ (try: .venv/bin/escalation-agent -c "
-        f"demo-run/config.ini show 2)")
+        f"demo-run/config.ini show 2)"
+    )
     return 0 if escalations == 2 else 1
 
 

@@ -7,6 +7,7 @@ addresses to that Dovecot over LMTP before answering 250. `local_mail()` starts 
 Both are torn down by pid / by their own controller, never by process name, and the Dovecot master
 gets PR_SET_PDEATHSIG so it dies with the thread that started it (start it from a long-lived thread).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterator
 
 from imapclient import IMAPClient
 
@@ -55,6 +56,7 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
         _prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
+
     return preexec
 
 
@@ -124,10 +126,12 @@ class Dovecot:
         mechanisms, oauth2_passdb = "plain login", ""
         if self.oauth2_tokeninfo_url:
             mechanisms += " xoauth2 oauthbearer"
-            (r / "oauth2.conf").write_text(f"tokeninfo_url = {self.oauth2_tokeninfo_url}\n"
-                                           "introspection_mode = auth\nusername_attribute = email\n")
-            oauth2_passdb = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
-                             f"  args = {r}/oauth2.conf\n}}\n")
+            (r / "oauth2.conf").write_text(
+                f"tokeninfo_url = {self.oauth2_tokeninfo_url}\nintrospection_mode = auth\nusername_attribute = email\n"
+            )
+            oauth2_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {r}/oauth2.conf\n}}\n"
+            )
         self.conf.write_text(f"""\
 base_dir = {r}/run
 state_dir = {r}/state
@@ -173,22 +177,29 @@ service lmtp {{
 }}
 """)
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         if self.proc is not None:
             return self
         self._write_config()
         with open(self.root / "stderr.log", "wb") as err:
             self.proc = subprocess.Popen(
-                ["dovecot", "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
-                stdout=err, stderr=err, preexec_fn=_die_with_parent(os.getpid()))
+                ["dovecot", "-F", "-c", str(self.conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
         deadline = time.monotonic() + 10
         alive = lambda: self.proc.poll() is None  # noqa: E731
-        if not (_wait_greeting(self.imap_port, b"* OK", deadline, alive)
-                and _wait_greeting(self.lmtp_port, b"220", deadline, alive)):
+        if not (
+            _wait_greeting(self.imap_port, b"* OK", deadline, alive)
+            and _wait_greeting(self.lmtp_port, b"220", deadline, alive)
+        ):
             code, log = self.proc.poll(), self.log_text()
             self.stop()
-            raise RuntimeError(f"Dovecot did not come up (exit code {code}); log tail:\n"
-                               + "\n".join(log.splitlines()[-30:]))
+            raise RuntimeError(
+                f"Dovecot did not come up (exit code {code}); log tail:\n" + "\n".join(log.splitlines()[-30:])
+            )
         return self
 
     def _children(self) -> list[int]:
@@ -225,7 +236,7 @@ service lmtp {{
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         try:
             return self.start()
         except BaseException:
@@ -263,8 +274,7 @@ service lmtp {{
             except Exception:
                 client.shutdown()
 
-    def append(self, user: str, raw: bytes, folder: str = "INBOX",
-               internaldate: datetime | None = None) -> None:
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", internaldate: datetime | None = None) -> None:
         with self.imap(user) as c:
             if not c.folder_exists(folder):
                 c.create_folder(folder)
@@ -278,8 +288,7 @@ service lmtp {{
             return {u: d[b"BODY[]"] for u, d in c.fetch(uids, ["BODY.PEEK[]"]).items()} if uids else {}
 
     def doveadm(self, *args: str) -> str:
-        res = subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True,
-                             text=True, timeout=TIMEOUT)
+        res = subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True, timeout=TIMEOUT)
         if res.returncode != 0:
             raise RuntimeError(f"doveadm {' '.join(args)} failed ({res.returncode}): {res.stderr}")
         return res.stdout
@@ -301,26 +310,56 @@ class Accepted:
 
 def _make_certs(d: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server cert for 127.0.0.1/localhost, via the openssl CLI."""
-    ca_key, ca, key, csr, cert, ext = (d / n for n in
-                                        ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext"))
+    ca_key, ca, key, csr, cert, ext = (d / n for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext"))
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    ext.write_text(
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+    )
     for cmd in (
-        ["req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=localmail CA",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localmail CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
         ["req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
-        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-         "-days", "2", "-extfile", ext, "-out", cert],
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            "-out",
+            cert,
+        ],
     ):
         subprocess.run(["openssl", *map(str, cmd)], check=True, capture_output=True, timeout=30)
     return ca, cert, key
 
 
 class _Handler:
-    def __init__(self, relay: "SmtpRelay"):
+    def __init__(self, relay: SmtpRelay):
         self.relay = relay
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
@@ -335,7 +374,9 @@ class _Handler:
     async def auth_XOAUTH2(self, server, args):
         """RFC 7628-style XOAUTH2 (Google, Microsoft): base64 of user=U^Aauth=Bearer T^A^A."""
         import base64
+
         from aiosmtpd.smtp import AuthResult, LoginPassword
+
         blob = args[1] if len(args) > 1 else await server.challenge_auth("")
         try:
             text = base64.b64decode(blob if isinstance(blob, (str, bytes)) else b"").decode()
@@ -360,8 +401,9 @@ class _Handler:
             rec.accepted_at = time.time()
             with r._lock:
                 r.rejected.append(rec)
-            return ("451 4.3.0 Try again later (test relay)" if r.mode == "tempfail"
-                    else "554 5.7.1 Rejected (test relay)")
+            return (
+                "451 4.3.0 Try again later (test relay)" if r.mode == "tempfail" else "554 5.7.1 Rejected (test relay)"
+            )
         # one copy per mailbox, like an MTA's duplicate elimination after alias expansion
         users = dict.fromkeys(r.local[a.lower()] for a in rec.rcpt_tos if a.lower() in r.local)
         loop = asyncio.get_running_loop()
@@ -382,10 +424,17 @@ class SmtpRelay:
     """A real SMTP server (aiosmtpd) that records every accepted mail and delivers copies for
     local addresses into Dovecot over LMTP (answering 250 only once they are delivered)."""
 
-    def __init__(self, dovecot: Dovecot | None, local: dict[str, str], *, port: int | None = None,
-                 auth: tuple[str, str] | None = None, tls: str = "none",
-                 oauth2_tokens: dict[str, str] | None = None,
-                 stall_after_accept: float = 0.0):
+    def __init__(
+        self,
+        dovecot: Dovecot | None,
+        local: dict[str, str],
+        *,
+        port: int | None = None,
+        auth: tuple[str, str] | None = None,
+        tls: str = "none",
+        oauth2_tokens: dict[str, str] | None = None,
+        stall_after_accept: float = 0.0,
+    ):
         if tls not in ("none", "starttls", "ssl"):
             raise ValueError(f"tls must be none, starttls or ssl, not {tls!r}")
         if local and dovecot is None:
@@ -409,14 +458,19 @@ class SmtpRelay:
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult
-        ok = (self.auth is not None and getattr(auth_data, "login", None) is not None
-              and (auth_data.login.decode(errors="replace"),
-                   auth_data.password.decode(errors="replace")) == tuple(self.auth))
+
+        ok = (
+            self.auth is not None
+            and getattr(auth_data, "login", None) is not None
+            and (auth_data.login.decode(errors="replace"), auth_data.password.decode(errors="replace"))
+            == tuple(self.auth)
+        )
         # handled=False makes aiosmtpd answer 535 itself; the default (True) answers nothing
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
-    def start(self) -> "SmtpRelay":
+    def start(self) -> SmtpRelay:
         from aiosmtpd.controller import Controller
+
         if self._controller is not None:
             return self
         tls_ctx = None
@@ -428,13 +482,18 @@ class SmtpRelay:
             tls_ctx.load_cert_chain(cert, key)
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="relay-lmtp")
         self._controller = Controller(
-            _Handler(self), hostname=HOST, port=self.port, server_hostname="localhost",
-            ready_timeout=TIMEOUT, timeout=60,
+            _Handler(self),
+            hostname=HOST,
+            port=self.port,
+            server_hostname="localhost",
+            ready_timeout=TIMEOUT,
+            timeout=60,
             ssl_context=tls_ctx if self.tls == "ssl" else None,
             tls_context=tls_ctx if self.tls == "starttls" else None,
             require_starttls=self.tls == "starttls",
             auth_require_tls=self.tls == "starttls",  # implicit TLS does not count for aiosmtpd
-            authenticator=self._authenticate if self.auth or self.oauth2_tokens else None)
+            authenticator=self._authenticate if self.auth or self.oauth2_tokens else None,
+        )
         try:
             self._controller.start()
         except BaseException:
@@ -453,7 +512,7 @@ class SmtpRelay:
             shutil.rmtree(self._certdir, ignore_errors=True)
             self._certdir = self.ca_file = None
 
-    def __enter__(self) -> "SmtpRelay":
+    def __enter__(self) -> SmtpRelay:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -468,22 +527,28 @@ class SmtpRelay:
                 return snapshot
             if time.monotonic() >= deadline:
                 lines = [f"  {a.mail_from} -> {a.rcpt_tos}: {a.message()['subject']!r}" for a in snapshot]
-                raise AssertionError(f"relay: condition not met within {timeout}s; "
-                                     f"{len(snapshot)} accepted:\n" + "\n".join(lines))
+                raise AssertionError(
+                    f"relay: condition not met within {timeout}s; {len(snapshot)} accepted:\n" + "\n".join(lines)
+                )
             time.sleep(0.05)
 
     _DEFAULT = object()
 
-    def send(self, raw: bytes | EmailMessage, mail_from: str, rcpt_tos: list[str], *,
-             credentials: tuple[str, str] | None | object = _DEFAULT) -> None:
+    def send(
+        self,
+        raw: bytes | EmailMessage,
+        mail_from: str,
+        rcpt_tos: list[str],
+        *,
+        credentials: tuple[str, str] | None | object = _DEFAULT,
+    ) -> None:
         """Send through this relay as a client would; credentials default to `auth`."""
         if isinstance(raw, EmailMessage):
             raw = raw.as_bytes(policy=email.policy.SMTP)
         creds = self.auth if credentials is self._DEFAULT else credentials
         ctx = ssl.create_default_context(cafile=self.ca_file) if self.tls != "none" else None
         if self.tls == "ssl":
-            client = smtplib.SMTP_SSL(self.host, self.port, local_hostname="localhost",
-                                      timeout=TIMEOUT, context=ctx)
+            client = smtplib.SMTP_SSL(self.host, self.port, local_hostname="localhost", timeout=TIMEOUT, context=ctx)
         else:
             client = smtplib.SMTP(self.host, self.port, local_hostname="localhost", timeout=TIMEOUT)
         with client:
@@ -495,17 +560,18 @@ class SmtpRelay:
 
 
 @contextmanager
-def local_mail(users: dict[str, str], local: dict[str, str],
-               **relay_kwargs) -> Iterator[tuple[Dovecot, SmtpRelay]]:
+def local_mail(users: dict[str, str], local: dict[str, str], **relay_kwargs) -> Iterator[tuple[Dovecot, SmtpRelay]]:
     with Dovecot(users) as dovecot, SmtpRelay(dovecot, local, **relay_kwargs) as relay:
         yield dovecot, relay
 
 
 if __name__ == "__main__":  # python -m tools.localmail: servers to poke at by hand
     with local_mail({"support": "secret"}, {"support@example.com": "support"}) as (dc, relay):
-        print(f"IMAP {dc.host}:{dc.imap_port} support/secret; LMTP :{dc.lmtp_port}; "
-              f"SMTP {relay.host}:{relay.port} (support@example.com is local); "
-              f"doveadm -c {dc.conf}\nCtrl-C to stop.")
+        print(
+            f"IMAP {dc.host}:{dc.imap_port} support/secret; LMTP :{dc.lmtp_port}; "
+            f"SMTP {relay.host}:{relay.port} (support@example.com is local); "
+            f"doveadm -c {dc.conf}\nCtrl-C to stop."
+        )
         try:
             signal.pause()
         except KeyboardInterrupt:

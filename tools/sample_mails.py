@@ -15,30 +15,48 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO)]
 
-from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
 from test_procedure import dsn, fresh  # noqa: E402
-from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
 
 from agent.adapters.config import load  # noqa: E402
-from agent.engine.service import Agent  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
 from agent.engine.clock import utcnow  # noqa: E402
+from agent.engine.service import Agent  # noqa: E402
+from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
+from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
 
-TITLES = {"T2": "The T2 escalation", "T3": "The T3 escalation", "missing_items": "Missing items",
-          "misrouted": "Misrouted", "t1_bounced": "The T1 bounced", "t2_bounced": "The T2 bounced",
-          "rejected_t2": "The T2 rejected for good", "exhausted": "Every tier tried"}
+TITLES = {
+    "T2": "The T2 escalation",
+    "T3": "The T3 escalation",
+    "missing_items": "Missing items",
+    "misrouted": "Misrouted",
+    "t1_bounced": "The T1 bounced",
+    "t2_bounced": "The T2 bounced",
+    "rejected_t2": "The T2 rejected for good",
+    "exhausted": "Every tier tried",
+}
 
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ea-samples-"))
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
-        cfg = load(write_config(work, dovecot, relay, escalation_t2_after="30m", escalation_t3_after="30m",
-                                escalation_exhausted_after="30m"))
+        cfg = load(
+            write_config(
+                work,
+                dovecot,
+                relay,
+                escalation_t2_after="30m",
+                escalation_t3_after="30m",
+                escalation_exhausted_after="30m",
+            )
+        )
         start = utcnow()
         offset = [timedelta(0)]
         agent = Agent(cfg, Store(cfg.agent.database), clock=lambda: start + offset[0])
-        complete, sparse, misroute = t1(subject="CreateGiftCard returns F500 since 11:15 GMT"), \
-            fresh("missing_items.eml"), fresh("misroute_uk.eml")
+        complete, sparse, misroute = (
+            t1(subject="CreateGiftCard returns F500 since 11:15 GMT"),
+            fresh("missing_items.eml"),
+            fresh("misroute_uk.eml"),
+        )
         for msg in (complete, sparse, misroute):
             send(relay, msg)
         agent.cycle()
@@ -49,9 +67,11 @@ def main() -> None:
             time.sleep(0.3)
         seen = set()
         print("# The mails the agent writes\n")
-        print("One of each, made by the real code against the local test servers with the SOP's 30-minute "
-              "windows (the agent's clock was moved on, not waited for). Regenerate with "
-              "`python tools/sample_mails.py > docs/notices.md`; the addresses are the tests' `.test` ones.\n")
+        print(
+            "One of each, made by the real code against the local test servers with the SOP's 30-minute "
+            "windows (the agent's clock was moved on, not waited for). Regenerate with "
+            "`python tools/sample_mails.py > docs/notices.md`; the addresses are the tests' `.test` ones.\n"
+        )
         for table in ("escalations", "notices"):
             for row in agent.store.db[table].rows_where(order_by="id"):
                 kind = row.get("kind") or f"T{row['tier']}"

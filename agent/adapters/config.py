@@ -6,11 +6,10 @@ import shlex
 from datetime import timedelta
 from pathlib import Path
 
-from agent.core import routing
-from agent.core import sop
+from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
+from agent.core import routing, sop
 from agent.core.errors import ConfigError
 from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
-from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
@@ -48,15 +47,20 @@ def load(path: Path | str | None = None) -> Config:
 
 
 def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
-    plain = [f"[{s}] password" for s in ("imap", "smtp") if parser.has_option(s, "password")
-             and parser.get(s, "password").strip()]
+    plain = [
+        f"[{s}] password"
+        for s in ("imap", "smtp")
+        if parser.has_option(s, "password") and parser.get(s, "password").strip()
+    ]
     try:
         readable_by_others = path.stat().st_mode & 0o004
     except OSError:
         return ()
     if plain and readable_by_others:
-        return (f"{path} holds {' and '.join(plain)} and is readable by every user: chmod o-r it, "
-                f"or use password_file / password_credential",)
+        return (
+            f"{path} holds {' and '.join(plain)} and is readable by every user: chmod o-r it, "
+            f"or use password_file / password_credential",
+        )
     return ()
 
 

@@ -1,20 +1,17 @@
 """The IMAP session: read-only, incremental by UID, one class behind a connection factory."""
 
 import imaplib
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from agent.adapters import oauth2
-from agent.adapters import tls
-from agent.core.settings import ImapConfig
+from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
 from agent.core.folder import Fetched, FolderState
+from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 
 CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
@@ -34,8 +31,9 @@ def connect(config: ImapConfig) -> imapclient.IMAPClient:
     """The default connection factory: a logged-in client with timeouts on every socket."""
     context = tls.context(config.ca_file) if config.security != "none" else None
     timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
-    client = imapclient.IMAPClient(config.host, port=config.port, ssl=config.security == "ssl",
-                                   ssl_context=context, timeout=timeout)
+    client = imapclient.IMAPClient(
+        config.host, port=config.port, ssl=config.security == "ssl", ssl_context=context, timeout=timeout
+    )
     try:
         if config.security == "starttls":
             client.starttls(context)
@@ -83,7 +81,7 @@ class Mailbox:
         except AgentError as e:  # the OAuth2 token command failed
             self.close()
             raise MailboxError(str(e)) from None
-        except (OSError, IMAPClientError, imaplib.IMAP4.error, socket.timeout, ValueError, ConnectionError) as e:
+        except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error, ValueError, ConnectionError) as e:
             self.close()
             detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
             raise MailboxError(f"{self.where}: {what} failed ({one_line(detail)})") from None
@@ -98,8 +96,10 @@ class Mailbox:
 
     def check(self) -> list[str]:
         """Log in and examine every folder; a line per folder for `escalation-agent check`."""
+
         def examine_all(client):
             return [f"{f}: {self._examine(client, f)[b'EXISTS']} messages" for f in self.config.folders]
+
         return self._call("examining the folders", examine_all)
 
     @staticmethod
@@ -120,6 +120,7 @@ class Mailbox:
         Nothing new costs the same on 50,000 mails as on 1,000: NOOP and SEARCH on the folder that is
         already selected, STATUS on another. EXAMINE loads a folder's whole index (20 times slower on
         50,000 mails than on 1,000; docs/benchmarks.md), so it is sent only when there is mail to fetch."""
+
         def look(client):
             if known is not None and self._selected == folder and self._validity == known.uidvalidity:
                 return FolderSync(folder, known, self._new_in_selected(client, folder, known.last_uid), False)
@@ -136,12 +137,13 @@ class Mailbox:
             if uidnext is not None and int(uidnext) <= last + 1 and not reset:
                 return FolderSync(folder, FolderState(validity, last), [], False)  # nothing new: no SEARCH
             return FolderSync(folder, FolderState(validity, last), self._uids_after(client, last), reset)
+
         return self._call(f"reading folder {folder}", look)
 
     def fetch(self, sync: FolderSync, max_bytes: int) -> Iterator[list[Fetched]]:
         """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected."""
         for i in range(0, len(sync.uids), CHUNK):
-            chunk = sync.uids[i:i + CHUNK]
+            chunk = sync.uids[i : i + CHUNK]
             yield self._call(f"fetching from {sync.folder}", self._fetch_chunk, sync, chunk, max_bytes)
 
     @staticmethod
@@ -156,9 +158,17 @@ class Mailbox:
             if uid not in meta:
                 continue  # expunged between SEARCH and FETCH
             data = bodies.get(uid, {}).get(b"BODY[]") or heads.get(uid, {}).get(b"BODY[HEADER]") or b""
-            out.append(Fetched(sync.folder, uid, sync.state.uidvalidity, bytes(data),
-                               aware_utc(meta[uid].get(b"INTERNALDATE")),
-                               int(meta[uid].get(b"RFC822.SIZE", len(data))), uid in large))
+            out.append(
+                Fetched(
+                    sync.folder,
+                    uid,
+                    sync.state.uidvalidity,
+                    bytes(data),
+                    aware_utc(meta[uid].get(b"INTERNALDATE")),
+                    int(meta[uid].get(b"RFC822.SIZE", len(data))),
+                    uid in large,
+                )
+            )
         return out
 
     def supports_idle(self) -> bool:
@@ -167,6 +177,7 @@ class Mailbox:
     def wait_for_news(self, seconds: float, stop) -> bool:
         """IDLE on the first folder for up to `seconds` (RFC 2177); True as soon as the server announces
         new mail, False on timeout or when `stop` is set. A dead connection raises MailboxError."""
+
         def idle(client):
             folder = self.config.folders[0]
             # A mail that came after the cycle's sync must be looked for: IDLE announces only what comes
@@ -196,16 +207,19 @@ class Mailbox:
             finally:
                 client.idle_done()
             return news
+
         return self._call("waiting in IDLE", idle)
 
     def holds_message_id(self, message_id: str) -> bool:
         """True when any watched folder holds a mail with this Message-ID (our CC copy of a send)."""
+
         def search(client):
             for folder in self.config.folders:
                 self._examine(client, folder)
                 if client.search(["HEADER", "Message-ID", message_id]):
                     return True
             return False
+
         return self._call("searching for a Message-ID", search)
 
 

@@ -122,5 +122,3 @@ class Section:
 def resolve(base: Path, text: str) -> Path:
     path = Path(os.path.expanduser(text))
     return path if path.is_absolute() else base / path
-
-

@@ -144,8 +144,12 @@ def message_refs(db):
     # arrives later (another folder, a lower UID) it is found by index; a LIKE scan of every message per T1
     # made a first sync over years of mail quadratic.
     # execute, not executescript: that would commit the migration's transaction before the backfill.
-    db.execute("CREATE TABLE message_refs (message_id TEXT NOT NULL REFERENCES messages(message_id), "
-               "ref TEXT NOT NULL, PRIMARY KEY (ref, message_id)) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE message_refs (message_id TEXT NOT NULL REFERENCES messages(message_id), "
+        "ref TEXT NOT NULL, PRIMARY KEY (ref, message_id)) WITHOUT ROWID"
+    )
     rows = db.execute("SELECT message_id, in_reply_to, refs FROM messages WHERE incident_id IS NULL").fetchall()
-    db.conn.executemany("INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
-                        [(mid, ref) for mid, irt, refs in rows for ref in set(f"{irt} {refs}".split())])
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
+        [(mid, ref) for mid, irt, refs in rows for ref in set(f"{irt} {refs}".split())],
+    )

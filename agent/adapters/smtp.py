@@ -5,10 +5,9 @@ import socket
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from agent.adapters import oauth2
-from agent.adapters import tls
-from agent.core.settings import SmtpConfig
+from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, PermanentSendError, TransientSendError, one_line
+from agent.core.settings import SmtpConfig
 
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
@@ -72,8 +71,9 @@ class Smtp:
         except AgentError as e:  # the OAuth2 token command failed
             raise TransientSendError(str(e)) from None
         except smtplib.SMTPAuthenticationError as e:
-            raise TransientSendError(f"{self.where} refused the login for {self.config.username} "
-                                     f"({e.smtp_code})") from None
+            raise TransientSendError(
+                f"{self.where} refused the login for {self.config.username} ({e.smtp_code})"
+            ) from None
         except smtplib.SMTPResponseException as e:
             raise TransientSendError(f"{self.where} answered {e.smtp_code} on connect") from None
         except (smtplib.SMTPException, OSError) as e:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import sqlite_utils
 
+from agent.adapters.schema import migrations
 from agent.core.classify import Candidate
+from agent.core.effects import NewIncident
 from agent.core.errors import StoreError, UnknownIncident
 from agent.core.folder import FolderState
-from agent.core.effects import NewIncident
 from agent.core.policy import Escalation, Incident, Outgoing, State, Status
-from agent.adapters.schema import migrations
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
 
@@ -52,15 +52,17 @@ class Store:
             yield self
 
     # -- audit log -------------------------------------------------------------------------------
-    def event(self, at: datetime, kind: str, detail: str, incident_id: int | None = None,
-              reason: str | None = None) -> None:
+    def event(
+        self, at: datetime, kind: str, detail: str, incident_id: int | None = None, reason: str | None = None
+    ) -> None:
         # One statement: reading the last hash and appending happen under one write lock.
         self.db.execute(
             "INSERT INTO events (at, incident_id, kind, detail, reason, prev_hash, hash) "
             "SELECT :at, :incident_id, :kind, :detail, :reason, p, "
             "chain_hash(p, :at, :incident_id, :kind, :detail, :reason) "
             "FROM (SELECT coalesce((SELECT hash FROM events ORDER BY id DESC LIMIT 1), '') AS p)",
-            dict(at=iso(at), incident_id=incident_id, kind=kind, detail=detail, reason=reason))
+            dict(at=iso(at), incident_id=incident_id, kind=kind, detail=detail, reason=reason),
+        )
 
     def events(self, incident_id: int) -> list[dict]:
         return self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
@@ -70,7 +72,7 @@ class Store:
     def _rows(self, sql: str, *params) -> list[dict]:
         cursor = self.db.execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(row)
@@ -87,10 +89,12 @@ class Store:
         return FolderState(*row) if row else None
 
     def set_folder_state(self, folder: str, state: FolderState, now: datetime) -> None:
-        self.db.execute("INSERT INTO mailbox_state (folder, uidvalidity, last_uid, synced_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
-                        "last_uid = excluded.last_uid, synced_at = excluded.synced_at",
-                        [folder, state.uidvalidity, state.last_uid, iso(now)])
+        self.db.execute(
+            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, synced_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+            "last_uid = excluded.last_uid, synced_at = excluded.synced_at",
+            [folder, state.uidvalidity, state.last_uid, iso(now)],
+        )
 
     # -- messages and threads --------------------------------------------------------------------
     def has_message(self, message_id: str) -> bool:
@@ -100,8 +104,10 @@ class Store:
         self._insert("messages", row)
         if row["incident_id"] is None:  # it may belong to a T1 not seen yet
             refs = set(f"{row['in_reply_to']} {row['refs']}".split())
-            self.db.conn.executemany("INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
-                                     [(row["message_id"], ref) for ref in refs])
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
+                [(row["message_id"], ref) for ref in refs],
+            )
 
     def incident_for_message_ids(self, ids: tuple[str, ...]) -> int | None:
         if not ids:
@@ -110,48 +116,75 @@ class Store:
         row = self.db.execute(
             f"SELECT incident_id FROM messages WHERE message_id IN ({marks}) AND incident_id IS NOT NULL "
             f"UNION ALL SELECT incident_id FROM escalations WHERE message_id IN ({marks}) LIMIT 1",
-            list(ids) * 2).fetchone()
+            list(ids) * 2,
+        ).fetchone()
         return row[0] if row else None
 
     def incident_for_thread_index(self, key: str) -> int | None:
-        row = self.db.execute("SELECT incident_id FROM messages WHERE thread_index = ? "
-                              "AND incident_id IS NOT NULL LIMIT 1", [key]).fetchone()
+        row = self.db.execute(
+            "SELECT incident_id FROM messages WHERE thread_index = ? AND incident_id IS NOT NULL LIMIT 1", [key]
+        ).fetchone()
         return row[0] if row else None
 
     def incidents_with_subject(self, subject_key: str) -> list[Candidate]:
-        rows = self.db.execute("SELECT id, t1_sent_at, participants FROM incidents WHERE subject_key = ?",
-                               [subject_key]).fetchall()
+        rows = self.db.execute(
+            "SELECT id, t1_sent_at, participants FROM incidents WHERE subject_key = ?", [subject_key]
+        ).fetchall()
         return [Candidate(r[0], from_iso(r[1]), frozenset(json.loads(r[2]))) for r in rows]
 
     def own_message_ids(self) -> frozenset[str]:
-        return frozenset(r[0] for r in self.db.execute(
-            "SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices"))
+        return frozenset(
+            r[0] for r in self.db.execute("SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices")
+        )
 
     def orphans_referring_to(self, message_id: str) -> list[dict]:
         """Mails seen before their T1 (another folder, an earlier UID) that point at it."""
-        return self._rows("SELECT m.* FROM message_refs r JOIN messages m ON m.message_id = r.message_id "
-                          "WHERE r.ref = ? AND m.incident_id IS NULL ORDER BY m.id", message_id)
+        return self._rows(
+            "SELECT m.* FROM message_refs r JOIN messages m ON m.message_id = r.message_id "
+            "WHERE r.ref = ? AND m.incident_id IS NULL ORDER BY m.id",
+            message_id,
+        )
 
     def attach_message(self, message_id: str, incident_id: int, kind: str, reason: str) -> None:
-        self.db.execute("UPDATE messages SET incident_id = ?, kind = ?, reason = ? WHERE message_id = ?",
-                        [incident_id, kind, reason, message_id])
+        self.db.execute(
+            "UPDATE messages SET incident_id = ?, kind = ?, reason = ? WHERE message_id = ?",
+            [incident_id, kind, reason, message_id],
+        )
 
     def messages(self, incident_id: int) -> list[dict]:
-        return list(self.db.query(
-            "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
-            "automatic, seen_at FROM messages WHERE incident_id = ? ORDER BY coalesce(date, seen_at), id",
-            [incident_id]))
+        return list(
+            self.db.query(
+                "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
+                "automatic, seen_at FROM messages WHERE incident_id = ? ORDER BY coalesce(date, seen_at), id",
+                [incident_id],
+            )
+        )
 
     # -- incidents -------------------------------------------------------------------------------
     def add_incident(self, new: NewIncident, now: datetime) -> int:
-        return self._insert("incidents", dict(
-            state=str(new.state), subject=new.subject, subject_key=new.subject_key, t1_message_id=new.t1_message_id,
-            t1_sender=new.t1_sender, t1_recipients=json.dumps(new.t1_recipients),
-            participants=json.dumps(list(new.participants)), t1_sent_at=iso(new.t1_sent_at),
-            t1_sent_at_source=new.t1_sent_at_source, t1_references=" ".join(new.t1_references),
-            t1_text=new.t1_text, t1_raw=new.t1_raw, opened_at=iso(now), state_changed_at=iso(now),
-            items=json.dumps(new.items), missing_items=json.dumps(list(new.missing_items)),
-            marketplace=new.marketplace, misroute=new.misroute))
+        return self._insert(
+            "incidents",
+            dict(
+                state=str(new.state),
+                subject=new.subject,
+                subject_key=new.subject_key,
+                t1_message_id=new.t1_message_id,
+                t1_sender=new.t1_sender,
+                t1_recipients=json.dumps(new.t1_recipients),
+                participants=json.dumps(list(new.participants)),
+                t1_sent_at=iso(new.t1_sent_at),
+                t1_sent_at_source=new.t1_sent_at_source,
+                t1_references=" ".join(new.t1_references),
+                t1_text=new.t1_text,
+                t1_raw=new.t1_raw,
+                opened_at=iso(now),
+                state_changed_at=iso(now),
+                items=json.dumps(new.items),
+                missing_items=json.dumps(list(new.missing_items)),
+                marketplace=new.marketplace,
+                misroute=new.misroute,
+            ),
+        )
 
     def incident_row(self, incident_id: int) -> dict:
         rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
@@ -175,24 +208,36 @@ class Store:
     def open_incidents(self) -> list[tuple[Incident, str | None]]:
         """Every incident awaiting a response, with its last recorded decision: three queries, however many."""
         waiting = [str(State.AWAITING_RESPONSE)]
-        rows = self._rows("SELECT id, state, t1_sent_at, t1_message_id, last_decision FROM incidents WHERE state = ? "
-                          "ORDER BY id", *waiting)
+        rows = self._rows(
+            "SELECT id, state, t1_sent_at, t1_message_id, last_decision FROM incidents WHERE state = ? ORDER BY id",
+            *waiting,
+        )
         escalations, notices = {}, {}
-        for e in self._rows("SELECT incident_id, tier, status, sent_at, message_id FROM escalations WHERE incident_id IN "
-                            "(SELECT id FROM incidents WHERE state = ?) ORDER BY tier", *waiting):
+        for e in self._rows(
+            "SELECT incident_id, tier, status, sent_at, message_id FROM escalations WHERE incident_id IN "
+            "(SELECT id FROM incidents WHERE state = ?) ORDER BY tier",
+            *waiting,
+        ):
             escalations.setdefault(e["incident_id"], []).append(e)
-        for n in self._rows("SELECT incident_id, kind FROM notices WHERE incident_id IN "
-                            "(SELECT id FROM incidents WHERE state = ?) ORDER BY id", *waiting):
+        for n in self._rows(
+            "SELECT incident_id, kind FROM notices WHERE incident_id IN "
+            "(SELECT id FROM incidents WHERE state = ?) ORDER BY id",
+            *waiting,
+        ):
             notices.setdefault(n["incident_id"], []).append(n)
-        return [(_incident(r, escalations.get(r["id"], ()), notices.get(r["id"], ())), r["last_decision"])
-                for r in rows]
+        return [
+            (_incident(r, escalations.get(r["id"], ()), notices.get(r["id"], ())), r["last_decision"]) for r in rows
+        ]
 
     def incident_rows(self, *, everything: bool, now: datetime, recent: timedelta = timedelta(hours=24)) -> list[dict]:
         if everything:
             return list(self.db.query("SELECT * FROM incidents ORDER BY id"))
-        return list(self.db.query(
-            "SELECT * FROM incidents WHERE state = ? OR state_changed_at >= ? ORDER BY id",
-            [str(State.AWAITING_RESPONSE), iso(now - recent)]))
+        return list(
+            self.db.query(
+                "SELECT * FROM incidents WHERE state = ? OR state_changed_at >= ? ORDER BY id",
+                [str(State.AWAITING_RESPONSE), iso(now - recent)],
+            )
+        )
 
     # -- the outbox: escalations (one per tier) and notices (one per kind) ------------------------
     def escalation_rows(self, incident_id: int) -> list[dict]:
@@ -215,8 +260,11 @@ class Store:
         marks = ",".join("?" * len(statuses))
         only = "" if incident_id is None else " AND incident_id = ?"
         extra = () if incident_id is None else (incident_id,)
-        return self._rows(f"SELECT * FROM {_TABLES[kind]} WHERE status IN ({marks}){only} ORDER BY id",
-                          *[str(s) for s in statuses], *extra)
+        return self._rows(
+            f"SELECT * FROM {_TABLES[kind]} WHERE status IN ({marks}){only} ORDER BY id",
+            *[str(s) for s in statuses],
+            *extra,
+        )
 
     def outbox_by_message_id(self, message_id: str) -> tuple[Outgoing, dict] | None:
         for kind, table in _TABLES.items():
@@ -230,7 +278,14 @@ _TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices"}
 
 
 def _incident(row: dict, escalations, notices) -> Incident:
-    return Incident(row["id"], State(row["state"]), from_iso(row["t1_sent_at"]),
-                    tuple(Escalation(Tier(e["tier"]), Status(e["status"]), from_iso(e["sent_at"]), e["message_id"])
-                          for e in escalations),
-                    frozenset(n["kind"] for n in notices), row["t1_message_id"])
+    return Incident(
+        row["id"],
+        State(row["state"]),
+        from_iso(row["t1_sent_at"]),
+        tuple(
+            Escalation(Tier(e["tier"]), Status(e["status"]), from_iso(e["sent_at"]), e["message_id"])
+            for e in escalations
+        ),
+        frozenset(n["kind"] for n in notices),
+        row["t1_message_id"],
+    )

@@ -11,17 +11,16 @@ import threading
 import click
 
 from agent.adapters import config as config_mod
-from agent.engine import audit as audit_mod
-from agent.engine import ladder
-from agent.engine import metrics
-from agent.cli import report
-from agent.cli import export as export_mod
-from agent.core.errors import AgentError
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
-from agent.engine.service import Agent
 from agent.adapters.store import Store
+from agent.cli import export as export_mod
+from agent.cli import report
+from agent.core.errors import AgentError
+from agent.engine import audit as audit_mod
+from agent.engine import ladder, metrics
 from agent.engine.clock import utcnow
+from agent.engine.service import Agent
 
 
 def _errors_as_sentences(fn):
@@ -31,6 +30,7 @@ def _errors_as_sentences(fn):
             return fn(*args, **kwargs)
         except AgentError as e:
             raise click.ClickException(str(e)) from None
+
     return wrapper
 
 
@@ -59,8 +59,13 @@ class _Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="config.ini to use (default: $ESCALATION_AGENT_CONFIG, else ./config.ini).")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="config.ini to use (default: $ESCALATION_AGENT_CONFIG, else ./config.ini).",
+)
 @click.version_option(package_name="escalation-agent")
 @click.pass_context
 def cli(ctx, config_path):
@@ -85,11 +90,13 @@ def run(obj):
     server = None
     if cfg.agent.metrics_port:
         try:  # the HTTP thread reads through its own connection: sqlite connections stay in one thread
-            server = metrics.serve(cfg.agent.metrics_port, lambda: metrics.render_file(
-                cfg.agent.database, agent.last_sync_at, utcnow()))
+            server = metrics.serve(
+                cfg.agent.metrics_port, lambda: metrics.render_file(cfg.agent.database, agent.last_sync_at, utcnow())
+            )
         except OSError as e:
-            raise click.ClickException(f"[agent] metrics_port: cannot listen on 127.0.0.1:"
-                                       f"{cfg.agent.metrics_port} ({e.strerror})") from None
+            raise click.ClickException(
+                f"[agent] metrics_port: cannot listen on 127.0.0.1:{cfg.agent.metrics_port} ({e.strerror})"
+            ) from None
     try:
         agent.run(stop)
     finally:
@@ -114,8 +121,10 @@ def poll(obj):
     finally:
         agent.close()
         store.close()
-    click.echo(f"{result.new_mails} new mail(s); sent: {', '.join(result.sent) or 'nothing'}; "
-               f"next deadline: {report.when(result.next_deadline, utcnow())}")
+    click.echo(
+        f"{result.new_mails} new mail(s); sent: {', '.join(result.sent) or 'nothing'}; "
+        f"next deadline: {report.when(result.next_deadline, utcnow())}"
+    )
 
 
 @cli.command()
@@ -155,8 +164,12 @@ def show(obj, incident_id, as_json):
 
 @cli.command()
 @click.argument("incident_id", type=int)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the Markdown to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the Markdown to this file instead of standard output.",
+)
 @click.pass_obj
 @_errors_as_sentences
 def export(obj, incident_id, output):

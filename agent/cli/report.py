@@ -3,13 +3,13 @@
 import json
 from datetime import datetime
 
+from agent.adapters.store import Store
 from agent.core import items
+from agent.core.policy import decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
-from agent.engine.ladder import policy_of
-from agent.core.policy import decide
-from agent.adapters.store import Store
 from agent.core.times import from_iso, iso
+from agent.engine.ladder import policy_of
 
 
 def when(moment: datetime | None, now: datetime) -> str:
@@ -36,10 +36,18 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
     incident = store.incident(r["id"])
     d = decide(incident, policy_of(config), now)
     return dict(
-        id=r["id"], state=r["state"], tier=int(incident.tier), subject=r["subject"],
-        t1_message_id=r["t1_message_id"], t1_sender=r["t1_sender"], t1_sent_at=r["t1_sent_at"],
-        next_deadline=iso(d.due_at), next_tier=_next(incident.tier, d),
-        decision=d.reason.value, state_changed_at=r["state_changed_at"])
+        id=r["id"],
+        state=r["state"],
+        tier=int(incident.tier),
+        subject=r["subject"],
+        t1_message_id=r["t1_message_id"],
+        t1_sender=r["t1_sender"],
+        t1_sent_at=r["t1_sent_at"],
+        next_deadline=iso(d.due_at),
+        next_tier=_next(incident.tier, d),
+        decision=d.reason.value,
+        state_changed_at=r["state_changed_at"],
+    )
 
 
 def _next(tier: int, d) -> str | None:
@@ -55,34 +63,66 @@ def status_table(rows: list[dict], now: datetime) -> str:
     table = [("ID", "STATE", "TIER", "NEXT", "SUBJECT")]
     for r in rows:
         nxt = f"{r['next_tier']} due {when(from_iso(r['next_deadline']), now)}" if r["next_deadline"] else "-"
-        table.append((str(r["id"]), r["state"], Tier(r['tier']).label, nxt, r["subject"][:60]))
+        table.append((str(r["id"]), r["state"], Tier(r["tier"]).label, nxt, r["subject"][:60]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in table)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4] for row in table
+    )
 
 
 def incident_detail(store: Store, config: Config, incident_id: int, now: datetime) -> dict:
     r = store.incident_row(incident_id)
     status = status_row(store, config, r, now)
-    escalations = [dict(tier=e["tier"], status=e["status"], message_id=e["message_id"], decided_at=e["decided_at"],
-                        due_at=e["due_at"], sent_at=e["sent_at"], confirmed_at=e["confirmed_at"],
-                        attempts=e["attempts"], last_error=e["last_error"],
-                        recipients=json.loads(e["recipients"]) if e["recipients"] else None,
-                        mail=e["raw"].decode("utf-8", "replace") if e["raw"] else None)
-                   for e in store.escalation_rows(incident_id)]
+    escalations = [
+        dict(
+            tier=e["tier"],
+            status=e["status"],
+            message_id=e["message_id"],
+            decided_at=e["decided_at"],
+            due_at=e["due_at"],
+            sent_at=e["sent_at"],
+            confirmed_at=e["confirmed_at"],
+            attempts=e["attempts"],
+            last_error=e["last_error"],
+            recipients=json.loads(e["recipients"]) if e["recipients"] else None,
+            mail=e["raw"].decode("utf-8", "replace") if e["raw"] else None,
+        )
+        for e in store.escalation_rows(incident_id)
+    ]
     messages = store.messages(incident_id)
     for m in messages:
         m["recipients"] = json.loads(m["recipients"])
     found = json.loads(r["items"] or "{}")
     sop_items = [dict(key=i.key, label=i.label, value=found.get(i.key), required=i.required) for i in items.ITEMS]
-    notices = [dict(kind=n["kind"], status=n["status"], message_id=n["message_id"], sent_at=n["sent_at"],
-                    recipients=json.loads(n["recipients"]), last_error=n["last_error"])
-               for n in store.notice_rows(incident_id)]
-    return dict(status, items=sop_items, missing_items=json.loads(r["missing_items"] or "[]"),
-                marketplace=r["marketplace"], misroute=r["misroute"], delivery_failure=r["delivery_failure"],
-                notices=notices, t1_sent_at_source=r["t1_sent_at_source"], t1_recipients=json.loads(r["t1_recipients"]),
-                opened_at=r["opened_at"], note=r["note"], response_message_id=r["response_message_id"],
-                t1_text=r["t1_text"], escalations=escalations, messages=messages,
-                events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)])
+    notices = [
+        dict(
+            kind=n["kind"],
+            status=n["status"],
+            message_id=n["message_id"],
+            sent_at=n["sent_at"],
+            recipients=json.loads(n["recipients"]),
+            last_error=n["last_error"],
+        )
+        for n in store.notice_rows(incident_id)
+    ]
+    return dict(
+        status,
+        items=sop_items,
+        missing_items=json.loads(r["missing_items"] or "[]"),
+        marketplace=r["marketplace"],
+        misroute=r["misroute"],
+        delivery_failure=r["delivery_failure"],
+        notices=notices,
+        t1_sent_at_source=r["t1_sent_at_source"],
+        t1_recipients=json.loads(r["t1_recipients"]),
+        opened_at=r["opened_at"],
+        note=r["note"],
+        response_message_id=r["response_message_id"],
+        t1_text=r["t1_text"],
+        escalations=escalations,
+        messages=messages,
+        events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
+    )
 
 
 def incident_text(d: dict) -> str:
@@ -105,8 +145,10 @@ def incident_text(d: dict) -> str:
         lines.append(f"  {i['label'] + ':':<{width}} {value}")
     lines += ["", "Escalations:"]
     for e in d["escalations"] or []:
-        lines.append(f"  {Tier(e['tier']).label} {e['status']:<9} {e['message_id']} sent {e['sent_at'] or '-'} "
-                     f"attempts {e['attempts']}" + (f" last error: {e['last_error']}" if e["last_error"] else ""))
+        lines.append(
+            f"  {Tier(e['tier']).label} {e['status']:<9} {e['message_id']} sent {e['sent_at'] or '-'} "
+            f"attempts {e['attempts']}" + (f" last error: {e['last_error']}" if e["last_error"] else "")
+        )
     if not d["escalations"]:
         lines.append("  none")
     for n in d["notices"]:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from agent.core.settings import EscalationConfig
 from agent.core.mail import Mail, in_domains, normalise_subject
+from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 from agent.core.trust import Verdict
 
@@ -86,16 +86,21 @@ def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: st
     return None
 
 
-def classify(mail: Mail, thread: Thread | None, rules: EscalationConfig, own_address: str,
-             own_message_ids: frozenset[str] = frozenset(), trust: Verdict | None = None) -> Classification:
+def classify(
+    mail: Mail,
+    thread: Thread | None,
+    rules: EscalationConfig,
+    own_address: str,
+    own_message_ids: frozenset[str] = frozenset(),
+    trust: Verdict | None = None,
+) -> Classification:
     """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
     if mail.message_id in own_message_ids:
         return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
     claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
     if trust is not None and not trust.trusted and claims:
         # A spoofed sender must never open, stop or alter an incident.
-        return Classification(Kind.UNTRUSTED, trust.reason, thread and thread.incident_id,
-                              via=thread and thread.via)
+        return Classification(Kind.UNTRUSTED, trust.reason, thread and thread.incident_id, via=thread and thread.via)
     if mail.sender == own_address:
         return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
     if thread is None:
@@ -104,14 +109,19 @@ def classify(mail: Mail, thread: Thread | None, rules: EscalationConfig, own_add
     if in_domains(mail.sender, rules.internal_domains):
         tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
         if tiers and not mail.automatic:
-            return Classification(Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address",
-                                  incident, tiers[0], via)
+            return Classification(
+                Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address", incident, tiers[0], via
+            )
         return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
     if in_domains(mail.sender, rules.responder_domains):
         if mail.automatic:
             return Classification(Kind.AUTO_REPLY, f"automatic ({mail.automatic})", incident, via=via)
         return Classification(Kind.RESPONSE, f"reply from {mail.sender}", incident, via=via)
-    why = f"automatic ({mail.automatic})" if mail.automatic else f"{mail.sender or 'no sender'} is neither internal nor a responder"
+    why = (
+        f"automatic ({mail.automatic})"
+        if mail.automatic
+        else f"{mail.sender or 'no sender'} is neither internal nor a responder"
+    )
     return Classification(Kind.IN_THREAD, why, incident, via=via)
 
 

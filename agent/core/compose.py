@@ -5,7 +5,7 @@ import email.policy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 from agent.core.limits import header_block
 from agent.core.mail import bounded, clean, in_domains, message_ids, plain_address
@@ -57,25 +57,38 @@ def our_people(original: Original, internal_domains: tuple[str, ...]) -> tuple[s
     return tuple(dict.fromkeys(p.lower() for p in people if plain_address(p)))
 
 
-def escalation_cc(original: Original, internal_domains: tuple[str, ...], watched: str,
-                  exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+def escalation_cc(
+    original: Original, internal_domains: tuple[str, ...], watched: str, exclude: tuple[str, ...] = ()
+) -> tuple[str, ...]:
     """Our people and the watched mailbox: everyone who must see the escalation."""
     skip = {a.lower() for a in exclude}
     people = our_people(original, internal_domains) + ((watched.lower(),) if plain_address(watched) else ())
     return tuple(a for a in dict.fromkeys(people) if a not in skip)
 
 
-def notice_people(original: Original, internal_domains: tuple[str, ...],
-                  watched: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def notice_people(
+    original: Original, internal_domains: tuple[str, ...], watched: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(To, Cc) of a notice: our people, never the vendor; the watched mailbox in Cc."""
-    to = tuple(a for a in our_people(original, internal_domains)
-               if in_domains(a, internal_domains) and a != watched.lower())
+    to = tuple(
+        a for a in our_people(original, internal_domains) if in_domains(a, internal_domains) and a != watched.lower()
+    )
     return to, (watched,)
 
 
-def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, *,
-               to: str, cc: tuple[str, ...], from_address: str, message_id: str, now: datetime,
-               caveat: str | None = None) -> EmailMessage:
+def escalation(
+    original: Original,
+    tier: Tier,
+    steps: tuple[Step, ...],
+    window: timedelta,
+    *,
+    to: str,
+    cc: tuple[str, ...],
+    from_address: str,
+    message_id: str,
+    now: datetime,
+    caveat: str | None = None,
+) -> EmailMessage:
     """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr(("Escalation agent", from_address))
@@ -129,16 +142,20 @@ def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
         msg.set_raw("References", "\n ".join(chain))  # one a line: folded between ids, never inside one
 
 
-def escalation_body(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime,
-                    caveat: str | None = None) -> str:
+def escalation_body(
+    original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime, caveat: str | None = None
+) -> str:
     """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
-    lines = [f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
-             f"procedure, on behalf of the people in Cc.", ""]
+    lines = [
+        f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
+        f"procedure, on behalf of the people in Cc.",
+        "",
+    ]
     if original.items:
         labels = [label if label.endswith("?") else label + ":" for label, _ in original.items]
         width = max(map(len, labels)) + 1
-        lines += [f"{label:<{width}}{value}" for label, (_, value) in zip(labels, original.items)] + [""]
+        lines += [f"{label:<{width}}{value}" for label, (_, value) in zip(labels, original.items, strict=True)] + [""]
     lines.append("What happened (times in GMT):")
     for s in steps:
         by = f" by {original.sender}" if s.tier == Tier.T1 else ""
@@ -186,8 +203,11 @@ def _as_message(raw: bytes) -> EmailMessage:
     data = bounded(raw)[0].translate(_SPLITLINES)
     head = header_block(data)
     refold_all = email.policy.default.clone(refold_source="all")
-    for candidate in (data, head + b"\r\n[body omitted: it could not be re-encoded]\r\n",
-                      b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n"):
+    for candidate in (
+        data,
+        head + b"\r\n[body omitted: it could not be re-encoded]\r\n",
+        b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n",
+    ):
         try:
             msg = email.message_from_bytes(candidate, policy=email.policy.default)
             msg.as_bytes(policy=refold_all)
@@ -197,8 +217,17 @@ def _as_message(raw: bytes) -> EmailMessage:
     raise AssertionError("unreachable: the last candidate is plain ASCII")
 
 
-def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], cc: tuple[str, ...],
-           from_address: str, message_id: str, now: datetime) -> EmailMessage:
+def notice(
+    original: Original,
+    subject: str,
+    body: str,
+    *,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    from_address: str,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
     """A mail to the partner's own people about their incident (never to the vendor), in its thread."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr(("Escalation agent", from_address))
@@ -211,8 +240,18 @@ def notice(original: Original, subject: str, body: str, *, to: tuple[str, ...], 
     _in_thread(msg, original.references + (original.message_id,), original.message_id)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
-    quoted = "\n".join(f"  {k:<11} {v}" for k, v in (("From:", original.sender), ("Sent:", gmt(original.sent_at)),
-                                                      ("Subject:", original.subject), ("Message-ID:", original.message_id)))
-    msg.set_content(f"{body.rstrip()}\n\nYour mail:\n{quoted}\n\n-- \nescalation-agent, watching this mailbox "
-                    f"for the urgent-support procedure\n", cte="quoted-printable")
+    quoted = "\n".join(
+        f"  {k:<11} {v}"
+        for k, v in (
+            ("From:", original.sender),
+            ("Sent:", gmt(original.sent_at)),
+            ("Subject:", original.subject),
+            ("Message-ID:", original.message_id),
+        )
+    )
+    msg.set_content(
+        f"{body.rstrip()}\n\nYour mail:\n{quoted}\n\n-- \nescalation-agent, watching this mailbox "
+        f"for the urgent-support procedure\n",
+        cte="quoted-printable",
+    )
     return msg

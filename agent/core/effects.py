@@ -134,8 +134,11 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
         return bounced(arrival.bounce, incident, settings)
     detail = f"{c.kind} {mail.message_id} from {mail.sender or 'unknown'} (thread by {c.via})"
     if c.kind == Kind.RESPONSE and incident.state == State.AWAITING_RESPONSE:
-        return [SetState(State.RESPONDED, response_message_id=mail.message_id), CancelPending(),
-                Event("responded", detail, c.reason)]
+        return [
+            SetState(State.RESPONDED, response_message_id=mail.message_id),
+            CancelPending(),
+            Event("responded", detail, c.reason),
+        ]
     if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
@@ -164,21 +167,49 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
     stale = age > settings.agent.max_incident_age
     state = State.STALE if stale else State.MISROUTED if problem else State.AWAITING_RESPONSE
     new = NewIncident(
-        state=state, subject=mail.subject, t1_message_id=mail.message_id, t1_sender=mail.sender,
-        t1_recipients=mail.recipients, participants=tuple(sorted(mail.participants)), t1_sent_at=sent_at,
-        t1_sent_at_source=source, t1_references=mail.references, t1_text=mail.text, t1_raw=arrival.raw,
-        items=found, missing_items=tuple(i.key for i in missing), marketplace=market, misroute=problem)
-    out: list[Effect] = [Open(new), Event(
-        "incident_opened", f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)} (from its {source}): "
-        f"{mail.subject}; {len(found)} SOP items found, {len(missing)} required missing; "
-        f"marketplace {market or 'unknown'}", arrival.classification.reason)]
+        state=state,
+        subject=mail.subject,
+        t1_message_id=mail.message_id,
+        t1_sender=mail.sender,
+        t1_recipients=mail.recipients,
+        participants=tuple(sorted(mail.participants)),
+        t1_sent_at=sent_at,
+        t1_sent_at_source=source,
+        t1_references=mail.references,
+        t1_text=mail.text,
+        t1_raw=arrival.raw,
+        items=found,
+        missing_items=tuple(i.key for i in missing),
+        marketplace=market,
+        misroute=problem,
+    )
+    out: list[Effect] = [
+        Open(new),
+        Event(
+            "incident_opened",
+            f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)} (from its {source}): "
+            f"{mail.subject}; {len(found)} SOP items found, {len(missing)} required missing; "
+            f"marketplace {market or 'unknown'}",
+            arrival.classification.reason,
+        ),
+    ]
     esc = settings.escalation
     if stale:
-        out.append(Event("not_escalated", f"T1 was {_hours(age)} old when first seen",
-                         f"older than max_incident_age ({_hours(settings.agent.max_incident_age)})"))
+        out.append(
+            Event(
+                "not_escalated",
+                f"T1 was {_hours(age)} old when first seen",
+                f"older than max_incident_age ({_hours(settings.agent.max_incident_age)})",
+            )
+        )
     elif problem:
-        out.append(Event("misrouted", f"a \"{problem}\" error: not for the urgent line",
-                         "the SOP sends contract and Insufficient Funds errors to the operations team"))
+        out.append(
+            Event(
+                "misrouted",
+                f'a "{problem}" error: not for the urgent line',
+                "the SOP sends contract and Insufficient Funds errors to the operations team",
+            )
+        )
         subject, body = notices.misrouted(problem, market, esc.operations_team(market), esc.operations)
         out.append(Notify("misrouted", subject, body, "misrouted T1"))
     elif missing:
@@ -193,33 +224,44 @@ def bounced(bounce: Bounce, incident: Incident, settings: Config) -> list[Effect
     never = "a delivery failure report is never a response"
     if bounce.original_message_id == incident.t1_message_id:
         subject, body = notices.t1_bounced(bounce.failed, bounce.diagnostic)
-        return [DeliveryFailed(detail), Event("t1_bounced", detail, never),
-                Notify("t1_bounced", subject, body, "the T1 bounced")]
+        return [
+            DeliveryFailed(detail),
+            Event("t1_bounced", detail, never),
+            Notify("t1_bounced", subject, body, "the T1 bounced"),
+        ]
     ours = next((e for e in incident.escalations if e.message_id == bounce.original_message_id), None)
     if ours is None:
         return [Event("bounce", detail, "not for the T1 or an escalation: recorded only")]
     tier = ours.tier
     subject, body = notices.escalation_bounced(tier, settings.escalation.tier_address(tier), bounce.diagnostic)
-    return [Event("escalation_bounced", detail, never),
-            Notify(f"{tier.label.lower()}_bounced", subject, body, f"the {tier.label} bounced")]
+    return [
+        Event("escalation_bounced", detail, never),
+        Notify(f"{tier.label.lower()}_bounced", subject, body, f"the {tier.label} bounced"),
+    ]
 
 
-def manual_escalation(mail: Mail, tier: Tier, incident: Incident, detail: str, reason: str,
-                      arrived: datetime) -> list[Effect]:
+def manual_escalation(
+    mail: Mail, tier: Tier, incident: Incident, detail: str, reason: str, arrived: datetime
+) -> list[Effect]:
     """A T2 or T3 that an engineer sent in the thread."""
     existing = incident.escalation(tier)
     if existing is None:
         return [RecordTier(tier, mail.message_id, mail.date or arrived), Event("escalation_manual", detail, reason)]
     if existing.status == Status.PENDING:
-        return [CancelPending("sent by hand first", tier),
-                Event("escalation_manual", detail + f"; our pending {tier.label} is cancelled", reason)]
+        return [
+            CancelPending("sent by hand first", tier),
+            Event("escalation_manual", detail + f"; our pending {tier.label} is cancelled", reason),
+        ]
     return [Event("mail", detail + f"; {tier.label} was already {existing.status}", reason)]
 
 
 def resolution(incident: Incident, note: str) -> list[Effect]:
     """Escalation stopped by hand (`escalation-agent resolve`)."""
-    return [SetState(State.RESOLVED, note=note), CancelPending("resolved by hand"),
-            Event("resolved", f"was {incident.state}: {note}", "resolved by hand")]
+    return [
+        SetState(State.RESOLVED, note=note),
+        CancelPending("resolved by hand"),
+        Event("resolved", f"was {incident.state}: {note}", "resolved by hand"),
+    ]
 
 
 def _hours(delta: timedelta) -> str:

@@ -63,11 +63,14 @@ def _cut_addresses(field: bytes, name: bytes) -> tuple[bytes, tuple[str, ...]]:
             last_comma = m.start()
             if commas == MAX_ADDRESSES:
                 return _cut_at(field, m.start()), (
-                    f"{_name(name)} field over {MAX_ADDRESSES} addresses: kept the first {MAX_ADDRESSES}",)
+                    f"{_name(name)} field over {MAX_ADDRESSES} addresses: kept the first {MAX_ADDRESSES}",
+                )
     if len(field) <= MAX_ADDRESS_FIELD_BYTES:
         return field, ()
-    return (_cut_at(field, last_comma if last_comma is not None else MAX_ADDRESS_FIELD_BYTES),
-            (f"{_name(name)} field over {MAX_ADDRESS_FIELD_BYTES} bytes: truncated",))
+    return (
+        _cut_at(field, last_comma if last_comma is not None else MAX_ADDRESS_FIELD_BYTES),
+        (f"{_name(name)} field over {MAX_ADDRESS_FIELD_BYTES} bytes: truncated",),
+    )
 
 
 def _nth(data: bytes, needle: bytes, n: int) -> int:

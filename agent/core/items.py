@@ -18,8 +18,13 @@ ITEMS = (  # the SOP's table, in its order
     Item("phone", "Contact phone number", True, "+81-3-3123-4567"),
     Item("email", "Contact email", True, "yourname@alias.com"),
     Item("name", "Contact name", True, "First Name/Family Name"),
-    Item("problem", "Brief problem description", True, "Beginning at approximately 11:15 GMT all requests are failing "
-         "with an F500 error.  We have turned off Amazon gift cards from our POS systems until this is resolved."),
+    Item(
+        "problem",
+        "Brief problem description",
+        True,
+        "Beginning at approximately 11:15 GMT all requests are failing "
+        "with an F500 error.  We have turned off Amazon gift cards from our POS systems until this is resolved.",
+    ),
     Item("partner_id", "Partner ID", True, "Acmes"),
     Item("request_id", "Example request ID", True, "Acmes3324500H2"),
     Item("card", "Example card/serial number", True, "1400000005567580", physical_only=True),
@@ -28,8 +33,12 @@ ITEMS = (  # the SOP's table, in its order
     Item("timestamp", "Timestamp of example request (with time zone)", True, "11:32:06 GMT"),
     Item("first_failure", "Time of first failing request (with time zone)", True, "11:15:06 GMT"),
     Item("consistent", "Is the behavior consistent?", True, "Yes, every request since 11:15 GMT has been failing."),
-    Item("changes", "Recent changes (programming and/or infrastructure)", True,
-         "No, we have not had any software changes in the last two months."),
+    Item(
+        "changes",
+        "Recent changes (programming and/or infrastructure)",
+        True,
+        "No, we have not had any software changes in the last two months.",
+    ),
     Item("raw_request", "Example request (raw) including headers", False, "Partner attaches example"),
 )
 ITEM = {i.key: i for i in ITEMS}
@@ -39,35 +48,38 @@ ITEM = {i.key: i for i in ITEMS}
 # "example" fall away, so "PartnerId", "partner id -" and "What is your partner id?" are all "partnerid".
 _SYNONYMS = {
     "phone": "phone|phone number|phone no|contact phone|contact phone number|contact number|tel|tel no|telephone|"
-             "mobile|mobile number|cell|callback number|電話|電話番号|連絡先電話番号|联系电话|电话|手机",
+    "mobile|mobile number|cell|callback number|電話|電話番号|連絡先電話番号|联系电话|电话|手机",
     "email": "email|e-mail|mail|email address|contact email|contact e-mail|contact email address|メール|メールアドレス|"
-             "連絡先メールアドレス|邮箱|联系邮箱|电子邮件|电子邮箱",
-    "name": "name|contact name|contact|contact person|point of contact|poc|full name|氏名|名前|担当者|担当者名|お名前|联系人|姓名|联系人姓名",
+    "連絡先メールアドレス|邮箱|联系邮箱|电子邮件|电子邮箱",
+    "name": "name|contact name|contact|contact person|point of contact|poc|full name|"
+    "氏名|名前|担当者|担当者名|お名前|联系人|姓名|联系人姓名",
     "problem": "problem|problem description|brief problem description|description|brief description|issue|summary|"
-               "issue description|symptoms|details|what happened|問題|問題の概要|概要|事象|現象|障害内容|问题|问题描述",
+    "issue description|symptoms|details|what happened|問題|問題の概要|概要|事象|現象|障害内容|问题|问题描述",
     "partner_id": "partner id|partner|partner code|パートナーid|合作伙伴id|合作方id",
     "request_id": "request id|request ids|failing request id|creation request id|req id|request identifier|"
-                  "x amzn request id|リクエストid|请求id",
-    "card": "card|card number|serial|serial number|card serial number|gift card number|card or serial number|カード番号|"
-            "シリアル番号|卡号|序列号",
+    "x amzn request id|リクエストid|请求id",
+    "card": "card|card number|serial|serial number|card serial number|gift card number|card or serial number|"
+    "カード番号|シリアル番号|卡号|序列号",
     "error": "error|errors|error response|error message|error code|api error|api error response|response|"
-             "api response|error returned|エラー|エラーレスポンス|エラー応答|エラー内容|apiエラー|错误|错误响应|错误信息",
+    "api response|error returned|エラー|エラーレスポンス|エラー応答|エラー内容|apiエラー|错误|错误响应|错误信息",
     "marketplace": "marketplace|market|region|country|locale|affected marketplace|"
-                   "marketplace where you are experiencing the issue|マーケットプレイス|国|地域|市场|站点",
+    "marketplace where you are experiencing the issue|マーケットプレイス|国|地域|市场|站点",
     "timestamp": "timestamp|time stamp|time|timestamp of request|request timestamp|time of request|request time|"
-                 "time of example request|timestamp of example request|timestamp of example request id|タイムスタンプ|"
-                 "リクエスト時刻|リクエスト日時|时间戳|请求时间",
+    "time of example request|timestamp of example request|timestamp of example request id|タイムスタンプ|"
+    "リクエスト時刻|リクエスト日時|时间戳|请求时间",
     "first_failure": "first failure|first failure time|time of first failure|first error|first error at|since|began|"
-                     "first error time|time of first error|first failing request|time of first failing request|"
-                     "approximate time of first failing request|first request that returned an error|started|"
-                     "approximate time of the first request that returned an error|first occurrence|start time|"
-                     "started at|issue started|outage start|発生時刻|発生日時|障害発生時刻|最初のエラー|最初のエラー発生時刻|首次失败时间|首次出错时间|首次错误时间",
+    "first error time|time of first error|first failing request|time of first failing request|"
+    "approximate time of first failing request|first request that returned an error|started|"
+    "approximate time of the first request that returned an error|first occurrence|start time|"
+    "started at|issue started|outage start|発生時刻|発生日時|障害発生時刻|最初のエラー|最初のエラー発生時刻|"
+    "首次失败时间|首次出错时间|首次错误时间",
     "consistent": "consistent|behavior consistent|behaviour consistent|is it consistent|consistency|reproducible|"
-                  "consistent or intermittent|intermittent or consistent|再現性|継続性|一貫性|是否持续|是否一致",
+    "consistent or intermittent|intermittent or consistent|再現性|継続性|一貫性|是否持续|是否一致",
     "changes": "changes|recent changes|recent changes on your end|changes on your end|changes on our end|"
-               "changes on our side|recent changes on our side|recent deployments|最近の変更|直近の変更|変更点|最近变更|近期变更|最近的变更",
+    "changes on our side|recent changes on our side|recent deployments|"
+    "最近の変更|直近の変更|変更点|最近变更|近期变更|最近的变更",
     "raw_request": "raw request|request raw|raw example request|request raw including headers|"
-                   "raw request including headers|request including headers|raw request with headers",
+    "raw request including headers|request including headers|raw request with headers",
 }
 _FILLER = set("required desired what whats is was are were your the our my please any there example sample a".split())
 _MULTILINE = {"problem", "error", "consistent", "changes", "raw_request"}  # free text may run on
@@ -87,22 +99,27 @@ _SEP = re.compile(r"[:：=\t?？]|\s[-–—]{1,2}(?=\s|$)")
 _BULLET = re.compile(r"^\s*(?:[-*•·+■□●◆◇▪※◎]+|\d{1,2}[.)]|\*\*|__)?\s*")
 _QUOTE = re.compile(r"^(\s*>)+")
 _LINK = re.compile(r"<(?:mailto|tel|https?):[^>]*>")  # Outlook's plain text: "a@b.test<mailto:a@b.test>"
-_SIGNOFF = re.compile(r"^(--\s*$|(thanks|thank you|regards|best|cheers|kind regards|sincerely)\b|よろしく|以上|谢谢)",
-                      re.IGNORECASE)
+_SIGNOFF = re.compile(
+    r"^(--\s*$|(thanks|thank you|regards|best|cheers|kind regards|sincerely)\b|よろしく|以上|谢谢)", re.IGNORECASE
+)
 # Where an older mail begins: below is history (a reply) or the forwarded T1 (a forward).
 _SEPARATOR = re.compile(
     r"^\s*(-{2,}\s*(original message|forwarded message|ursprüngliche nachricht|message d'origine)\b.*|"
     r"begin forwarded message:|_{10,}|(on|le|am|el|il)\s.{4,200}(wrote|a écrit|schrieb|escribió|ha scritto)\s*:)\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _HEADER_FROM = re.compile(r"^\s*\**(from|差出人|发件人)\s*\**\s*[:：]", re.IGNORECASE)
 _HEADER_NEXT = re.compile(r"^\s*\**(sent|date|to|subject|送信日時|日時|发送时间|件名)\s*\**\s*[:：]", re.IGNORECASE)
 
 
 def _is_separator(lines: list[str], i: int) -> bool:
     # Gmail wraps a long "On ... <\na@b> wrote:" over two lines; Outlook's "From:" is followed by "Sent:".
-    two = " ".join(lines[i:i + 2])
-    return bool(_SEPARATOR.match(lines[i]) or ("@" in two and _SEPARATOR.match(two))
-                or (_HEADER_FROM.match(lines[i]) and any(_HEADER_NEXT.match(x) for x in lines[i + 1:i + 4])))
+    two = " ".join(lines[i : i + 2])
+    return bool(
+        _SEPARATOR.match(lines[i])
+        or ("@" in two and _SEPARATOR.match(two))
+        or (_HEADER_FROM.match(lines[i]) and any(_HEADER_NEXT.match(x) for x in lines[i + 1 : i + 4]))
+    )
 
 
 def _label(line: str) -> tuple[str, str, bool] | None:
@@ -110,8 +127,8 @@ def _label(line: str) -> tuple[str, str, bool] | None:
     line = re.sub(r"^\s*【([^】]{1,40})】", r"\1: ", _QUOTE.sub("", line))  # Japanese "【パートナーID】Acmes"
     body = _BULLET.sub("", line, count=1)
     for m in _SEP.finditer(body[:160] if body[:1].isalpha() else ""):  # not '{"errorCode": ...' on its own line
-        if key := _LABELS.get(_norm(body[:m.start()])):
-            return key, body[m.end():], "\t" in body[m.start():]
+        if key := _LABELS.get(_norm(body[: m.start()])):
+            return key, body[m.end() :], "\t" in body[m.start() :]
     return None
 
 
@@ -244,17 +261,23 @@ def own_lines(text: str, forward: bool) -> str:
 
 # A negation right before a mention ("not an Insufficient Funds error", "we don't activate physical cards") voids
 # it; one further away ("not sure why we get InsufficientFunds") does not.
-_NEGATED = re.compile(r"\b(not|no|never|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|no longer|unrelated to|nothing to do "
-                       r"with|rather than|instead of)\s+(an?\s+|the\s+|any\s+|about\s+|related\s+to\s+|due\s+to\s+)*"
-                       r"[\"'“]?$", re.IGNORECASE)
-_PHYSICAL = re.compile(r"physical\s+(gift\s*)?cards?\s+activation|card\s+activation|activat\w*\s+(\w+\s+){0,3}physical"
-                       r"\s+(gift\s*)?cards?|physical\s+(gift\s*)?cards?\s+(\w+\s+){0,3}activat|\bactivategiftcard\b|"
-                       r"物理カード.{0,20}(有効化|アクティベ)|实体卡.{0,10}激活", re.IGNORECASE)
+_NEGATED = re.compile(
+    r"\b(not|no|never|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|no longer|unrelated to|nothing to do "
+    r"with|rather than|instead of)\s+(an?\s+|the\s+|any\s+|about\s+|related\s+to\s+|due\s+to\s+)*"
+    r"[\"'“]?$",
+    re.IGNORECASE,
+)
+_PHYSICAL = re.compile(
+    r"physical\s+(gift\s*)?cards?\s+activation|card\s+activation|activat\w*\s+(\w+\s+){0,3}physical"
+    r"\s+(gift\s*)?cards?|physical\s+(gift\s*)?cards?\s+(\w+\s+){0,3}activat|\bactivategiftcard\b|"
+    r"物理カード.{0,20}(有効化|アクティベ)|实体卡.{0,10}激活",
+    re.IGNORECASE,
+)
 
 
 def negated(text: str, at: int) -> bool:
     """True when a negation ends right before position `at` (within 60 characters)."""
-    return bool(_NEGATED.search(text[max(0, at - 60):at]))
+    return bool(_NEGATED.search(text[max(0, at - 60) : at]))
 
 
 def is_physical(text: str) -> bool:

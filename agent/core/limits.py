@@ -27,8 +27,9 @@ def cut(raw: bytes, headers_only: bool) -> tuple[bytes, tuple[str, ...]]:
     try:
         return _Cutter(raw, headers_only).run()
     except Exception as e:  # a bug here must not lose the mail: fall back to its header block
-        return header_block(raw) + b"\r\n", (f"cutting to the limits failed ({type(e).__name__}): "
-                                               "read the header block only",)
+        return header_block(raw) + b"\r\n", (
+            f"cutting to the limits failed ({type(e).__name__}): read the header block only",
+        )
 
 
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
@@ -39,10 +40,10 @@ _HEADER_RUN = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*(?:
 def header_block(raw: bytes) -> bytes:
     """The header block, at most MAX_HEADER_BYTES of it, by the cheapest possible means."""
     ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n"), raw.find(b"\r\r")) if i >= 0]
-    head = raw[:min(ends)] if ends else raw
+    head = raw[: min(ends)] if ends else raw
     if len(head) > MAX_HEADER_BYTES:
         head = head[:MAX_HEADER_BYTES]
-        head = head[:max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
+        head = head[: max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
     return head.rstrip(b"\r\n") + b"\r\n"
 
 
@@ -51,7 +52,7 @@ def _delimiter(line: bytes, sep: bytes) -> bool | None:
     The feed parser's boundaryre: sep, an optional "--", blanks, the line break."""
     if not line.startswith(sep):
         return None
-    rest = line[len(sep):].rstrip(b"\r\n")
+    rest = line[len(sep) :].rstrip(b"\r\n")
     if not rest.strip(b" \t"):
         return False
     if rest.startswith(b"--") and not rest[2:].strip(b" \t"):
@@ -63,7 +64,7 @@ def _count_lines(data: bytes, start: int, end: int) -> int:
     if start >= end:
         return 0
     breaks = data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
-    return breaks + (data[end - 1:end] not in (b"\r", b"\n"))
+    return breaks + (data[end - 1 : end] not in (b"\r", b"\n"))
 
 
 class _Stop(Exception):
@@ -86,8 +87,9 @@ class _Cutter:
         except _Stop:
             pass
         if self.all_lines > MAX_MAIL_LINES:
-            self.defect(f"over {MAX_MAIL_LINES} lines in all (counted once per enclosing multipart): "
-                        "too costly to parse whole")
+            self.defect(
+                f"over {MAX_MAIL_LINES} lines in all (counted once per enclosing multipart): too costly to parse whole"
+            )
         return b"".join(self.out), tuple(self.defects)
 
     def defect(self, text: str) -> None:
@@ -108,7 +110,7 @@ class _Cutter:
             return
         ctype = content_type.get_content_type()
         maintype = content_type.get_content_maintype()
-        container = (maintype == "multipart" or (maintype == "message" and ctype != "message/delivery-status"))
+        container = maintype == "multipart" or (maintype == "message" and ctype != "message/delivery-status")
         if container and depth >= MAX_MIME_DEPTH:
             self.defect(f"MIME parts nested over {MAX_MIME_DEPTH} deep: not read")
             self.content(keep=False)
@@ -167,7 +169,7 @@ class _Cutter:
 
     def own_delimiter(self, sep: bytes) -> bool | None:
         """Whether the line at the cursor is a delimiter of the innermost multipart (open: False, close: True)."""
-        line = self.raw[self.pos:_LINE.match(self.raw, self.pos).end()]
+        line = self.raw[self.pos : _LINE.match(self.raw, self.pos).end()]
         if not line or self.owner(line) is not sep:
             return None
         return _delimiter(line, sep)
@@ -187,7 +189,7 @@ class _Cutter:
         end = _LINE.match(self.raw, self.pos).end()
         self.charge(1)
         self.all_lines += len(self.seps) + 1
-        self.out.append(self.raw[self.pos:end])
+        self.out.append(self.raw[self.pos : end])
         self.pos = end
 
     def count_part(self) -> None:
@@ -206,7 +208,7 @@ class _Cutter:
             active = frozenset(self.seps)
             at = self.next_dash(start)
             while at >= 0:
-                line = raw[at:_LINE.match(raw, at).end()]
+                line = raw[at : _LINE.match(raw, at).end()]
                 core = line.rstrip(b"\r\n").rstrip(b" \t")
                 if (core in active or (core[-2:] == b"--" and core[:-2] in active)) and self.owner(line):
                     end, found = at, line
@@ -289,7 +291,7 @@ class _Cutter:
                 else:
                     self.defect(f"over {MAX_HEADER_FIELDS} header fields: the rest not read")
                 pos = _HEADER_RUN.match(raw, pos).end()  # skip the rest of the block
-                if raw[pos:pos + 1] in (b"\r", b"\n"):
+                if raw[pos : pos + 1] in (b"\r", b"\n"):
                     blank_end = _LINE.match(raw, pos).end()
                     blank, pos = raw[pos:blank_end], blank_end
                 break

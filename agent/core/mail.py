@@ -16,7 +16,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import mailparser
 
@@ -29,7 +29,7 @@ MAX_REFERENCES = 100  # Message-IDs kept from In-Reply-To and from References
 MAX_MESSAGE_ID = 250  # characters in one Message-ID, brackets included
 MAX_DEFECTS = 20
 
-_MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,%d}>" % (MAX_MESSAGE_ID - 2))  # printable ASCII
+_MSGID = re.compile(rf"<[\x21-\x3b\x3d\x3f-\x7e]{{1,{MAX_MESSAGE_ID - 2}}}>")  # printable ASCII
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (NEL...), line/paragraph separators
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes (surrogateescape): not encodable as UTF-8
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -133,19 +133,38 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
         return _from_headers(raw, cut, defects)
     except Exception as e:
         defects += (f"reading the headers failed ({type(e).__name__})",)
-    return _mail(raw, message_id="", subject="", sender=("", ""), to=(), cc=(), date=None, header=lambda _: "",
-                 text="", html="", defects=defects)
+    return _mail(
+        raw,
+        message_id="",
+        subject="",
+        sender=("", ""),
+        to=(),
+        cc=(),
+        date=None,
+        header=lambda _: "",
+        text="",
+        html="",
+        defects=defects,
+    )
 
 
 def _from_mailparser(raw: bytes, cut: bytes, headers_only: bool, defects: tuple[str, ...]) -> Mail:
     parsed = mailparser.parse_from_bytes(cut)
     header = _header_reader(parsed.message)
+    plain, markup = ("", "") if headers_only else _bodies(parsed.message)
     return _mail(
-        raw, message_id=header("Message-ID"), subject=_first(parsed.subject), sender=_first_address(parsed.from_),
-        to=_addresses(parsed.to), cc=_addresses(parsed.cc), date=parsed.date, header=header,
-        text="" if headers_only else _text(*_bodies(parsed.message)),
-        html="" if headers_only else _bodies(parsed.message)[1],
-        defects=defects + tuple(str(d) for d in parsed.defects))
+        raw,
+        message_id=header("Message-ID"),
+        subject=_first(parsed.subject),
+        sender=_first_address(parsed.from_),
+        to=_addresses(parsed.to),
+        cc=_addresses(parsed.cc),
+        date=parsed.date,
+        header=header,
+        text="" if headers_only else _text(plain, markup),
+        html=markup,
+        defects=defects + tuple(str(d) for d in parsed.defects),
+    )
 
 
 def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
@@ -163,20 +182,41 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
         date = email.utils.parsedate_to_datetime(header("Date"))
     except Exception:
         date = None
-    return _mail(raw, message_id=header("Message-ID"), subject=_decoded(header("Subject")),
-                 sender=_first_address(pairs("From")), to=_addresses(pairs("To")), cc=_addresses(pairs("Cc")),
-                 date=date, header=header, text="", html="", defects=defects)
+    return _mail(
+        raw,
+        message_id=header("Message-ID"),
+        subject=_decoded(header("Subject")),
+        sender=_first_address(pairs("From")),
+        to=_addresses(pairs("To")),
+        cc=_addresses(pairs("Cc")),
+        date=date,
+        header=header,
+        text="",
+        html="",
+        defects=defects,
+    )
 
 
-def _mail(raw: bytes, *, message_id: str, subject, sender: tuple[str, str], to, cc, date, header, text: str,
-          html: str, defects: tuple[str, ...]) -> Mail:
+def _mail(
+    raw: bytes,
+    *,
+    message_id: str,
+    subject,
+    sender: tuple[str, str],
+    to,
+    cc,
+    date,
+    header,
+    text: str,
+    html: str,
+    defects: tuple[str, ...],
+) -> Mail:
     ids = message_ids(message_id)
     references = message_ids(header("References"))
     in_reply_to = message_ids(header("In-Reply-To"))
     if len(references) > MAX_REFERENCES:  # RFC 5322 3.6.4: keep the first and the most recent
-        references = references[:1] + references[-(MAX_REFERENCES - 1):]
-        defects += (f"References over {MAX_REFERENCES} Message-IDs: kept the first and the last "
-                    f"{MAX_REFERENCES - 1}",)
+        references = references[:1] + references[-(MAX_REFERENCES - 1) :]
+        defects += (f"References over {MAX_REFERENCES} Message-IDs: kept the first and the last {MAX_REFERENCES - 1}",)
     if len(in_reply_to) > MAX_REFERENCES:
         in_reply_to = in_reply_to[:MAX_REFERENCES]
         defects += (f"In-Reply-To over {MAX_REFERENCES} Message-IDs: kept the first {MAX_REFERENCES}",)
@@ -208,6 +248,7 @@ def _header_reader(msg):
             return str(msg.get(name, "") or "")
         except Exception:  # a header the email package cannot decode is as good as absent
             return ""
+
     return header
 
 
@@ -266,10 +307,25 @@ def _automatic(header, sender: str) -> str | None:
 
 # What senders write in the charset parameter, and the superset their client really used: one ① in a
 # "Shift_JIS" mail, or a GBK character in a "GB2312" one, would otherwise turn the whole body to U+FFFD.
-_SUPERSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
-              "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030",
-              "iso-2022-jp": "iso2022_jp_ext", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
-              "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
+_SUPERSETS = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-cn": "gb18030",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+}
 
 
 def _bodies(msg) -> tuple[str, str]:

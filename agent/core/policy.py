@@ -103,8 +103,12 @@ class Decision:
         return self.tier is not None
 
 
-_CLOSED = {State.RESPONDED: Reason.RESPONDED, State.RESOLVED: Reason.RESOLVED,
-           State.MISROUTED: Reason.MISROUTED, State.STALE: Reason.STALE}
+_CLOSED = {
+    State.RESPONDED: Reason.RESPONDED,
+    State.RESOLVED: Reason.RESOLVED,
+    State.MISROUTED: Reason.MISROUTED,
+    State.STALE: Reason.STALE,
+}
 
 
 def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
@@ -119,8 +123,10 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
             return Decision(Reason.EXHAUSTED, due_at=due_at, notice="exhausted")
         return Decision(Reason.NOT_YET_DUE, due_at=due_at)
     started = incident.t1_sent_at
-    for tier, window, due_reason in ((Tier.T2, policy.t2_after, Reason.T2_DUE),
-                                     (Tier.T3, policy.t3_after, Reason.T3_DUE)):
+    for tier, window, due_reason in (
+        (Tier.T2, policy.t2_after, Reason.T2_DUE),
+        (Tier.T3, policy.t3_after, Reason.T3_DUE),
+    ):
         due_at = started + window
         e = incident.escalation(tier)
         if e is None:

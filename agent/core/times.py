@@ -1,12 +1,12 @@
 """Time as the agent writes it: UTC everywhere, ISO 8601 in the database, GMT in mails."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -15,7 +15,7 @@ def from_iso(text: str | None) -> datetime | None:
 
 def gmt(dt: datetime) -> str:
     """`11:15 GMT` style, with the date: the SOP names the zone in every time it gives."""
-    return dt.astimezone(timezone.utc).strftime("%H:%M:%S GMT on %a %d %b %Y")
+    return dt.astimezone(UTC).strftime("%H:%M:%S GMT on %a %d %b %Y")
 
 
 def span(delta: timedelta) -> str:
@@ -34,6 +34,6 @@ def aware_utc(value: object) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (OverflowError, ValueError):  # year 1 at +0100, year 9999 at -1200: not a time we can use
         return None

@@ -5,8 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core.effects import (CancelPending, Confirm, DeliveryFailed, Effect, Event, Notify, Open, RecordTier,
-                                SetState)
+from agent.core.effects import CancelPending, Confirm, DeliveryFailed, Effect, Event, Notify, Open, RecordTier, SetState
 from agent.core.errors import AgentError
 from agent.core.policy import Outgoing, State, Status
 from agent.core.settings import Config
@@ -16,15 +15,21 @@ from agent.engine import outbox
 log = logging.getLogger("agent.ingest")
 
 
-def apply(store: Store, config: Config, incident_id: int | None, effects: Sequence[Effect],
-          now: datetime) -> int | None:
+def apply(
+    store: Store, config: Config, incident_id: int | None, effects: Sequence[Effect], now: datetime
+) -> int | None:
     """Apply `effects` to the incident, in order; returns its id (an `Open` makes a new one)."""
     with store.transaction():
         for effect in effects:
             if isinstance(effect, Open):
                 incident_id = store.add_incident(effect.incident, now)
-                log.info("incident opened incident=%s state=%s message_id=%s sender=%s", incident_id,
-                         effect.incident.state, effect.incident.t1_message_id, effect.incident.t1_sender)
+                log.info(
+                    "incident opened incident=%s state=%s message_id=%s sender=%s",
+                    incident_id,
+                    effect.incident.state,
+                    effect.incident.t1_message_id,
+                    effect.incident.t1_sender,
+                )
                 continue
             if incident_id is None:
                 raise AgentError(f"{type(effect).__name__} needs an incident")  # a bug, not bad mail
@@ -34,8 +39,11 @@ def apply(store: Store, config: Config, incident_id: int | None, effects: Sequen
 
 def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, now: datetime) -> None:
     if isinstance(effect, SetState):
-        fields = {k: v for k, v in (("response_message_id", effect.response_message_id),
-                                    ("note", effect.note)) if v is not None}
+        fields = {
+            k: v
+            for k, v in (("response_message_id", effect.response_message_id), ("note", effect.note))
+            if v is not None
+        }
         store.set_state(incident_id, effect.state, now, **fields)
         if effect.state == State.RESPONDED:
             log.info("response incident=%s message_id=%s", incident_id, effect.response_message_id)
@@ -44,9 +52,18 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, CancelPending):
         outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
-        store.add_outbox(Outgoing.ESCALATION, dict(
-            incident_id=incident_id, tier=int(effect.tier), message_id=effect.message_id, status=str(Status.MANUAL),
-            decided_at=iso(now), sent_at=iso(effect.sent_at), confirmed_at=iso(now)))
+        store.add_outbox(
+            Outgoing.ESCALATION,
+            dict(
+                incident_id=incident_id,
+                tier=int(effect.tier),
+                message_id=effect.message_id,
+                status=str(Status.MANUAL),
+                decided_at=iso(now),
+                sent_at=iso(effect.sent_at),
+                confirmed_at=iso(now),
+            ),
+        )
     elif isinstance(effect, Confirm):
         outbox.confirm(store, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, DeliveryFailed):

@@ -4,8 +4,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.core.errors import StoreError
 from agent.adapters.store import Store, chain_hash
+from agent.core.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,7 @@ class Verdict:
         if self.broken_at is not None:
             return f"the audit log was altered: event {self.broken_at} does not match the hash chain"
         extra = f" ({self.unchained} older events predate the chain)" if self.unchained else ""
-        return (f"audit log intact: {self.events} events chained{extra}, head {self.head}; "
-                f"integrity_check ok")
+        return f"audit log intact: {self.events} events chained{extra}, head {self.head}; integrity_check ok"
 
 
 def integrity(store: Store) -> str:
@@ -40,7 +39,8 @@ def verify(store: Store) -> Verdict:
     checked = unchained = 0
     prev = None
     cursor = store.db.execute(
-        "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events ORDER BY id")
+        "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events ORDER BY id"
+    )
     for event_id, at, incident_id, kind, detail, reason, prev_hash, hash_ in cursor:
         if hash_ is None and prev is None:
             unchained += 1

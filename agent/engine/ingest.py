@@ -73,8 +73,23 @@ def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, 
     if incident_id is None:
         return
     recipients = tuple(json.loads(orphan["recipients"]))
-    mail = Mail(orphan["message_id"], orphan["subject"], orphan["sender"], "", recipients, (),
-                from_iso(orphan["date"]), (), (), None, orphan["automatic"], "", "", orphan["size"], ())
+    mail = Mail(
+        orphan["message_id"],
+        orphan["subject"],
+        orphan["sender"],
+        "",
+        recipients,
+        (),
+        from_iso(orphan["date"]),
+        (),
+        (),
+        None,
+        orphan["automatic"],
+        "",
+        "",
+        orphan["size"],
+        (),
+    )
     c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address)
     store.attach_message(mail.message_id, incident_id, str(c.kind), c.reason)
     apply(store, config, incident_id, effects(Arrival(mail, c), store.incident(incident_id), config, now), now)
@@ -82,8 +97,22 @@ def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, 
 
 def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime) -> dict:
     return dict(
-        message_id=mail.message_id, folder=fetched.folder, uid=fetched.uid, uidvalidity=fetched.uidvalidity,
-        sender=mail.sender, recipients=json.dumps(mail.recipients), subject=mail.subject, date=iso(mail.date),
-        internaldate=iso(fetched.internaldate), in_reply_to=" ".join(mail.in_reply_to),
-        refs=" ".join(mail.references), thread_index=mail.thread_index, automatic=mail.automatic,
-        size=fetched.size, kind=str(c.kind), reason=c.reason, incident_id=c.incident_id, seen_at=iso(now))
+        message_id=mail.message_id,
+        folder=fetched.folder,
+        uid=fetched.uid,
+        uidvalidity=fetched.uidvalidity,
+        sender=mail.sender,
+        recipients=json.dumps(mail.recipients),
+        subject=mail.subject,
+        date=iso(mail.date),
+        internaldate=iso(fetched.internaldate),
+        in_reply_to=" ".join(mail.in_reply_to),
+        refs=" ".join(mail.references),
+        thread_index=mail.thread_index,
+        automatic=mail.automatic,
+        size=fetched.size,
+        kind=str(c.kind),
+        reason=c.reason,
+        incident_id=c.incident_id,
+        seen_at=iso(now),
+    )

@@ -41,12 +41,21 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
     return out
 
 
-def tell_rejected(store: Store, config: Config, incident_id: int, tier: Tier, escalation_id: int,
-                  now: datetime) -> None:
+def tell_rejected(
+    store: Store, config: Config, incident_id: int, tier: Tier, escalation_id: int, now: datetime
+) -> None:
     error = store.outbox_row(Outgoing.ESCALATION, escalation_id)["last_error"]
     subject, body = notices.rejected(tier, config.escalation.tier_address(tier), error)
-    outbox.notify(store, config, incident_id, f"rejected_{tier.label.lower()}", subject, body, now,
-                  "the SMTP server rejected it for good")
+    outbox.notify(
+        store,
+        config,
+        incident_id,
+        f"rejected_{tier.label.lower()}",
+        subject,
+        body,
+        now,
+        "the SMTP server rejected it for good",
+    )
 
 
 def tell_exhausted(store: Store, config: Config, incident_id: int, now: datetime) -> None:

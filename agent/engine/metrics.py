@@ -51,32 +51,53 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
     db = getattr(store, "db", store)
     one = lambda sql, args=(): db.execute(sql, list(args)).fetchone()[0]  # noqa: E731
     by_state = dict(db.execute("SELECT state, count(*) FROM incidents GROUP BY state").fetchall())
-    by_tier = {(t, s): n for t, s, n in db.execute(
-        "SELECT tier, status, count(*) FROM escalations GROUP BY tier, status").fetchall()}
-    failures = one(f"SELECT count(*) FROM events WHERE kind IN ({','.join('?' * len(FAILURE_KINDS))})",
-                   FAILURE_KINDS)
+    by_tier = {
+        (t, s): n
+        for t, s, n in db.execute("SELECT tier, status, count(*) FROM escalations GROUP BY tier, status").fetchall()
+    }
+    failures = one(f"SELECT count(*) FROM events WHERE kind IN ({','.join('?' * len(FAILURE_KINDS))})", FAILURE_KINDS)
     if last_sync_at is None:  # never synced since start: +Inf makes `> threshold` alerts fire
         stamp, age = 0.0, math.inf
     else:
         stamp, age = last_sync_at.timestamp(), max(0.0, (now - last_sync_at).total_seconds())
     lines = []
-    lines += _family("escalation_agent_mails_seen_total", "counter",
-                     "Mails recorded in the state database (each Message-ID once).",
-                     [({}, one("SELECT count(*) FROM messages"))])
-    lines += _family("escalation_agent_incidents", "gauge", "Incidents by current state.",
-                     [({"state": str(s)}, by_state.get(str(s), 0)) for s in State])
+    lines += _family(
+        "escalation_agent_mails_seen_total",
+        "counter",
+        "Mails recorded in the state database (each Message-ID once).",
+        [({}, one("SELECT count(*) FROM messages"))],
+    )
+    lines += _family(
+        "escalation_agent_incidents",
+        "gauge",
+        "Incidents by current state.",
+        [({"state": str(s)}, by_state.get(str(s), 0)) for s in State],
+    )
     # A gauge despite the name: rows move between statuses (pending -> sent), so a series can go down.
-    lines += _family("escalation_agent_escalations_total", "gauge",
-                     "Escalation rows by tier and current status.",
-                     [({"tier": str(t), "status": str(s)}, by_tier.get((t, str(s)), 0))
-                      for t in TIERS for s in Status])
-    lines += _family("escalation_agent_send_failures_total", "counter",
-                     "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
-                     [({}, failures)])
-    lines += _family("escalation_agent_last_sync_success_timestamp_seconds", "gauge",
-                     "Unix time of the last successful mailbox sync (0: none since start).", [({}, stamp)])
-    lines += _family("escalation_agent_seconds_since_last_sync", "gauge",
-                     "Seconds since the last successful mailbox sync (+Inf: none since start).", [({}, age)])
+    lines += _family(
+        "escalation_agent_escalations_total",
+        "gauge",
+        "Escalation rows by tier and current status.",
+        [({"tier": str(t), "status": str(s)}, by_tier.get((t, str(s)), 0)) for t in TIERS for s in Status],
+    )
+    lines += _family(
+        "escalation_agent_send_failures_total",
+        "counter",
+        "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
+        [({}, failures)],
+    )
+    lines += _family(
+        "escalation_agent_last_sync_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful mailbox sync (0: none since start).",
+        [({}, stamp)],
+    )
+    lines += _family(
+        "escalation_agent_seconds_since_last_sync",
+        "gauge",
+        "Seconds since the last successful mailbox sync (+Inf: none since start).",
+        [({}, age)],
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -32,10 +32,16 @@ def original_of(row: dict) -> compose.Original:
     """The T1 of an incident row, as composition wants it, with its SOP items in the SOP's order."""
     found = json.loads(row["items"] or "{}")
     return compose.Original(
-        message_id=row["t1_message_id"], subject=row["subject"], sender=row["t1_sender"],
-        recipients=tuple(json.loads(row["t1_recipients"])), references=tuple(row["t1_references"].split()),
-        sent_at=from_iso(row["t1_sent_at"]), text=row["t1_text"], raw=row["t1_raw"],
-        items=tuple((item.label, found[item.key]) for item in items.ITEMS if item.key in found))
+        message_id=row["t1_message_id"],
+        subject=row["subject"],
+        sender=row["t1_sender"],
+        recipients=tuple(json.loads(row["t1_recipients"])),
+        references=tuple(row["t1_references"].split()),
+        sent_at=from_iso(row["t1_sent_at"]),
+        text=row["t1_text"],
+        raw=row["t1_raw"],
+        items=tuple((item.label, found[item.key]) for item in items.ITEMS if item.key in found),
+    )
 
 
 def steps(store: Store, config: Config, incident_id: int) -> tuple[compose.Step, ...]:
@@ -52,8 +58,15 @@ def steps(store: Store, config: Config, incident_id: int) -> tuple[compose.Step,
 
 
 # -- enqueue ----------------------------------------------------------------------------------------
-def escalate(store: Store, config: Config, incident_id: int, tier: Tier, decision: Decision, now: datetime,
-             caveat: str | None = None) -> int:
+def escalate(
+    store: Store,
+    config: Config,
+    incident_id: int,
+    tier: Tier,
+    decision: Decision,
+    now: datetime,
+    caveat: str | None = None,
+) -> int:
     """The escalation's outbox row, with its Message-ID and the composed mail, written with its audit event."""
     existing = {r["tier"]: r for r in store.escalation_rows(incident_id)}
     if int(tier) in existing:
@@ -64,21 +77,46 @@ def escalate(store: Store, config: Config, incident_id: int, tier: Tier, decisio
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
     message_id = compose.new_message_id(config.smtp.from_address)
     window = esc.t2_after if tier == Tier.T2 else esc.t3_after
-    msg = compose.escalation(original, tier, steps(store, config, incident_id), window, to=to, cc=cc,
-                             from_address=config.smtp.from_address, message_id=message_id, now=now, caveat=caveat)
+    msg = compose.escalation(
+        original,
+        tier,
+        steps(store, config, incident_id),
+        window,
+        to=to,
+        cc=cc,
+        from_address=config.smtp.from_address,
+        message_id=message_id,
+        now=now,
+        caveat=caveat,
+    )
     with store.transaction():
-        escalation_id = store.add_outbox(Outgoing.ESCALATION, dict(
-            incident_id=incident_id, tier=int(tier), message_id=message_id, status=str(Status.PENDING),
-            decided_at=iso(now), due_at=iso(decision.due_at), recipients=json.dumps([to, *cc]),
-            raw=msg.as_bytes()))
-        store.event(now, "escalation_decided", f"{tier.label} to {to}, Message-ID {message_id}",
-                    incident_id, decision.reason.value)
+        escalation_id = store.add_outbox(
+            Outgoing.ESCALATION,
+            dict(
+                incident_id=incident_id,
+                tier=int(tier),
+                message_id=message_id,
+                status=str(Status.PENDING),
+                decided_at=iso(now),
+                due_at=iso(decision.due_at),
+                recipients=json.dumps([to, *cc]),
+                raw=msg.as_bytes(),
+            ),
+        )
+        store.event(
+            now,
+            "escalation_decided",
+            f"{tier.label} to {to}, Message-ID {message_id}",
+            incident_id,
+            decision.reason.value,
+        )
     log.info("escalation decided incident=%s tier=%s message_id=%s", incident_id, tier.label, message_id)
     return escalation_id
 
 
-def notify(store: Store, config: Config, incident_id: int, kind: str, subject: str, body: str,
-           now: datetime, reason: str) -> int | None:
+def notify(
+    store: Store, config: Config, incident_id: int, kind: str, subject: str, body: str, now: datetime, reason: str
+) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
@@ -88,12 +126,22 @@ def notify(store: Store, config: Config, incident_id: int, kind: str, subject: s
         store.event(now, "notice_skipped", f"notice '{kind}': no internal recipient to tell", incident_id, reason)
         return None
     message_id = compose.new_message_id(config.smtp.from_address)
-    msg = compose.notice(original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address,
-                         message_id=message_id, now=now)
+    msg = compose.notice(
+        original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
+    )
     with store.transaction():
-        row_id = store.add_outbox(Outgoing.NOTICE, dict(
-            incident_id=incident_id, kind=kind, message_id=message_id, status=str(Status.PENDING),
-            decided_at=iso(now), recipients=json.dumps([*to, *cc]), raw=msg.as_bytes()))
+        row_id = store.add_outbox(
+            Outgoing.NOTICE,
+            dict(
+                incident_id=incident_id,
+                kind=kind,
+                message_id=message_id,
+                status=str(Status.PENDING),
+                decided_at=iso(now),
+                recipients=json.dumps([*to, *cc]),
+                raw=msg.as_bytes(),
+            ),
+        )
         store.event(now, "notice_decided", f"notice '{kind}' to {', '.join(to)}", incident_id, reason)
     log.info("notice decided incident=%s kind=%s message_id=%s", incident_id, kind, message_id)
     return row_id
@@ -110,8 +158,9 @@ def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier:
 
 
 # -- deliver ----------------------------------------------------------------------------------------
-def deliver(store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool,
-            clock: Callable[[], datetime]) -> Status:
+def deliver(
+    store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool, clock: Callable[[], datetime]
+) -> Status:
     """Send one pending outbox row. Every step is recorded before the next one starts."""
     row = store.outbox_row(kind, row_id)
     incident_id, what = row["incident_id"], label(kind, row)
@@ -119,10 +168,20 @@ def deliver(store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool
     if dry_run:
         with store.transaction():
             store.update_outbox(kind, row_id, status=str(Status.DRY_RUN), sent_at=iso(now))
-            store.event(now, "dry_run", f"{what} {row['message_id']} composed, not sent "
-                        f"(escalation-agent show {incident_id} prints it)", incident_id, "dry_run = true")
-        log.warning("dry run: %s not sent incident=%s message_id=%s\n%s", what, incident_id,
-                    row["message_id"], row["raw"].decode("utf-8", "replace"))
+            store.event(
+                now,
+                "dry_run",
+                f"{what} {row['message_id']} composed, not sent (escalation-agent show {incident_id} prints it)",
+                incident_id,
+                "dry_run = true",
+            )
+        log.warning(
+            "dry run: %s not sent incident=%s message_id=%s\n%s",
+            what,
+            incident_id,
+            row["message_id"],
+            row["raw"].decode("utf-8", "replace"),
+        )
         return Status.DRY_RUN
     attempt = row["attempts"] + 1
     with store.transaction():
@@ -136,8 +195,9 @@ def deliver(store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool
     except TransientSendError as e:
         with store.transaction():
             store.update_outbox(kind, row_id, status=str(Status.PENDING), last_error=str(e))
-            store.event(clock(), "send_failed", f"{what} attempt {attempt}: {e}", incident_id,
-                        "transient: retried next cycle")
+            store.event(
+                clock(), "send_failed", f"{what} attempt {attempt}: {e}", incident_id, "transient: retried next cycle"
+            )
         # The service logs the SMTP server's trouble once per change; the audit log has every attempt.
         log.debug("send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
         return Status.PENDING
@@ -151,8 +211,13 @@ def deliver(store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool
         return Status.FAILED
     with store.transaction():
         store.update_outbox(kind, row_id, status=str(Status.SENT), sent_at=iso(accepted_at), last_error=None)
-        store.event(accepted_at, "sent", f"{what} {row['message_id']} accepted by {smtp.where} at "
-                    f"{gmt(accepted_at)} (attempt {attempt}){note}", incident_id, "the SMTP server accepted it")
+        store.event(
+            accepted_at,
+            "sent",
+            f"{what} {row['message_id']} accepted by {smtp.where} at {gmt(accepted_at)} (attempt {attempt}){note}",
+            incident_id,
+            "the SMTP server accepted it",
+        )
     log.info("sent incident=%s what=%s message_id=%s attempt=%s", incident_id, what, row["message_id"], attempt)
     return Status.SENT
 
@@ -178,16 +243,26 @@ def reconcile(store: Store, holds_message_id: Callable[[str], bool], now: dateti
             what = label(kind, row)
             if holds_message_id(row["message_id"]):
                 with store.transaction():
-                    store.update_outbox(kind, row["id"], status=str(Status.SENT), sent_at=row["last_attempt_at"],
-                                        confirmed_at=iso(now))
-                    store.event(now, "reconciled", f"{what} {row['message_id']} found in the mailbox",
-                                row["incident_id"], "sent before a crash; not sent again")
+                    store.update_outbox(
+                        kind, row["id"], status=str(Status.SENT), sent_at=row["last_attempt_at"], confirmed_at=iso(now)
+                    )
+                    store.event(
+                        now,
+                        "reconciled",
+                        f"{what} {row['message_id']} found in the mailbox",
+                        row["incident_id"],
+                        "sent before a crash; not sent again",
+                    )
             elif now - from_iso(row["last_attempt_at"]) >= grace:
                 with store.transaction():
                     store.update_outbox(kind, row["id"], status=str(Status.PENDING))
-                    store.event(now, "reconciled", f"{what} {row['message_id']} not in the mailbox after "
-                                f"{int(grace.total_seconds())}s", row["incident_id"],
-                                "interrupted before the server accepted it; resent with the same Message-ID")
+                    store.event(
+                        now,
+                        "reconciled",
+                        f"{what} {row['message_id']} not in the mailbox after {int(grace.total_seconds())}s",
+                        row["incident_id"],
+                        "interrupted before the server accepted it; resent with the same Message-ID",
+                    )
 
 
 def confirm(store: Store, message_id: str, sent_at: datetime, now: datetime) -> None:
@@ -200,5 +275,10 @@ def confirm(store: Store, message_id: str, sent_at: datetime, now: datetime) -> 
     if row["status"] == Status.SENDING:  # a crash came between acceptance and our record of it
         fields.update(status=str(Status.SENT), sent_at=iso(sent_at))
     store.update_outbox(kind, row["id"], **fields)
-    store.event(now, "confirmed", f"{label(kind, row)} {message_id} seen in the watched mailbox",
-                row["incident_id"], "the CC copy came back")
+    store.event(
+        now,
+        "confirmed",
+        f"{label(kind, row)} {message_id} seen in the watched mailbox",
+        row["incident_id"],
+        "the CC copy came back",
+    )

@@ -37,8 +37,14 @@ class CycleReport:
 
 
 class Agent:
-    def __init__(self, config: Config, store: Store, mailbox: Mailbox | None = None, smtp: Smtp | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        mailbox: Mailbox | None = None,
+        smtp: Smtp | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.config = config
         self.store = store
         self.mailbox = mailbox or Mailbox(config.imap)
@@ -74,9 +80,14 @@ class Agent:
             known = self.store.folder_state(folder)
             pending = self.mailbox.pending(folder, known)
             if pending.reset:
-                self.store.event(now, "mailbox_reset", f"{folder}: UIDVALIDITY {known.uidvalidity} -> "
-                                 f"{pending.state.uidvalidity}; reading the folder again", None,
-                                 "the server renumbered the folder; Message-IDs prevent duplicates")
+                self.store.event(
+                    now,
+                    "mailbox_reset",
+                    f"{folder}: UIDVALIDITY {known.uidvalidity} -> "
+                    f"{pending.state.uidvalidity}; reading the folder again",
+                    None,
+                    "the server renumbered the folder; Message-IDs prevent duplicates",
+                )
                 log.warning("UIDVALIDITY changed folder=%s; reading it again", folder)
             for chunk in self.mailbox.fetch(pending, self.config.agent.max_message_bytes):
                 # One transaction (one fsync under synchronous=FULL) a chunk, its folder state included; each
@@ -99,8 +110,9 @@ class Agent:
             raise  # the database, not the mail: the cycle fails and the mail is read again next time
         except Exception as e:  # one bad mail must never stop the cycle
             reason = why(e)
-            self.store.event(now, "quarantined", f"{fetched.folder} UID {fetched.uid} could not be processed",
-                             None, reason)
+            self.store.event(
+                now, "quarantined", f"{fetched.folder} UID {fetched.uid} could not be processed", None, reason
+            )
             log.error("mail quarantined folder=%s uid=%s: %s", fetched.folder, fetched.uid, reason)
             return 0
 
@@ -139,8 +151,10 @@ class Agent:
                     waiting.append(d.due_at + agent_cfg.unconfirmed_grace)
                     continue
                 since = f"since {gmt(self.last_sync_at)}" if self.last_sync_at else "since the agent started"
-                caveat = (f"Note: the partner's mailbox could not be read {since} "
-                          f"({self._problems.get('imap', 'IMAP error')}), so a reply in that time may have been missed.")
+                caveat = (
+                    f"Note: the partner's mailbox could not be read {since} "
+                    f"({self._problems.get('imap', 'IMAP error')}), so a reply in that time may have been missed."
+                )
             escalation_id = outbox.escalate(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
             status = self._deliver(Outgoing.ESCALATION, escalation_id)
             if status in (Status.SENT, Status.DRY_RUN):
@@ -185,8 +199,12 @@ class Agent:
         self.failures = 0 if report.mailbox_ok else self.failures + 1
         self._publish()
         if report.new_mails or report.sent:
-            log.info("cycle new_mails=%s sent=%s next_deadline=%s", report.new_mails,
-                     ",".join(report.sent) or "-", iso(report.next_deadline))
+            log.info(
+                "cycle new_mails=%s sent=%s next_deadline=%s",
+                report.new_mails,
+                ",".join(report.sent) or "-",
+                iso(report.next_deadline),
+            )
         return report
 
     # -- the loop --------------------------------------------------------------------------------
@@ -215,9 +233,13 @@ class Agent:
         self.startup_checks()
         chores = schedule.Scheduler()
         chores.every(1).hours.do(self._checkpoint)
-        log.info("started folders=%s poll_interval=%ss dry_run=%s database=%s",
-                 ",".join(self.config.imap.folders), self.config.agent.poll_interval,
-                 self.config.agent.dry_run, self.store.path)
+        log.info(
+            "started folders=%s poll_interval=%ss dry_run=%s database=%s",
+            ",".join(self.config.imap.folders),
+            self.config.agent.poll_interval,
+            self.config.agent.dry_run,
+            self.store.path,
+        )
         self.safe_cycle()  # at once: an agent that was down past a deadline escalates now
         next_poll = self.clock().timestamp() + self.pause()
         while not stop.is_set():

@@ -15,14 +15,20 @@ def b_word(text: str, charset: str, chunk: int = 12) -> str:
     """An RFC 2047 B encoded-word per `chunk` characters: each stateful ISO-2022-JP piece stays whole."""
     words = []
     for i in range(0, len(text), chunk):
-        data = base64.b64encode(text[i:i + chunk].encode(charset)).decode()
+        data = base64.b64encode(text[i : i + chunk].encode(charset)).decode()
         words.append(f"=?{charset}?B?{data}?=")
     return "\r\n ".join(words)
 
 
 def q_word(text: str, charset: str) -> str:
-    out = "".join(c if c.isascii() and (c.isalnum() or c in "-!*+/") else "_" if c == " "
-                  else "".join(f"={b:02X}" for b in c.encode(charset)) for c in text)
+    out = "".join(
+        c
+        if c.isascii() and (c.isalnum() or c in "-!*+/")
+        else "_"
+        if c == " "
+        else "".join(f"={b:02X}" for b in c.encode(charset))
+        for c in text
+    )
     return f"=?{charset}?Q?{out}?="
 
 
@@ -194,7 +200,9 @@ José Núñez · Equipo de Pagos
 
 
 def main() -> None:
-    write("gmail_plain_flowed.eml", """
+    write(
+        "gmail_plain_flowed.eml",
+        """
 MIME-Version: 1.0
 Date: Wed, 25 Nov 2026 08:31:17 +0000
 Message-ID: <CAH7yZk1s0F8xq-Vb2mXz9kY3n0TqPp4w@mail.gmail.test>
@@ -204,9 +212,13 @@ To: urgent@vendor.test
 Cc: watch@partner.test, oncall@partner.test
 Content-Type: text/plain; charset="UTF-8"; format=flowed
 Content-Transfer-Encoding: quoted-printable
-""", qp(flowed(GMAIL_BODY), "utf-8"))
+""",
+        qp(flowed(GMAIL_BODY), "utf-8"),
+    )
 
-    write("japanese_iso2022jp.eml", f"""
+    write(
+        "japanese_iso2022jp.eml",
+        f"""
 Message-ID: <5f3c2a10-7d41-4e0b-9a55-2b8c1e6d9f01@partner.test>
 Date: Wed, 25 Nov 2026 20:40:12 +0900
 MIME-Version: 1.0
@@ -218,9 +230,13 @@ Cc: watch@partner.test
 Subject: {b_word(ISO2022JP_SUBJECT, "ISO-2022-JP")}
 Content-Type: text/plain; charset=ISO-2022-JP
 Content-Transfer-Encoding: 7bit
-""", ISO2022JP_BODY.replace("\n", "\r\n").encode("iso-2022-jp"))
+""",
+        ISO2022JP_BODY.replace("\n", "\r\n").encode("iso-2022-jp"),
+    )
 
-    write("japanese_shift_jis.eml", f"""
+    write(
+        "japanese_shift_jis.eml",
+        f"""
 Message-ID: <20261126095512.A1B2C3@mail.partner.test>
 Date: Thu, 26 Nov 2026 09:55:12 +0900
 From: {b_word("佐藤 花子", "Shift_JIS")} <sato@partner.test>
@@ -231,9 +247,13 @@ MIME-Version: 1.0
 Content-Type: text/plain; charset="Shift_JIS"
 Content-Transfer-Encoding: base64
 X-Mailer: Becky! ver. 2.81.04
-""", b64(SJIS_BODY.replace("\n", "\r\n"), "shift_jis"))
+""",
+        b64(SJIS_BODY.replace("\n", "\r\n"), "shift_jis"),
+    )
 
-    write("chinese_gb2312.eml", f"""
+    write(
+        "chinese_gb2312.eml",
+        f"""
 Date: Wed, 25 Nov 2026 19:30:05 +0800
 From: "{b_word("王磊", "gb2312")}" <wang.lei@partner.test>
 To: urgent <urgent@vendor.test>
@@ -247,12 +267,18 @@ Content-Type: multipart/alternative;
 \tboundary="----=_001_NextPart413760316174_=----"
 
 This is a multi-part message in MIME format.
-""", crlf("\n------=_001_NextPart413760316174_=----\n"
-          "Content-Type: text/plain;\n\tcharset=\"gb2312\"\nContent-Transfer-Encoding: base64\n\n")
+""",
+        crlf(
+            "\n------=_001_NextPart413760316174_=----\n"
+            'Content-Type: text/plain;\n\tcharset="gb2312"\nContent-Transfer-Encoding: base64\n\n'
+        )
         + b64(GB2312_BODY, "gb2312")
-        + crlf("\n------=_001_NextPart413760316174_=------\n\n"))
+        + crlf("\n------=_001_NextPart413760316174_=------\n\n"),
+    )
 
-    write("windows1252.eml", f"""
+    write(
+        "windows1252.eml",
+        f"""
 From: =?windows-1252?Q?H=E9l=E8ne_Dupr=E9?= <helene.dupre@partner.test>
 To: urgent@vendor.test
 CC: watch@partner.test
@@ -265,9 +291,13 @@ X-MS-Has-Attach:
 Content-Type: text/plain; charset="windows-1252"
 Content-Transfer-Encoding: quoted-printable
 MIME-Version: 1.0
-""", qp(CP1252_BODY, "cp1252"))
+""",
+        qp(CP1252_BODY, "cp1252"),
+    )
 
-    write("utf8.eml", f"""
+    write(
+        "utf8.eml",
+        f"""
 Message-ID: <b7e9d3c2-1f0a-4c5e-8d2b-93a1f6c4e870@partner.test>
 Date: Wed, 25 Nov 2026 11:15:03 +0100
 MIME-Version: 1.0
@@ -278,7 +308,9 @@ Cc: watch@partner.test
 Subject: {q_word(UTF8_SUBJECT, "UTF-8")}
 Content-Type: text/plain; charset=UTF-8; format=flowed
 Content-Transfer-Encoding: 8bit
-""", UTF8_BODY.replace("\n", "\r\n").encode("utf-8"))
+""",
+        UTF8_BODY.replace("\n", "\r\n").encode("utf-8"),
+    )
 
 
 if __name__ == "__main__":
