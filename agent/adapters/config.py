@@ -77,12 +77,12 @@ def _oauth2(s: Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
 def _imap(s: Section, base: Path) -> ImapConfig:
     security = s.choice("security", SECURITY, "ssl")
     auth, token_command = _oauth2(s, required_user=True)
-    username = s.text("username", required=True)
+    username = s.required("username")
     address = s.text("address") or (username if EMAIL.match(username) else None)
     if not address:
         raise ConfigError(f"{s.key('address')} is required when {s.key('username')} is not an email address")
     return ImapConfig(
-        host=s.text("host", required=True),
+        host=s.required("host"),
         port=s.integer("port", DEFAULT_PORTS["imap"][security], 1, 65535),
         security=security,
         username=username,
@@ -102,7 +102,7 @@ def _smtp(s: Section, base: Path) -> SmtpConfig:
     auth, token_command = _oauth2(s, required_user=True)
     username = s.text("username")
     return SmtpConfig(
-        host=s.text("host", required=True),
+        host=s.required("host"),
         port=s.integer("port", DEFAULT_PORTS["smtp"][security], 1, 65535),
         security=security,
         username=username,
@@ -160,6 +160,7 @@ def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> Escalati
 
 
 def _agent(s: Section, base: Path) -> AgentConfig:
+    metrics_textfile = s.text("metrics_textfile")
     return AgentConfig(
         database=resolve(base, s.text("database", "state/escalation-agent.db")),
         poll_interval=s.integer("poll_interval", 60, 1, 3600),
@@ -170,5 +171,5 @@ def _agent(s: Section, base: Path) -> AgentConfig:
         unconfirmed_grace=s.duration("unconfirmed_grace", timedelta(minutes=2)),
         resend_after=s.duration("resend_after", timedelta(minutes=2)),
         metrics_port=s.integer("metrics_port", 0, 0, 65535),
-        metrics_textfile=resolve(base, s.text("metrics_textfile")) if s.text("metrics_textfile") else None,
+        metrics_textfile=resolve(base, metrics_textfile) if metrics_textfile else None,
     )

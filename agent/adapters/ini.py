@@ -5,6 +5,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import overload
 
 from agent.core.errors import ConfigError
 
@@ -30,13 +31,20 @@ class Section:
     def key(self, key: str) -> str:
         return f"[{self.name}] {key}"
 
-    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+    @overload
+    def text(self, key: str, default: str) -> str: ...
+    @overload
+    def text(self, key: str, default: None = None) -> str | None: ...
+    def text(self, key: str, default: str | None = None) -> str | None:
         value = self.values.get(key, "").strip()
-        if value:
-            return value
-        if required and default is None:
+        return value or default
+
+    def required(self, key: str, default: str | None = None) -> str:
+        """`text`, but an error when the key is unset and there is no default."""
+        value = self.text(key, default)
+        if value is None:
             raise ConfigError(f"{self.key(key)} is required")
-        return default
+        return value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         text = self.text(key)
@@ -72,7 +80,7 @@ class Section:
         return value
 
     def address(self, key: str, default: str | None = None) -> str:
-        value = self.text(key, default, required=True)
+        value = self.required(key, default)
         if not EMAIL.match(value):
             raise ConfigError(f"{self.key(key)}: {value!r} is not an email address")
         return value.lower()

@@ -2,7 +2,7 @@
 
 import smtplib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
 from agent.adapters import oauth2, tls
@@ -13,6 +13,7 @@ from agent.core.settings import SmtpConfig
 def connect(config: SmtpConfig) -> smtplib.SMTP:
     """The default connection factory: connected, TLS as configured, logged in if configured."""
     context = tls.context(config.ca_file) if config.security != "none" else None
+    server: smtplib.SMTP
     if config.security == "ssl":
         server = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
     else:
@@ -23,9 +24,11 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
             server.starttls(context=context)
             server.ehlo()
         if config.auth == "xoauth2":
-            token = oauth2.fetch_token(config.oauth2_token_command, "SMTP")
-            server.auth("XOAUTH2", lambda challenge=None: oauth2.xoauth2(config.username, token))
+            user, token = config.username, oauth2.fetch_token(config.oauth2_token_command, "SMTP")
+            assert user is not None  # config.load requires [smtp] username with auth = xoauth2
+            server.auth("XOAUTH2", lambda challenge=None: oauth2.xoauth2(user, token))
         elif config.username:
+            assert config.password is not None  # and a password with a username and auth = password
             server.login(config.username, config.password)
     except BaseException:
         server.close()
@@ -80,7 +83,7 @@ class Smtp:
             raise TransientSendError(f"cannot reach {self.where} ({_why(e)})") from None
 
 
-def _rejected(what: str, answers: list[tuple[int, bytes]]):
+def _rejected(what: str, answers: Sequence[tuple[int, bytes | str]]) -> PermanentSendError | TransientSendError:
     codes = [code for code, _ in answers]
     text = "; ".join(f"{code} {one_line(msg)}" for code, msg in answers)
     cls = PermanentSendError if codes and all(500 <= c < 600 for c in codes) else TransientSendError

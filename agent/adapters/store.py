@@ -77,7 +77,9 @@ class Store:
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
-        return self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", row).lastrowid
+        row_id = self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", row).lastrowid
+        assert row_id is not None  # sqlite3 sets it on every INSERT that succeeds
+        return row_id
 
     def _update(self, table: str, row_id: int, fields: dict) -> None:
         assigns = ", ".join(f"{k} = :{k}" for k in fields)
@@ -212,7 +214,8 @@ class Store:
             "SELECT id, state, t1_sent_at, t1_message_id, last_decision FROM incidents WHERE state = ? ORDER BY id",
             *waiting,
         )
-        escalations, notices = {}, {}
+        escalations: dict[int, list[dict]] = {}
+        notices: dict[int, list[dict]] = {}
         for e in self._rows(
             "SELECT incident_id, tier, status, sent_at, message_id FROM escalations WHERE incident_id IN "
             "(SELECT id FROM incidents WHERE state = ?) ORDER BY tier",

@@ -1,6 +1,7 @@
 """One incident as a post-incident-review document in Markdown, from `report.incident_detail()`."""
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from agent.core.sop import Tier
@@ -42,7 +43,7 @@ def utc(iso_text: str | None) -> str:
     return from_iso(iso_text).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     return out

@@ -1,6 +1,7 @@
 """Delivery status notifications (RFC 3464): which mail bounced, for whom, and why. Pure."""
 
 import email
+import email.message
 import email.policy
 import re
 from dataclasses import dataclass
@@ -45,12 +46,13 @@ def parse(raw: bytes) -> Bounce | None:
     return Bounce(original, tuple(a for a in failed if a), text)
 
 
-def _status_blocks(part) -> list[dict[str, str]]:
+def _status_blocks(part: email.message.Message) -> list[dict[str, str]]:
     """The per-recipient field blocks of a message/delivery-status part, names in lower case."""
     payload = part.get_payload()
-    if isinstance(payload, list):  # the email package parses each block as a header-only message
-        return [{k.lower(): " ".join(str(v).split()) for k, v in block.items()} for block in payload]
-    blocks, current = [], {}
+    if isinstance(payload, list):  # the email package parses each block as a header-only message (never a str)
+        return [{k.lower(): " ".join(str(v).split()) for k, v in b.items()} for b in payload if not isinstance(b, str)]
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
     for line in str(payload).splitlines():
         if not line.strip():
             if current:
@@ -62,9 +64,9 @@ def _status_blocks(part) -> list[dict[str, str]]:
     return blocks + ([current] if current else [])
 
 
-def _message_id_of(part) -> str | None:
+def _message_id_of(part: email.message.Message) -> str | None:
     payload = part.get_payload()
-    if isinstance(payload, list) and payload:
+    if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
         value = payload[0].get("Message-ID", "")
     else:
         head = str(payload).split("\n\n", 1)[0]
@@ -73,7 +75,10 @@ def _message_id_of(part) -> str | None:
     return found[0] if found else None
 
 
-def _says_failure(msg) -> bool:
-    report = (msg.get_param("report-type") or "").lower()
+def _says_failure(msg: email.message.Message) -> bool:
+    report = msg.get_param("report-type") or ""
+    # A tuple only for an RFC 2231 parameter, and the email package decodes those only for names without a "-".
+    assert isinstance(report, str)
+    report = report.lower()
     subject = str(msg.get("Subject", "")).lower()
     return report == "delivery-status" and any(w in subject for w in ("fail", "undeliver", "not delivered", "returned"))

@@ -96,13 +96,18 @@ def classify(
 ) -> Classification:
     """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
     if mail.message_id in own_message_ids:
-        return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
+        return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
     if trust is not None and not trust.trusted and claims:
         # A spoofed sender must never open, stop or alter an incident.
-        return Classification(Kind.UNTRUSTED, trust.reason, thread and thread.incident_id, via=thread and thread.via)
+        return Classification(
+            Kind.UNTRUSTED,
+            trust.reason,
+            thread.incident_id if thread is not None else None,
+            via=thread.via if thread is not None else None,
+        )
     if mail.sender == own_address:
-        return Classification(Kind.OWN, "sent by this agent", thread and thread.incident_id)
+        return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     if thread is None:
         return _outside_thread(mail, rules)
     incident, via = thread.incident_id, thread.via

@@ -26,7 +26,7 @@ def cut_field(field: bytes) -> tuple[bytes, tuple[str, ...]]:
     name = field.partition(b":")[0].strip().lower()
     if name in _ADDRESS_FIELDS:
         return _cut_addresses(field, name)
-    defects = ()
+    defects: tuple[str, ...] = ()
     if name.startswith(b"content-") and field.count(b";") > MAX_MIME_PARAMS:
         field = _cut_at(field, _nth(field, b";", MAX_MIME_PARAMS + 1))
         defects += (f"{_name(name)} field over {MAX_MIME_PARAMS} parameters: truncated",)

@@ -169,21 +169,23 @@ class _Text(HTMLParser):
     BLOCK = set("p div li ul ol h1 h2 h3 h4 h5 h6 hr pre blockquote table tr td th".split())
     SKIP = set("style script head title".split())
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines, self.cur, self.tables = [], "", []  # tables: per open table, its open row's cells
+        self.lines: list[str] = []
+        self.cur = ""
+        self.tables: list[list[list[str]]] = []  # per open table, its open row's cells (each a list of lines)
         self.skip = self.quote = 0
 
     def target(self) -> list[str]:
         return next((t[-1] for t in reversed(self.tables) if t), self.lines)
 
-    def boundary(self, tag=""):
+    def boundary(self, tag: str = "") -> None:
         # A blank line only where the reader sees one: <br> on an empty line, <p>&nbsp;</p> (Outlook's).
         text, blank, self.cur = " ".join(self.cur.split()), tag == "br" or (tag == "/" and "\xa0" in self.cur), ""
         if text or blank:
             self.target().append(("> " if self.quote and text else "") + text)
 
-    def close_row(self):
+    def close_row(self) -> None:
         cells = [[_QUOTE.sub("", x).strip() for x in c] for c in (self.tables or [[]])[-1]]
         filled = [c for c in cells if any(c)]
         if self.tables:
@@ -193,7 +195,7 @@ class _Text(HTMLParser):
         rows = filled[0] if layout else ["\t".join(" ".join(" ".join(c).split()) for c in cells)] * bool(filled)
         self.target().extend(("> " if self.quote and x else "") + x for x in rows)
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCK or tag == "br":
             self.boundary(tag)
         if tag in ("table", "tr"):
@@ -204,7 +206,7 @@ class _Text(HTMLParser):
         self.skip += tag in self.SKIP
         self.quote += tag == "blockquote"
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.BLOCK:
             self.boundary("/")
         if tag in ("tr", "table"):
@@ -215,7 +217,7 @@ class _Text(HTMLParser):
         self.skip -= tag in self.SKIP and self.skip > 0
         self.quote -= tag == "blockquote" and self.quote > 0
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self.skip:
             self.cur += data
 

@@ -37,6 +37,13 @@ _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the feed pa
 _HEADER_RUN = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
 
 
+def _end(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    """Where `pattern` (_LINE or _HEADER_RUN) ends, matched at `pos`."""
+    m = pattern.match(data, pos)
+    assert m is not None  # both match the empty string, so they match everywhere
+    return m.end()
+
+
 def header_block(raw: bytes) -> bytes:
     """The header block, at most MAX_HEADER_BYTES of it, by the cheapest possible means."""
     ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n"), raw.find(b"\r\r")) if i >= 0]
@@ -127,7 +134,7 @@ class _Cutter:
             self.content(keep=maintype == "text")
 
     @staticmethod
-    def separator(content_type) -> bytes | None:
+    def separator(content_type: email.message.Message) -> bytes | None:
         try:
             boundary = content_type.get_boundary()
         except Exception:
@@ -169,7 +176,7 @@ class _Cutter:
 
     def own_delimiter(self, sep: bytes) -> bool | None:
         """Whether the line at the cursor is a delimiter of the innermost multipart (open: False, close: True)."""
-        line = self.raw[self.pos : _LINE.match(self.raw, self.pos).end()]
+        line = self.raw[self.pos : _end(_LINE, self.raw, self.pos)]
         if not line or self.owner(line) is not sep:
             return None
         return _delimiter(line, sep)
@@ -186,7 +193,7 @@ class _Cutter:
 
     def delimiter_line(self) -> None:
         self.count_part()
-        end = _LINE.match(self.raw, self.pos).end()
+        end = _end(_LINE, self.raw, self.pos)
         self.charge(1)
         self.all_lines += len(self.seps) + 1
         self.out.append(self.raw[self.pos : end])
@@ -208,7 +215,7 @@ class _Cutter:
             active = frozenset(self.seps)
             at = self.next_dash(start)
             while at >= 0:
-                line = raw[at : _LINE.match(raw, at).end()]
+                line = raw[at : _end(_LINE, raw, at)]
                 core = line.rstrip(b"\r\n").rstrip(b" \t")
                 if (core in active or (core[-2:] == b"--" and core[:-2] in active)) and self.owner(line):
                     end, found = at, line
@@ -273,7 +280,7 @@ class _Cutter:
         blank = b""
         count = 0
         while pos < end:
-            line_end = _LINE.match(raw, pos).end()
+            line_end = _end(_LINE, raw, pos)
             line = raw[pos:line_end]
             if self.owner(line) is not None:
                 break
@@ -290,9 +297,9 @@ class _Cutter:
                         lines.append(part + b"\r\n")  # what fits of the line across the limit (a long To:)
                 else:
                     self.defect(f"over {MAX_HEADER_FIELDS} header fields: the rest not read")
-                pos = _HEADER_RUN.match(raw, pos).end()  # skip the rest of the block
+                pos = _end(_HEADER_RUN, raw, pos)  # skip the rest of the block
                 if raw[pos : pos + 1] in (b"\r", b"\n"):
-                    blank_end = _LINE.match(raw, pos).end()
+                    blank_end = _end(_LINE, raw, pos)
                     blank, pos = raw[pos:blank_end], blank_end
                 break
             lines.append(line)

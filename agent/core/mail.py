@@ -9,12 +9,14 @@ scan instead.
 
 import base64
 import email.header
+import email.message
 import email.parser
 import email.policy
 import email.utils
 import hashlib
 import html
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +42,9 @@ _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: on "<<<<..." that is quadratic
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^<>]*>", re.IGNORECASE)
 _AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+_Header = Callable[[str], str]  # a header field's value by name, "" when absent or undecodable
+_Pairs = Iterable[tuple[object, str]] | None  # (name, address), as email.utils.getaddresses gives them
 
 
 @dataclass(frozen=True)
@@ -201,12 +206,12 @@ def _mail(
     raw: bytes,
     *,
     message_id: str,
-    subject,
+    subject: str,
     sender: tuple[str, str],
-    to,
-    cc,
-    date,
-    header,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    date: object,  # whatever the parser made of the Date header: aware_utc keeps only a datetime
+    header: _Header,
     text: str,
     html: str,
     defects: tuple[str, ...],
@@ -242,7 +247,7 @@ def _mail(
     )
 
 
-def _header_reader(msg):
+def _header_reader(msg: email.message.Message) -> _Header:
     def header(name: str) -> str:
         try:
             return str(msg.get(name, "") or "")
@@ -252,7 +257,7 @@ def _header_reader(msg):
     return header
 
 
-def _first(value) -> str:
+def _first(value: object) -> str:
     """mail-parser gives a list when a header is repeated: the first one counts, as in the email package."""
     if isinstance(value, (list, tuple)):
         value = value[0] if value else ""
@@ -266,7 +271,7 @@ def _decoded(value: str) -> str:
         return value
 
 
-def _first_address(pairs) -> tuple[str, str]:
+def _first_address(pairs: _Pairs) -> tuple[str, str]:
     for name, address in pairs or ():
         address = clean(address).lower()
         if plain_address(address):
@@ -274,7 +279,7 @@ def _first_address(pairs) -> tuple[str, str]:
     return "", ""
 
 
-def _addresses(pairs) -> tuple[str, ...]:
+def _addresses(pairs: _Pairs) -> tuple[str, ...]:
     out = dict.fromkeys(a for a in (clean(a).lower() for _, a in (pairs or ())) if plain_address(a))
     return tuple(out)
 
@@ -288,7 +293,7 @@ def _thread_index(value: str) -> str | None:
     return base64.b64encode(decoded[:22]).decode() if len(decoded) >= 22 else None
 
 
-def _automatic(header, sender: str) -> str | None:
+def _automatic(header: _Header, sender: str) -> str | None:
     auto_submitted = clean(header("Auto-Submitted")).lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted.split(';')[0][:100]}"
@@ -328,14 +333,16 @@ _SUPERSETS = {
 }
 
 
-def _bodies(msg) -> tuple[str, str]:
+def _bodies(msg: email.message.Message) -> tuple[str, str]:
     """(plain, html) of the mail itself, each text part decoded from its declared charset (as its superset).
 
     Not mail-parser's text_plain: it returns 7bit and 8bit parts undecoded, so an ISO-2022-JP body (how
     Japanese clients send) stayed escape sequences. Attachments and attached messages are not the
     sender's words and are left out.
     """
-    plain, markup, stack = [], [], [msg]
+    plain: list[str] = []
+    markup: list[str] = []
+    stack = [msg]
     while stack:
         part = stack.pop(0)
         if part.is_multipart():
@@ -345,6 +352,7 @@ def _bodies(msg) -> tuple[str, str]:
         if ctype not in ("text/plain", "text/html") or part.get_content_disposition() == "attachment":
             continue
         data = part.get_payload(decode=True) or b""
+        assert isinstance(data, bytes)  # a part that is not multipart decodes to bytes
         declared = (part.get_content_charset() or "us-ascii").lower()
         try:
             text = data.decode(_SUPERSETS.get(declared, declared), errors="replace")

@@ -50,8 +50,8 @@ _IN_CONTEXT = re.compile(
 )
 
 
-def _term_rx(item: bool) -> tuple[re.Pattern, dict[str, str]]:
-    terms = {}
+def _term_rx(item: bool) -> tuple[re.Pattern[str], dict[str, str]]:
+    terms: dict[str, str] = {}
     for key, (names, item_names, codes, domain) in _MARKETS.items():
         more = (item_names.split("|") + codes.split("|") if item else []) + [domain] * (item or domain != "amazon.com")
         terms |= {t: key for t in names.split("|") + more if t}  # "Amazon.com" in prose is the company

@@ -13,7 +13,7 @@ class ImapConfig:
     port: int
     security: str
     username: str
-    password: str = field(repr=False)
+    password: str | None = field(repr=False)  # None only with auth = xoauth2
     folders: tuple[str, ...]
     address: str  # the watched mailbox's own address: escalations CC it
     timeout: float

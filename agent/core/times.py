@@ -1,6 +1,7 @@
 """Time as the agent writes it: UTC everywhere, ISO 8601 in the database, GMT in mails."""
 
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -9,7 +10,12 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@overload
+def from_iso(text: str) -> datetime: ...
+@overload
+def from_iso(text: None) -> None: ...
 def from_iso(text: str | None) -> datetime | None:
+    # "" reads as None too; `iso` never writes it, so a str from the database is always a time.
     return datetime.fromisoformat(text) if text else None
 
 

@@ -79,7 +79,7 @@ class Agent:
         for folder in self.config.imap.folders:
             known = self.store.folder_state(folder)
             pending = self.mailbox.pending(folder, known)
-            if pending.reset:
+            if pending.reset and known is not None:  # always known: a reset is a change from the stored UIDVALIDITY
                 self.store.event(
                     now,
                     "mailbox_reset",
