@@ -25,12 +25,23 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def warnings(cfg) -> tuple[str, ...]:
+    """The config's warnings but the one about a password in a file others can read (these files are 0644)."""
+    return tuple(w for w in cfg.warnings if "readable by every user" not in w)
+
+
 def test_defaults_are_the_sops(tmp_path):
     cfg = load(write(tmp_path, MINIMAL))
     assert cfg.escalation.t1_address == "amazon-agcod-partner-urgent@amazon.com"
     assert cfg.escalation.t2_after == timedelta(minutes=30)
     assert cfg.escalation.t3_after == timedelta(minutes=30)
-    assert cfg.escalation.responder_domains == ("amazon.com",)
+    # every domain the SOP names, then the vendor's marketplace domains
+    sop_names = ("amazon.com", "amazon.co.uk", "amazon.de", "amazon.fr", "amazon.es", "amazon.it", "amazon.nl")
+    assert cfg.escalation.responder_domains[:7] == sop_names
+    assert {"amazon.co.jp", "amazon.com.au", "amazon.sg", "amazon.ae", "amazon.ca"} <= set(
+        cfg.escalation.responder_domains
+    )
+    assert warnings(cfg) == ()  # the SOP's tier addresses are all covered
     assert cfg.imap.port == 993 and cfg.imap.security == "ssl" and cfg.imap.folders == ("INBOX",)
     assert cfg.imap.address == "watch@partner.test"
     assert cfg.smtp.port == 587 and cfg.smtp.username is None
@@ -88,6 +99,42 @@ def test_a_wrong_value_names_its_key(tmp_path, change, message):
         load(write(tmp_path, text))
     assert message in str(e.value)
     assert "s3cret" not in str(e.value)
+
+
+def test_every_time_value_takes_the_duration_syntax(tmp_path):
+    text = MINIMAL.replace("password = s3cret-imap", "password = s3cret-imap\ntimeout = 1m") + (
+        "t2_after = 45m\n[agent]\npoll_interval = 30s\nmax_incident_age = 2d\n"
+    )
+    cfg = load(write(tmp_path, text))
+    assert (cfg.agent.poll_interval, cfg.imap.timeout) == (30, 60.0)
+    assert cfg.escalation.t2_after == timedelta(minutes=45) and cfg.agent.max_incident_age == timedelta(days=2)
+    assert load(write(tmp_path, MINIMAL + "[agent]\npoll_interval = 90\n")).agent.poll_interval == 90
+    with pytest.raises(ConfigError, match=r"\[agent\] poll_interval: 7200s is outside 1s..3600s"):
+        load(write(tmp_path, MINIMAL + "[agent]\npoll_interval = 2h\n"))
+    with pytest.raises(ConfigError, match=r"\[agent\] poll_interval: 'often' is not a duration"):
+        load(write(tmp_path, MINIMAL + "[agent]\npoll_interval = often\n"))
+
+
+def test_a_username_that_is_no_address_falls_back_to_the_from_address_and_says_so(tmp_path):
+    cfg = load(write(tmp_path, MINIMAL.replace("username = watch@partner.test", "username = watch")))
+    assert cfg.imap.address == "agent@partner.test"
+    [warning] = warnings(cfg)
+    assert "[imap] username 'watch' is not an address" in warning and "agent@partner.test" in warning
+    explicit = MINIMAL.replace("username = watch@partner.test", "username = watch\naddress = watch@partner.test")
+    cfg = load(write(tmp_path, explicit))
+    assert (cfg.imap.address, warnings(cfg)) == ("watch@partner.test", ())
+
+
+def test_a_tier_address_outside_responder_domains_and_nested_domains_are_warned(tmp_path):
+    text = MINIMAL + "t1_address = urgent@vendor.test\nt2_address = t2@vendor.test\nt3_address = t3@other.test\n"
+    text += "responder_domains = vendor.test\n"
+    [warning] = warnings(load(write(tmp_path, text)))
+    assert warning.startswith("[escalation] t3_address t3@other.test is not in responder_domains")
+    nested = text.replace("t3@other.test", "t3@vendor.test").replace(
+        "internal_domains = partner.test", "internal_domains = partner.test, eu.vendor.test"
+    )
+    [warning] = warnings(load(write(tmp_path, nested)))
+    assert "internal_domains holds eu.vendor.test and responder_domains holds vendor.test" in warning
 
 
 def test_password_file_is_read_and_never_shown(tmp_path):

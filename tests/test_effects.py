@@ -210,3 +210,23 @@ def test_resolving_by_hand_cancels_what_is_pending_with_the_reason():
         CancelPending("resolved by hand"),
         Event("resolved", "was awaiting_response: fixed on our side", "resolved by hand"),
     ]
+
+
+def test_a_stranger_from_a_look_alike_of_the_vendors_domain_is_said_once():
+    m, _ = mail(sender="kenji@support.vendor.co.jp")
+    rules = RULES.__class__(**{**RULES.__dict__, "responder_domains": ("vendor.com", "vendor.test")})
+    settings = SETTINGS.__class__(**{**SETTINGS.__dict__, "escalation": rules})
+    out = effects(arrival(Kind.IN_THREAD, m), incident(), settings, T0)
+    assert [e.kind for e in out] == ["mail", "vendor_lookalike"]
+    assert out[1].once and "vendor.co.jp looks like the vendor's vendor.com" in out[1].detail
+    other, _ = mail(sender="someone@elsewhere.test")
+    assert [e.kind for e in effects(arrival(Kind.IN_THREAD, other), incident(), settings, T0)] == ["mail"]
+
+
+def test_the_registrable_name_ignores_subdomains_and_public_suffixes():
+    from agent.core.domains import looks_like, registrable_name
+
+    assert registrable_name("mail.amazon.co.jp") == registrable_name("amazon.com") == "amazon"
+    assert registrable_name("co.jp") is None
+    assert looks_like("amazon.com.au", ("amazon.com",)) == "amazon.com"
+    assert looks_like("amaz0n.com", ("amazon.com",)) is None and looks_like("amazon.com", ("amazon.com",)) is None

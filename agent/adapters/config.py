@@ -9,7 +9,9 @@ from pathlib import Path
 from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
 from agent.core import routing, sop
 from agent.core.errors import ConfigError
+from agent.core.mail import domain_of, in_domains
 from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
+from agent.core.sop import Tier
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
@@ -36,13 +38,18 @@ def load(path: Path | str | None = None) -> Config:
         first = str(e).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid INI: {first}") from None
     base = path.resolve().parent
+    smtp = _smtp(Section(parser, "smtp"), base)
+    imap = _imap(Section(parser, "imap"), base, smtp.from_address)
+    escalation = _escalation(Section(parser, "escalation"), _operations(Section(parser, "operations")))
     return Config(
         path=path,
-        imap=_imap(Section(parser, "imap"), base),
-        smtp=_smtp(Section(parser, "smtp"), base),
-        escalation=_escalation(Section(parser, "escalation"), _operations(Section(parser, "operations"))),
+        imap=imap,
+        smtp=smtp,
+        escalation=escalation,
         agent=_agent(Section(parser, "agent"), base),
-        warnings=_warnings(path, parser),
+        warnings=_warnings(path, parser)
+        + _address_warnings(Section(parser, "imap"), imap)
+        + _domain_warnings(escalation),
     )
 
 
@@ -64,6 +71,35 @@ def _warnings(path: Path, parser: configparser.ConfigParser) -> tuple[str, ...]:
     return ()
 
 
+def _address_warnings(s: Section, imap: ImapConfig) -> tuple[str, ...]:
+    if s.text("address") or EMAIL.match(imap.username):
+        return ()
+    return (
+        f"{s.key('username')} {imap.username!r} is not an address and {s.key('address')} is unset: the watched "
+        f"mailbox is taken to be {imap.address} ([smtp] from_address); set {s.key('address')} if it is not",
+    )
+
+
+def _domain_warnings(esc: EscalationConfig) -> tuple[str, ...]:
+    """Settings that run, but would make the agent blind to an answer, or unsure whose a mail is."""
+    out = []
+    for tier in (Tier.T1, Tier.T2, Tier.T3):
+        address = esc.tier_address(tier)
+        if not in_domains(address, esc.responder_domains):
+            out.append(
+                f"[escalation] {tier.label.lower()}_address {address} is not in responder_domains: a reply from the "
+                f"vendor's {tier.title} list ({domain_of(address)}) would not count as a response"
+            )
+    for internal in esc.internal_domains:
+        for responder in esc.responder_domains:
+            if in_domains(internal, (responder,)) or in_domains(responder, (internal,)):
+                out.append(
+                    f"[escalation] internal_domains holds {internal} and responder_domains holds {responder}: "
+                    f"mail from {max(internal, responder, key=len)} counts as internal, never as the vendor's answer"
+                )
+    return tuple(out)
+
+
 def _oauth2(s: Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
     auth = s.choice("auth", ("password", "xoauth2"), "password")
     command = tuple(shlex.split(s.text("oauth2_token_command") or ""))
@@ -74,13 +110,12 @@ def _oauth2(s: Section, required_user: bool) -> tuple[str, tuple[str, ...]]:
     return auth, command
 
 
-def _imap(s: Section, base: Path) -> ImapConfig:
+def _imap(s: Section, base: Path, from_address: str) -> ImapConfig:
+    """`from_address`: the watched mailbox's address when neither [imap] address nor the username is one."""
     security = s.choice("security", SECURITY, "ssl")
     auth, token_command = _oauth2(s, required_user=True)
     username = s.required("username")
-    address = s.text("address") or (username if EMAIL.match(username) else None)
-    if not address:
-        raise ConfigError(f"{s.key('address')} is required when {s.key('username')} is not an email address")
+    address = s.text("address") or (username if EMAIL.match(username) else from_address)
     return ImapConfig(
         host=s.required("host"),
         port=s.integer("port", DEFAULT_PORTS["imap"][security], 1, 65535),
@@ -89,7 +124,7 @@ def _imap(s: Section, base: Path) -> ImapConfig:
         password=s.secret("password", base, required=auth == "password"),
         folders=s.items("folders", ("INBOX",)),
         address=s.address("address", address),
-        timeout=float(s.integer("timeout", 30, 1, 600)),
+        timeout=float(s.seconds("timeout", 30, 1, 600)),
         ca_file=_ca_file(s, base),
         idle=s.flag("idle", True),
         auth=auth,
@@ -108,7 +143,7 @@ def _smtp(s: Section, base: Path) -> SmtpConfig:
         username=username,
         password=s.secret("password", base, required=bool(username) and auth == "password"),
         from_address=s.address("from_address"),
-        timeout=float(s.integer("timeout", 30, 1, 600)),
+        timeout=float(s.seconds("timeout", 30, 1, 600)),
         ca_file=_ca_file(s, base),
         auth=auth,
         oauth2_token_command=token_command,
@@ -163,7 +198,7 @@ def _agent(s: Section, base: Path) -> AgentConfig:
     metrics_textfile = s.text("metrics_textfile")
     return AgentConfig(
         database=resolve(base, s.text("database", "state/escalation-agent.db")),
-        poll_interval=s.integer("poll_interval", 60, 1, 3600),
+        poll_interval=s.seconds("poll_interval", 60, 1, 3600),
         dry_run=s.flag("dry_run", False),
         max_incident_age=s.duration("max_incident_age", timedelta(hours=24)),
         max_message_bytes=s.integer("max_message_bytes", 25 * 1024 * 1024, 1024, 1024**3),

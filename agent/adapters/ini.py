@@ -69,6 +69,13 @@ class Section:
             return False
         raise ConfigError(f"{self.key(key)}: {text!r} is not true or false")
 
+    def seconds(self, key: str, default: int, low: int, high: int) -> int:
+        """A duration key read as whole seconds (`90`, `90s`, `30m`, `1h`), within low..high."""
+        value = int(self.duration(key, timedelta(seconds=default)).total_seconds())
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key(key)}: {value}s is outside {low}s..{high}s")
+        return value
+
     def duration(self, key: str, default: timedelta) -> timedelta:
         text = self.text(key)
         return default if text is None else parse_duration(text, self.key(key))

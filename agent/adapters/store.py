@@ -64,6 +64,10 @@ class Store:
             dict(at=iso(at), incident_id=incident_id, kind=kind, detail=detail, reason=reason),
         )
 
+    def has_event(self, incident_id: int, kind: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM events WHERE incident_id = ? AND kind = ? LIMIT 1", [incident_id, kind])
+        return found.fetchone() is not None
+
     def events(self, incident_id: int) -> list[dict]:
         return self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
 

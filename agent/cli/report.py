@@ -5,6 +5,7 @@ from datetime import datetime
 
 from agent.adapters.store import Store
 from agent.core import items
+from agent.core.mail import in_domains
 from agent.core.policy import decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
@@ -92,6 +93,15 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
     messages = store.messages(incident_id)
     for m in messages:
         m["recipients"] = json.loads(m["recipients"])
+    known = config.escalation.internal_domains + config.escalation.responder_domains
+    # People in the thread who are neither ours nor the vendor's: a responder domain missing from the config?
+    outsiders = sorted(
+        {
+            m["sender"]
+            for m in messages
+            if m["kind"] == "in_thread" and m["sender"] and not m["automatic"] and not in_domains(m["sender"], known)
+        }
+    )
     found = json.loads(r["items"] or "{}")
     sop_items = [dict(key=i.key, label=i.label, value=found.get(i.key), required=i.required) for i in items.ITEMS]
     notices = [
@@ -121,6 +131,7 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         t1_text=r["t1_text"],
         escalations=escalations,
         messages=messages,
+        outsiders=outsiders,
         events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
     )
 
@@ -138,6 +149,11 @@ def incident_text(d: dict) -> str:
     for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):
         if d[key]:
             lines.append(f"  {text:<11} {d[key]}")
+    if d["outsiders"]:
+        lines.append(
+            f"  outsiders   {', '.join(d['outsiders'])}: wrote in the thread, neither internal nor in "
+            "responder_domains, so not a response"
+        )
     lines += ["", "SOP items (from the T1):"]
     width = max(len(i["label"]) for i in d["items"]) + 1
     for i in d["items"]:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from agent.core import items, notices, routing, sop
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind
-from agent.core.mail import Mail, normalise_subject
+from agent.core.domains import looks_like
+from agent.core.mail import Mail, domain_of, in_domains, normalise_subject
 from agent.core.policy import Incident, State, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
@@ -112,11 +113,12 @@ class Notify:
 
 @dataclass(frozen=True)
 class Event:
-    """An audit event and nothing else."""
+    """An audit event and nothing else; with `once`, only if the incident has no event of this kind yet."""
 
     kind: str
     detail: str
     reason: str | None = None
+    once: bool = False
 
 
 Effect = Open | SetState | CancelPending | RecordTier | Confirm | DeliveryFailed | Notify | Event
@@ -143,7 +145,31 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
         return [Confirm(mail.message_id, mail.date or now)]
-    return [Event("mail", detail, c.reason)]
+    return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
+
+
+def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:
+    """A person in the thread from a domain that is neither ours nor the vendor's, but looks like the vendor's
+    under another suffix (amazon.co.jp beside amazon.com): most likely a responder domain missing from the
+    config, so the ladder goes on although the vendor may have answered. Said once per incident."""
+    rules = settings.escalation
+    if c.kind != Kind.IN_THREAD or mail.automatic or not mail.sender:
+        return []
+    if in_domains(mail.sender, rules.internal_domains + rules.responder_domains):
+        return []
+    domain = domain_of(mail.sender)
+    like = looks_like(domain, rules.responder_domains)
+    if like is None:
+        return []
+    return [
+        Event(
+            "vendor_lookalike",
+            f"{mail.sender} wrote in the thread: {domain} looks like the vendor's {like} "
+            f"but is not in responder_domains, so the mail is no response",
+            "add it to [escalation] responder_domains if the vendor answers from it",
+            once=True,
+        )
+    ]
 
 
 def t1_sent_at(mail: Mail, internaldate: datetime | None, now: datetime) -> tuple[datetime, str]:

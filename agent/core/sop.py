@@ -26,7 +26,28 @@ class Tier(enum.IntEnum):
 T1_ADDRESS = "amazon-agcod-partner-urgent@amazon.com"
 T2_ADDRESS = "amazon-agcod-partner-urgent-t2@amazon.com"
 T3_ADDRESS = "amazon-agcod-partner-urgent-t3@amazon.com"
-RESPONDER_DOMAINS = ("amazon.com",)
+# Where the vendor answers from (subdomains included): the domains its SOP names (the urgent line and T2/T3
+# at amazon.com; the operations teams at amazon.co.uk, .de, .fr, .es, .it, .nl), then its marketplaces'
+# country domains, where a support engineer or manager of that country may write from.
+SOP_DOMAINS = ("amazon.com", "amazon.co.uk", "amazon.de", "amazon.fr", "amazon.es", "amazon.it", "amazon.nl")
+MARKETPLACE_DOMAINS = (
+    "amazon.ca",
+    "amazon.com.mx",
+    "amazon.com.br",
+    "amazon.co.jp",
+    "amazon.com.au",
+    "amazon.sg",
+    "amazon.ae",
+    "amazon.sa",
+    "amazon.com.tr",
+    "amazon.in",
+    "amazon.se",
+    "amazon.pl",
+    "amazon.com.be",
+    "amazon.eg",
+    "amazon.cn",
+)
+RESPONDER_DOMAINS = SOP_DOMAINS + MARKETPLACE_DOMAINS
 T2_AFTER = timedelta(minutes=30)  # no response to T1 after 30 minutes
 T3_AFTER = timedelta(minutes=30)  # no response 30 minutes after the T2 escalation
 

@@ -71,4 +71,8 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, Notify):
         outbox.notify(store, config, incident_id, effect.kind, effect.subject, effect.body, now, effect.reason)
     elif isinstance(effect, Event):
+        if effect.once and store.has_event(incident_id, effect.kind):
+            return
         store.event(now, effect.kind, effect.detail, incident_id, effect.reason)
+        if effect.once:  # worth an operator's eye, and said only once
+            log.warning("incident=%s %s (%s)", incident_id, effect.detail, effect.reason)
