@@ -120,12 +120,15 @@ def test_a_tier_sent_by_hand_counts_as_sent_from_its_date():
     assert out[1].kind == "escalation_manual"
 
 
-def test_a_tier_sent_by_hand_while_ours_is_pending_cancels_ours():
-    m, _ = mail(sender="bob@partner.test", to="t2@vendor.test")
+def test_a_tier_sent_by_hand_while_ours_is_pending_counts_as_sent_in_its_place():
+    m, _ = mail(sender="bob@partner.test", to="t2@vendor.test", message_id="<by-hand@partner.test>")
     pending = Escalation(Tier.T2, Status.PENDING, None, "<ours@partner.test>")
     out = effects(arrival(Kind.MANUAL_ESCALATION, m, tier=Tier.T2), incident(escalations=[pending]), SETTINGS, T0)
-    assert out[0] == CancelPending("sent by hand first", Tier.T2)
-    assert "our pending T2 is cancelled" in out[1].detail
+    assert out[0] == RecordTier(Tier.T2, "<by-hand@partner.test>", datetime(2026, 11, 25, 11, 20, tzinfo=UTC))
+    assert "our pending T2 is not sent: the one sent by hand counts" in out[1].detail
+    sent = Escalation(Tier.T2, Status.SENT, T0, "<ours@partner.test>")
+    out = effects(arrival(Kind.MANUAL_ESCALATION, m, tier=Tier.T2), incident(escalations=[sent]), SETTINGS, T0)
+    assert [type(e) for e in out] == [Event] and "T2 was already sent" in out[0].detail
 
 
 def test_our_own_cc_copy_confirms_the_send():

@@ -242,3 +242,44 @@ def test_with_a_trusted_authserv_id_a_spoofed_reply_neither_opens_nor_stops(tmp_
     )
     assert store.db["incidents"].count == 1
     store.close()
+
+
+def test_a_database_from_before_counts_a_tier_cancelled_for_a_hand_sent_one_as_sent(env):
+    """Before migration 0005 a T2 sent by hand while ours was pending left ours `cancelled`, and the ladder
+    stopped; now such a tier is the hand-sent one, so nothing sends that T2 again."""
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    store.add_outbox(
+        Outgoing.ESCALATION,
+        dict(
+            incident_id=incident_id,
+            tier=2,
+            message_id="<ours@p>",
+            status="cancelled",
+            decided_at="2026-11-25T11:45:00.000Z",
+            last_error="sent by hand first",
+        ),
+    )
+    hand = raw(
+        "bob@partner.test",
+        "t2@vendor.test",
+        "<hand@p>",
+        date="Wed, 25 Nov 2026 11:46:00 +0000",
+        extra="In-Reply-To: <t1@p>\r\n",
+    )
+    store.db.execute(
+        "INSERT INTO messages (message_id, folder, uid, uidvalidity, sender, recipients, subject, "
+        "date, in_reply_to, refs, kind, reason, incident_id, seen_at, size) VALUES ('<hand@p>', 'INBOX', 9, 1, "
+        "'bob@partner.test', '[]', 'API down', '2026-11-25T11:46:00.000Z', '<t1@p>', '', 'manual_escalation', "
+        "'x', ?, '2026-11-25T11:46:30.000Z', ?)",
+        [incident_id, len(hand)],
+    )
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_hand_sent_tiers'")
+    from agent.adapters.schema import migrations
+
+    migrations.apply(store.db)
+    [row] = store.escalation_rows(incident_id)
+    assert (row["status"], row["message_id"], row["sent_at"]) == ("manual", "<hand@p>", "2026-11-25T11:46:00.000Z")
+    d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
+    assert d.tier == Tier.T3  # the ladder goes on from the hand-sent T2; no T2 of ours

@@ -87,3 +87,16 @@ def test_the_incident_tier_is_the_highest_contacted():
     assert incident().tier == Tier.T1
     assert incident(Escalation(Tier.T2, Status.PENDING, None)).tier == Tier.T1
     assert incident(Escalation(Tier.T2, Status.SENT, at(30))).tier == Tier.T2
+
+
+def test_a_cancelled_tier_never_stops_the_ladder():
+    # cancelled: decided, never handed to the server (a response came, then the incident was opened again)
+    cancelled = incident(Escalation(Tier.T2, Status.CANCELLED, None))
+    assert decide(cancelled, POLICY, at(29)) == Decision(Reason.NOT_YET_DUE, None, at(30))
+    assert decide(cancelled, POLICY, at(31)) == Decision(Reason.T2_DUE, Tier.T2, at(30))
+    after_t2 = incident(Escalation(Tier.T2, Status.SENT, at(30)), Escalation(Tier.T3, Status.CANCELLED, None))
+    assert decide(after_t2, POLICY, at(61)) == Decision(Reason.T3_DUE, Tier.T3, at(60))
+
+
+def test_a_tier_rejected_for_good_still_stops_it():
+    assert decide(incident(Escalation(Tier.T2, Status.FAILED, None)), POLICY, at(90)).reason == Reason.FAILED

@@ -153,3 +153,27 @@ def message_refs(db):
         "INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
         [(mid, ref) for mid, irt, refs in rows for ref in set(f"{irt} {refs}".split())],
     )
+
+
+@migrations(name="0005_hand_sent_tiers")
+def hand_sent_tiers(db):
+    # A tier sent by hand while ours was pending used to cancel ours and leave the tier `cancelled`, which
+    # stopped the ladder. It now counts as sent: such rows become the hand-sent mail (the first manual
+    # escalation of the incident seen after ours was decided), or, if none is on record, count as sent when
+    # ours was decided. Never `pending` again: the vendor's management had that tier's mail already.
+    rows = db.execute(
+        "SELECT id, incident_id, decided_at FROM escalations WHERE status = 'cancelled' "
+        "AND last_error = 'sent by hand first'"
+    ).fetchall()
+    for row_id, incident_id, decided_at in rows:
+        hand = db.execute(
+            "SELECT message_id, coalesce(date, internaldate, seen_at) FROM messages WHERE incident_id = ? "
+            "AND kind = 'manual_escalation' AND seen_at >= ? AND message_id NOT IN (SELECT message_id FROM "
+            "escalations) ORDER BY id LIMIT 1",
+            [incident_id, decided_at],
+        ).fetchone()
+        fields = {"status": "manual", "sent_at": hand[1] if hand else decided_at, "last_error": "sent by hand first"}
+        if hand:
+            fields["message_id"] = hand[0]
+        assigns = ", ".join(f"{k} = :{k}" for k in fields)
+        db.execute(f"UPDATE escalations SET {assigns} WHERE id = :id", {**fields, "id": row_id})

@@ -79,7 +79,7 @@ class CancelPending:
 
 @dataclass(frozen=True)
 class RecordTier:
-    """A tier an engineer sent by hand counts as sent."""
+    """A tier an engineer sent by hand counts as sent, in place of our own copy if that was never sent."""
 
     tier: Tier
     message_id: str
@@ -271,13 +271,12 @@ def manual_escalation(
 ) -> list[Effect]:
     """A T2 or T3 that an engineer sent in the thread."""
     existing = incident.escalation(tier)
-    if existing is None:
-        return [RecordTier(tier, mail.message_id, mail.date or arrived), Event("escalation_manual", detail, reason)]
-    if existing.status == Status.PENDING:
-        return [
-            CancelPending("sent by hand first", tier),
-            Event("escalation_manual", detail + f"; our pending {tier.label} is cancelled", reason),
-        ]
+    sent = RecordTier(tier, mail.message_id, mail.date or arrived)
+    if existing is None or existing.status == Status.CANCELLED:
+        return [sent, Event("escalation_manual", detail, reason)]
+    if existing.status == Status.PENDING:  # ours was never handed to the server: the one sent by hand counts
+        taken = f"; our pending {tier.label} is not sent: the one sent by hand counts, the next window runs from it"
+        return [sent, Event("escalation_manual", detail + taken, reason)]
     return [Event("mail", detail + f"; {tier.label} was already {existing.status}", reason)]
 
 

@@ -129,7 +129,7 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
     ):
         due_at = started + window
         e = incident.escalation(tier)
-        if e is None:
+        if e is None or e.status == Status.CANCELLED:  # never handed to the server: the tier is not contacted
             if now >= due_at:
                 return Decision(due_reason, tier, due_at)
             return Decision(Reason.NOT_YET_DUE, due_at=due_at)
@@ -137,7 +137,7 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
             return Decision(Reason.RETRY, tier, due_at)
         if e.status == Status.SENDING:
             return Decision(Reason.IN_FLIGHT, due_at=due_at)
-        if e.status in (Status.FAILED, Status.CANCELLED):
+        if e.status == Status.FAILED:
             return Decision(Reason.FAILED)
         started = e.sent_at or due_at
     return Decision(Reason.LADDER_DONE)  # not reached: a T3 that is done returned above

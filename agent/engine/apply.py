@@ -7,9 +7,8 @@ from datetime import datetime
 from agent.adapters.store import Store
 from agent.core.effects import CancelPending, Confirm, DeliveryFailed, Effect, Event, Notify, Open, RecordTier, SetState
 from agent.core.errors import AgentError
-from agent.core.policy import Outgoing, State, Status
+from agent.core.policy import State
 from agent.core.settings import Config
-from agent.core.times import iso
 from agent.engine import outbox
 
 log = logging.getLogger("agent.ingest")
@@ -52,18 +51,7 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, CancelPending):
         outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
-        store.add_outbox(
-            Outgoing.ESCALATION,
-            dict(
-                incident_id=incident_id,
-                tier=int(effect.tier),
-                message_id=effect.message_id,
-                status=str(Status.MANUAL),
-                decided_at=iso(now),
-                sent_at=iso(effect.sent_at),
-                confirmed_at=iso(now),
-            ),
-        )
+        outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, Confirm):
         outbox.confirm(store, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, DeliveryFailed):

@@ -67,15 +67,17 @@ def escalate(
     now: datetime,
     caveat: str | None = None,
 ) -> int:
-    """The escalation's outbox row, with its Message-ID and the composed mail, written with its audit event."""
-    existing = {r["tier"]: r for r in store.escalation_rows(incident_id)}
-    if int(tier) in existing:
-        return existing[int(tier)]["id"]
+    """The escalation's outbox row, with its Message-ID and the composed mail, written with its audit event.
+    A row of this tier that was cancelled before it was ever sent (the incident was closed, then opened
+    again) is composed anew under its own Message-ID; any other row stands as it is."""
+    before = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(tier)), None)
+    if before is not None and before["status"] != Status.CANCELLED:
+        return int(before["id"])
     original = original_of(store.incident_row(incident_id))
     esc = config.escalation
     to = esc.tier_address(tier)
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
-    message_id = compose.new_message_id(config.smtp.from_address)
+    message_id = before["message_id"] if before else compose.new_message_id(config.smtp.from_address)
     window = esc.t2_after if tier == Tier.T2 else esc.t3_after
     msg = compose.escalation(
         original,
@@ -89,20 +91,22 @@ def escalate(
         now=now,
         caveat=caveat,
     )
+    fields = dict(
+        message_id=message_id,
+        status=str(Status.PENDING),
+        decided_at=iso(now),
+        due_at=iso(decision.due_at),
+        recipients=json.dumps([to, *cc]),
+        raw=msg.as_bytes(),
+    )
     with store.transaction():
-        escalation_id = store.add_outbox(
-            Outgoing.ESCALATION,
-            dict(
-                incident_id=incident_id,
-                tier=int(tier),
-                message_id=message_id,
-                status=str(Status.PENDING),
-                decided_at=iso(now),
-                due_at=iso(decision.due_at),
-                recipients=json.dumps([to, *cc]),
-                raw=msg.as_bytes(),
-            ),
-        )
+        if before is None:
+            escalation_id = store.add_outbox(
+                Outgoing.ESCALATION, dict(incident_id=incident_id, tier=int(tier), **fields)
+            )
+        else:
+            escalation_id = int(before["id"])
+            store.update_outbox(Outgoing.ESCALATION, escalation_id, last_error=None, **fields)
         store.event(
             now,
             "escalation_decided",
@@ -145,6 +149,24 @@ def notify(
         store.event(now, "notice_decided", f"notice '{kind}' to {', '.join(to)}", incident_id, reason)
     log.info("notice decided incident=%s kind=%s message_id=%s", incident_id, kind, message_id)
     return row_id
+
+
+def record_by_hand(
+    store: Store, incident_id: int, tier: Tier, message_id: str, sent_at: datetime, now: datetime
+) -> None:
+    """A tier an engineer sent by hand. Our own row of that tier, if it was never handed to the server
+    (pending or cancelled), becomes the hand-sent one: the tier counts as sent, and its window runs from it."""
+    fields = dict(message_id=message_id, status=str(Status.MANUAL), sent_at=iso(sent_at), confirmed_at=iso(now))
+    ours = store.outbox_with_status(Outgoing.ESCALATION, Status.PENDING, Status.CANCELLED, incident_id=incident_id)
+    row = next((r for r in ours if r["tier"] == int(tier)), None)
+    if row is None:
+        store.add_outbox(
+            Outgoing.ESCALATION, dict(incident_id=incident_id, tier=int(tier), decided_at=iso(now), **fields)
+        )
+    else:
+        store.update_outbox(
+            Outgoing.ESCALATION, row["id"], last_error=f"not sent: sent by hand first ({row['message_id']})", **fields
+        )
 
 
 def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier: Tier | None = None) -> None:
