@@ -100,3 +100,35 @@ def test_a_cancelled_tier_never_stops_the_ladder():
 
 def test_a_tier_rejected_for_good_still_stops_it():
     assert decide(incident(Escalation(Tier.T2, Status.FAILED, None)), POLICY, at(90)).reason == Reason.FAILED
+
+
+def steered(*escalations, **steering):
+    from agent.core.policy import Steering
+
+    return Incident(1, State.AWAITING_RESPONSE, T0, tuple(escalations), steering=Steering(**steering))
+
+
+def test_a_hold_delays_the_next_tier_until_it_ends_and_never_brings_it_forward():
+    held = steered(hold_until=at(70))
+    assert decide(held, POLICY, at(45)) == Decision(Reason.HELD, None, at(70))
+    assert decide(held, POLICY, at(70)) == Decision(Reason.T2_DUE, Tier.T2, at(70))
+    short = steered(hold_until=at(10))  # ends before the deadline: the deadline stands
+    assert decide(short, POLICY, at(29)) == Decision(Reason.NOT_YET_DUE, None, at(30))
+    after_t2 = steered(Escalation(Tier.T2, Status.SENT, at(30)), hold_until=at(80))
+    assert decide(after_t2, POLICY, at(61)) == Decision(Reason.HELD, None, at(80))
+
+
+def test_escalate_now_makes_the_next_tier_due_at_once_only_in_its_own_window():
+    asked = steered(escalate_at=at(5))
+    assert decide(asked, POLICY, at(5)) == Decision(Reason.ASKED, Tier.T2, at(5))
+    # the T2 it asked for went out; the T3 keeps its own window from the T2
+    done = steered(Escalation(Tier.T2, Status.SENT, at(5, 2)), escalate_at=at(5))
+    assert decide(done, POLICY, at(20)) == Decision(Reason.NOT_YET_DUE, None, at(35, 2))
+
+
+def test_a_resumed_incident_runs_its_next_window_from_the_resume():
+    resumed = steered(resumed_at=at(100))
+    assert decide(resumed, POLICY, at(110)) == Decision(Reason.NOT_YET_DUE, None, at(130))
+    assert decide(resumed, POLICY, at(130)).tier == Tier.T2
+    after_t2 = steered(Escalation(Tier.T2, Status.SENT, at(30)), resumed_at=at(100))
+    assert decide(after_t2, POLICY, at(129)) == Decision(Reason.NOT_YET_DUE, None, at(130))

@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import overload
 
 from agent.core.errors import ConfigError
+from agent.core.times import parse_duration as duration
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def parse_duration(text: str, key: str) -> timedelta:
-    m = _DURATION.match(text or "")
-    if not m:
+    value = duration(text)
+    if value is None:
         raise ConfigError(f"{key}: {text!r} is not a duration (use e.g. 90, 90s, 30m, 1h)")
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    return value
 
 
 class Section:

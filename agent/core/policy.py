@@ -47,6 +47,8 @@ class Reason(enum.StrEnum):
     MISROUTED = "not for the urgent line"
     STALE = "too old when first seen"
     NOT_YET_DUE = "window still open"
+    HELD = "on hold by an engineer's command"
+    ASKED = "an engineer asked for the next tier now"
     T2_DUE = "no response within the T2 window"
     T3_DUE = "no response within the T3 window"
     RETRY = "escalation decided earlier, not yet accepted by the SMTP server"
@@ -65,6 +67,15 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Steering:
+    """What engineers asked for by command (mail or CLI), which the clock honours."""
+
+    hold_until: datetime | None = None  # the next escalation waits until then (when that is later than its deadline)
+    escalate_at: datetime | None = None  # asked then for the next tier at once
+    resumed_at: datetime | None = None  # opened again then: the next window runs from it
+
+
+@dataclass(frozen=True)
 class Incident:
     """What decide() needs to know of an incident."""
 
@@ -74,6 +85,7 @@ class Incident:
     escalations: tuple[Escalation, ...] = ()
     notices: frozenset[str] = frozenset()  # kinds of notice already decided for this incident
     t1_message_id: str = ""
+    steering: Steering = Steering()
 
     def escalation(self, tier: Tier) -> Escalation | None:
         return next((e for e in self.escalations if e.tier == tier), None)
@@ -123,16 +135,23 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
             return Decision(Reason.EXHAUSTED, due_at=due_at, notice="exhausted")
         return Decision(Reason.NOT_YET_DUE, due_at=due_at)
     started = incident.t1_sent_at
+    steer = incident.steering
     for tier, window, due_reason in (
         (Tier.T2, policy.t2_after, Reason.T2_DUE),
         (Tier.T3, policy.t3_after, Reason.T3_DUE),
     ):
-        due_at = started + window
+        due_at = max(started, steer.resumed_at or started) + window
         e = incident.escalation(tier)
         if e is None or e.status == Status.CANCELLED:  # never handed to the server: the tier is not contacted
+            reason = due_reason
+            if steer.escalate_at is not None and started <= steer.escalate_at < due_at:  # asked during this window
+                due_at, reason = steer.escalate_at, Reason.ASKED
+            waiting = Reason.NOT_YET_DUE
+            if steer.hold_until is not None and due_at < steer.hold_until:
+                due_at, reason, waiting = steer.hold_until, due_reason, Reason.HELD
             if now >= due_at:
-                return Decision(due_reason, tier, due_at)
-            return Decision(Reason.NOT_YET_DUE, due_at=due_at)
+                return Decision(reason, tier, due_at)
+            return Decision(waiting, due_at=due_at)
         if e.status == Status.PENDING:
             return Decision(Reason.RETRY, tier, due_at)
         if e.status == Status.SENDING:

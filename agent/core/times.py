@@ -1,5 +1,6 @@
 """Time as the agent writes it: UTC everywhere, ISO 8601 in the database, GMT in mails."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
@@ -43,3 +44,13 @@ def aware_utc(value: object) -> datetime | None:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (OverflowError, ValueError):  # year 1 at +0100, year 9999 at -1200: not a time we can use
         return None
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | None) -> timedelta | None:
+    """`90`, `90s`, `30m`, `1h`, `2d` as a timedelta; None for anything else. config.ini and #hold share it."""
+    m = _DURATION.match(text or "")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()]) if m else None
