@@ -21,6 +21,7 @@ from agent.core.settings import Config
 from agent.core.times import gmt, iso
 from agent.engine import audit, ladder, metrics, outbox, systemd
 from agent.engine.clock import utcnow
+from agent.engine.health import IdleWitness, Troubles
 from agent.engine.ingest import ingest
 
 log = logging.getLogger("agent.service")
@@ -53,7 +54,8 @@ class Agent:
         self.next_deadline: datetime | None = None
         self.last_sync_at: datetime | None = None  # the last time every folder was read
         self.failures = 0  # consecutive cycles in trouble: the loop backs off
-        self._problems: dict[str, str] = {}
+        self.troubles = Troubles()
+        self.idle_witness = IdleWitness()
         self._idle: bool | None = None  # does the server offer IDLE? None: not asked yet
         self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
@@ -62,15 +64,11 @@ class Agent:
     def close(self) -> None:
         self.mailbox.close()
 
-    # -- one line per change of trouble, not per retry ------------------------------------------
     def _problem(self, where: str, text: str) -> None:
-        if self._problems.get(where) != text:
-            log.error("%s", text)
-        self._problems[where] = text
+        self.troubles.problem(where, text)
 
     def _fine(self, where: str) -> None:
-        if where in self._problems:
-            log.info("%s: working again after: %s", where, self._problems.pop(where))
+        self.troubles.fine(where)
 
     # -- one cycle -------------------------------------------------------------------------------
     def sync(self, now: datetime) -> int:
@@ -153,7 +151,7 @@ class Agent:
                 since = f"since {gmt(self.last_sync_at)}" if self.last_sync_at else "since the agent started"
                 caveat = (
                     f"Note: the partner's mailbox could not be read {since} "
-                    f"({self._problems.get('imap', 'IMAP error')}), so a reply in that time may have been missed."
+                    f"({self.troubles.now('imap') or 'IMAP error'}), so a reply in that time may have been missed."
                 )
             escalation_id = outbox.escalate(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
             status = self._deliver(Outgoing.ESCALATION, escalation_id)
@@ -241,6 +239,7 @@ class Agent:
             self.store.path,
         )
         self.safe_cycle()  # at once: an agent that was down past a deadline escalates now
+        woken: bool | None = None  # how the last wait ended: IDLE announced mail, IDLE ran out, or no IDLE
         next_poll = self.clock().timestamp() + self.pause()
         while not stop.is_set():
             self.tick()
@@ -248,7 +247,10 @@ class Agent:
             due = self.next_deadline is not None and now >= self.next_deadline
             if due or now.timestamp() >= next_poll:
                 self.next_deadline = None
-                self.safe_cycle()
+                report = self.safe_cycle()
+                if report is not None and self.idle_witness.after_cycle(woken, report.new_mails):
+                    self._say_idle_is_mute()
+                woken = None
                 next_poll = self.clock().timestamp() + self.pause()
                 continue
             chores.run_pending()
@@ -257,7 +259,8 @@ class Agent:
                 wait = min(wait, (self.next_deadline - now).total_seconds())
             if self._ping_every:
                 wait = min(wait, self._ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
-            if self._wait(max(wait, 0.01), stop):
+            woken = self._wait(max(wait, 0.01), stop)
+            if woken:
                 next_poll = 0  # the server announced new mail: a cycle now
         systemd.notify("STOPPING=1")
         log.info("stopped")
@@ -272,7 +275,7 @@ class Agent:
         """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""
         if not self._ready and self.last_sync_at is not None:
             self._ready = systemd.notify("READY=1") or True
-        problems = "; ".join(self._problems.values())
+        problems = self.troubles.summary()
         systemd.notify(f"STATUS={problems or 'watching ' + ', '.join(self.config.imap.folders)}")
         path = self.config.agent.metrics_textfile
         if path:
@@ -282,18 +285,27 @@ class Agent:
             except (OSError, sqlite3.Error) as e:
                 self._problem("metrics", f"cannot write the metrics textfile {path}: {e}")
 
-    def _wait(self, seconds: float, stop: threading.Event) -> bool:
-        """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE); True when mail arrived."""
+    def _wait(self, seconds: float, stop: threading.Event) -> bool | None:
+        """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE): True when IDLE announced mail, False
+        when an IDLE wait ran out, None when the loop waited without IDLE."""
         if self.failures or not self._idle_available():
             stop.wait(min(seconds, 5.0))
-            return False
+            return None
         try:
-            news = self.mailbox.wait_for_news(min(seconds, MAX_IDLE), stop)
+            return self.mailbox.wait_for_news(min(seconds, MAX_IDLE), stop)
         except MailboxError as e:
             self._problem("imap", str(e))
             self._idle = None  # asked again after the next cycle that reaches the server
-            return False
-        return news
+            return None
+
+    def _say_idle_is_mute(self) -> None:
+        text = (
+            f"the IMAP server's IDLE never announced new mail while {self.idle_witness.found_by_polls} polls "
+            f"found some: a reply is seen only at the next poll (poll_interval = {self.config.agent.poll_interval}s;"
+            " on Cyrus, run idled)"
+        )
+        log.warning("%s", text)
+        self.store.event(self.clock(), "idle_silent", text, None, "IDLE accepted but never announcing mail")
 
     def _idle_available(self) -> bool:
         if not self.config.imap.idle:
@@ -305,6 +317,12 @@ class Agent:
                 return False
             if not self._idle:
                 log.info("the IMAP server offers no IDLE: polling every %ss", self.config.agent.poll_interval)
+            else:
+                log.info(
+                    "waiting in IMAP IDLE on %s between polls (every %ss)",
+                    self.config.imap.folders[0],
+                    self.config.agent.poll_interval,
+                )
         return self._idle
 
     def _checkpoint(self) -> None:

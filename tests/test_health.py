@@ -1,0 +1,32 @@
+"""The agent watching itself: trouble said once per outage, and a mute IDLE noticed (unit)."""
+
+import logging
+
+from agent.engine.health import SILENT_AFTER, IdleWitness, Troubles
+
+
+def test_an_outage_is_one_error_line_however_its_symptoms_change(caplog):
+    troubles = Troubles()
+    with caplog.at_level(logging.DEBUG, logger="agent.service"):
+        troubles.problem("imap", "IMAP server x:143: waiting in IDLE failed (socket error: EOF)")
+        troubles.problem("imap", "IMAP server x:143: reading folder INBOX failed (Connection refused)")
+        troubles.problem("imap", "IMAP server x:143: reading folder INBOX failed (Connection refused)")
+        assert troubles.now("imap") == "IMAP server x:143: reading folder INBOX failed (Connection refused)"
+        troubles.fine("imap")
+        troubles.fine("imap")
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == ["IMAP server x:143: waiting in IDLE failed (socket error: EOF)"]
+    back = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert back == ["imap: working again after: IMAP server x:143: waiting in IDLE failed (socket error: EOF)"]
+    assert troubles.summary() == ""
+
+
+def test_a_mute_idle_is_noticed_once_and_a_working_one_never():
+    mute = IdleWitness()
+    said = [mute.after_cycle(False, 1) for _ in range(SILENT_AFTER + 2)]
+    assert said == [False] * (SILENT_AFTER - 1) + [True, False, False]
+    working = IdleWitness()
+    working.after_cycle(True, 1)
+    assert not any(working.after_cycle(False, 1) for _ in range(10))
+    no_idle = IdleWitness()  # the loop did not wait in IDLE: polls finding mail prove nothing about IDLE
+    assert not any(no_idle.after_cycle(None, 3) for _ in range(10))
