@@ -41,6 +41,7 @@ def _setup_logging(level: str) -> None:
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr)
     logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns on every MIME part it skips
+    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # a line per detector for every bounce
 
 
 class _Context:
