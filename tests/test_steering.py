@@ -13,8 +13,8 @@ POLICY = Policy(timedelta(minutes=30), timedelta(minutes=30))
 BOB = "bob@partner.test"
 
 
-def incident(state=State.AWAITING_RESPONSE, *escalations, steering=Steering()):
-    return Incident(4, state, T0, tuple(escalations), frozenset(), "<t1@partner.test>", steering)
+def incident(state=State.AWAITING_RESPONSE, *escalations, steering=None):
+    return Incident(4, state, T0, tuple(escalations), frozenset(), "<t1@partner.test>", steering or Steering())
 
 
 def test_stop_resolves_and_cancels_what_is_pending():

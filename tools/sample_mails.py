@@ -1,5 +1,6 @@
 """Write docs/notices.md: one of each mail the agent writes, made by the real code against the local
-servers, with the SOP's 30-minute windows (the agent's clock is moved on, not waited for).
+servers, with the SOP's 30-minute windows (the agent's clock is moved on, not waited for). Each mail's
+HTML part is shown by headless Chromium (tools/browser.py) at a phone's width, as docs/mails/<kind>.png.
 
     python tools/sample_mails.py > docs/notices.md
 """
@@ -22,7 +23,11 @@ from agent.adapters.store import Store  # noqa: E402
 from agent.engine.clock import utcnow  # noqa: E402
 from agent.engine.service import Agent  # noqa: E402
 from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
+from tools.browser import Browser  # noqa: E402
 from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
+
+PHONE = 390  # CSS pixels: the width of the PNGs, a phone's
+MAILS = REPO / "docs" / "mails"
 
 TITLES = {
     "T2": "The T2 escalation",
@@ -36,8 +41,8 @@ TITLES = {
 }
 
 
-def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="ea-samples-"))
+def sample_database(work: Path) -> Path:
+    """The agent's database after the sample run: three T1s, a bounce, and the clock moved on three times."""
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
         cfg = load(
             write_config(
@@ -65,31 +70,66 @@ def main() -> None:
             offset[0] = timedelta(minutes=minutes)
             agent.cycle()
             time.sleep(0.3)
-        seen = set()
-        print("# The mails the agent writes\n")
-        print(
-            "One of each, made by the real code against the local test servers with the SOP's 30-minute "
-            "windows (the agent's clock was moved on, not waited for). Regenerate with "
-            "`python tools/sample_mails.py > docs/notices.md`; the addresses are the tests' `.test` ones.\n"
-        )
-        for table in ("escalations", "notices"):
-            for row in agent.store.db[table].rows_where(order_by="id"):
-                kind = row.get("kind") or f"T{row['tier']}"
-                if kind in seen or kind not in TITLES:
-                    continue
-                seen.add(kind)
-                m = email.message_from_bytes(row["raw"], policy=email.policy.default)
-                print(f"## {TITLES[kind]}\n\n```")
-                for h in ("From", "To", "Cc", "Subject", "In-Reply-To", "Auto-Submitted"):
-                    if m[h]:
-                        print(f"{h}: {m[h]}")
-                print()
-                print(m.get_body(("plain",)).get_content().rstrip())
-                attachments = [p.get_content_type() for p in m.iter_attachments()]
-                if attachments:
-                    print(f"\n[attached: {', '.join(attachments)}]")
-                print("```\n")
         agent.close()
+    return Path(cfg.agent.database)
+
+
+def samples(database: Path) -> list[tuple[str, email.message.EmailMessage]]:
+    """The first mail of each kind in TITLES, escalations first, as the outbox stored it."""
+    store, seen, out = Store(str(database)), set(), []
+    for table in ("escalations", "notices"):
+        for row in store.db[table].rows_where(order_by="id"):
+            kind = row.get("kind") or f"T{row['tier']}"
+            if kind in seen or kind not in TITLES:
+                continue
+            seen.add(kind)
+            out.append((kind, email.message_from_bytes(row["raw"], policy=email.policy.default)))
+    store.close()
+    return out
+
+
+def main() -> None:
+    mails = samples(sample_database(Path(tempfile.mkdtemp(prefix="ea-samples-"))))
+    MAILS.mkdir(parents=True, exist_ok=True)
+    with Browser() as browser:
+        for kind, m in mails:
+            browser.load(m.get_body(("html",)).get_content(), PHONE)
+            browser.screenshot(MAILS / f"{kind.lower()}.png")
+            if kind == "T2":
+                browser.load(m.get_body(("html",)).get_content(), PHONE, dark=True)
+                browser.screenshot(MAILS / "t2-dark.png")
+    print("# The mails the agent writes\n")
+    print(
+        "One of each, made by the real code against the local test servers with the SOP's 30-minute "
+        "windows (the agent's clock was moved on, not waited for). Regenerate with "
+        "`python tools/sample_mails.py > docs/notices.md`; the addresses are the tests' `.test` ones.\n"
+    )
+    print(
+        "Every mail is multipart/alternative: the text part below (first, for plain-text readers) and an HTML part, "
+        "shown beside it as headless Chromium draws it at a phone's width (390 px). An escalation is multipart/mixed: "
+        "that alternative, then the T1 as a message/rfc822 attachment. The HTML sets no background and no text "
+        "colour but the mark of a missing item, so a client's dark mode reads it too "
+        "([the T2 in dark mode](mails/t2-dark.png)).\n"
+    )
+    for kind, m in mails:
+        print(f"## {TITLES[kind]}\n")
+        print('<table><tr><td valign="top">\n\n```')
+        for h in ("From", "To", "Cc", "Subject", "In-Reply-To", "Auto-Submitted"):
+            if m[h]:
+                print(f"{h}: {m[h]}")
+        print()
+        print(m.get_body(("plain",)).get_content().rstrip())
+        attachments = [p.get_content_type() for p in m.iter_attachments()]
+        if attachments:
+            print(f"\n[attached: {', '.join(attachments)}]")
+        print("```\n")
+        image = f'<img src="mails/{kind.lower()}.png" width="{PHONE}" alt="{TITLES[kind]}, its HTML part">'
+        print(f'</td><td valign="top">{image}</td></tr></table>\n')
+    print(
+        "## The auditors' page\n\nThe Datasette canned queries (datasette/metadata.json) open on their results; "
+        "the incident timeline of the first sample incident at a laptop's width, made by "
+        "`python tools/audit_page.py`:\n\n![The incident timeline in Datasette](audit-timeline.png)"
+    )
 
 
 if __name__ == "__main__":

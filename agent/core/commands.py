@@ -27,8 +27,15 @@ class Verb(enum.StrEnum):
     STATUS = "status"  # tell me where it stands
 
 
-_VERBS = {"stop": Verb.STOP, "resolved": Verb.STOP, "resolve": Verb.STOP, "hold": Verb.HOLD,
-          "escalate": Verb.ESCALATE, "resume": Verb.RESUME, "status": Verb.STATUS}
+_VERBS = {
+    "stop": Verb.STOP,
+    "resolved": Verb.STOP,
+    "resolve": Verb.STOP,
+    "hold": Verb.HOLD,
+    "escalate": Verb.ESCALATE,
+    "resume": Verb.RESUME,
+    "status": Verb.STATUS,
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,10 @@ def read_command(text: str) -> Command | Malformed | None:
     word, rest = found.group(1).lower(), " ".join(found.group(2).split())
     verb = _VERBS.get(word)
     if verb is None:
-        return Malformed(lines[0][:200], f"#{word} is not a command (the commands: #stop, #hold DURATION, "
-                         "#escalate, #resume, #status)")
+        return Malformed(
+            lines[0][:200],
+            f"#{word} is not a command (the commands: #stop, #hold DURATION, #escalate, #resume, #status)",
+        )
     if verb != Verb.HOLD:
         return Command(verb, rest[:500])
     duration_text, _, note = rest.partition(" ")

@@ -7,13 +7,17 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
+from agent.core import items as sop_items
+from agent.core import page
 from agent.core.limits import header_block
 from agent.core.mail import bounded, clean, in_domains, message_ids, plain_address
+from agent.core.page import Bullets, Heading, Page, Para, Quote, Table
 from agent.core.policy import Status
 from agent.core.sop import Tier
 from agent.core.times import gmt, span
 
 QUOTE_LIMIT = 200  # lines of the original quoted in the body; the whole of it is attached
+SIGNATURE = "escalation-agent, watching this mailbox for the urgent-support procedure"
 # Header values set with set_raw are written as we fold them. The email package would otherwise re-fold a line over
 # 78 characters and, in an unstructured header such as In-Reply-To, turn a Message-ID too long for one line (an
 # Exchange Online one: ~85 characters) into an RFC 2047 encoded word that no mail client threads on.
@@ -90,19 +94,45 @@ def escalation(
     caveat: str | None = None,
 ) -> EmailMessage:
     """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
+    subject = f"[{tier.label} escalation] {original.subject or '(no subject)'}"
+    ids = original.references + tuple(s.message_id or "" for s in steps)
+    msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
+    return write(msg, escalation_page(original, tier, steps, window, now, caveat), attached=original.raw)
+
+
+def envelope(
+    subject: str,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    from_address: str,
+    message_id: str,
+    now: datetime,
+    thread: tuple[str, ...],
+    parent: str,
+) -> EmailMessage:
+    """The headers of every mail the agent writes: ours, in the incident's thread, marked automatic."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr(("Escalation agent", from_address))
-    msg["To"] = to
+    msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg.set_raw("Subject", subject_field(f"[{tier.label} escalation] {original.subject or '(no subject)'}"))
+    msg.set_raw("Subject", subject_field(subject))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
-    _in_thread(msg, original.references + tuple(s.message_id or "" for s in steps), original.message_id)
+    _in_thread(msg, thread, parent)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us, please
     msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
-    msg.set_content(escalation_body(original, tier, steps, window, now, caveat), cte="quoted-printable")
-    msg.add_attachment(_as_message(original.raw), filename="original-T1.eml")
+    return msg
+
+
+def write(msg: EmailMessage, body: Page, attached: bytes | None = None) -> EmailMessage:
+    """The one way a mail's body is written: multipart/alternative, the page as text/plain first (what a plain
+    reader, and the tests, read), then as text/html. With `attached` (a T1's raw bytes) it becomes multipart/mixed:
+    the alternative, then the T1 as message/rfc822."""
+    msg.set_content(page.text(body), cte="quoted-printable")
+    msg.add_alternative(page.html(body), subtype="html", cte="quoted-printable")
+    if attached is not None:
+        msg.add_attachment(_as_message(attached), filename="original-T1.eml")
     return msg
 
 
@@ -142,49 +172,70 @@ def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
         msg.set_raw("References", "\n ".join(chain))  # one a line: folded between ids, never inside one
 
 
-def escalation_body(
+def escalation_page(
     original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime, caveat: str | None = None
-) -> str:
+) -> Page:
     """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
-    lines = [
-        f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
-        f"procedure, on behalf of the people in Cc.",
-        "",
+    timeline = [
+        f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{f' by {original.sender}' if s.tier == Tier.T1 else ''}."
+        for s in steps
     ]
-    if original.items:
-        labels = [label if label.endswith("?") else label + ":" for label, _ in original.items]
-        width = max(map(len, labels)) + 1
-        lines += [f"{label:<{width}}{value}" for label, (_, value) in zip(labels, original.items, strict=True)] + [""]
-    lines.append("What happened (times in GMT):")
-    for s in steps:
-        by = f" by {original.sender}" if s.tier == Tier.T1 else ""
-        lines.append(f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{by}.")
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
-    lines += [
-        f"No response in {span(window)}{after}.",
-        f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.",
-        *([caveat] if caveat else []),
-        "",
-        "Please reply to all, so that the engineers in Cc see your answer.",
-        "",
-        "The original message (attached in full):",
-        "",
-        f"  From:       {original.sender}",
-        f"  Sent:       {gmt(original.sent_at)}",
-        f"  Subject:    {original.subject}",
-        f"  Message-ID: {original.message_id}",
-        "",
+    timeline += [f"No response in {span(window)}{after}.", f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}."]
+    blocks: list[page.Block] = [
+        Para(
+            f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
+            f"procedure, on behalf of the people in Cc."
+        ),
+        Heading("Incident details (the procedure's items):"),
+        Table(sop_rows(original), "MISSING", "(required by the procedure)"),
+        Heading("What happened (times in GMT):"),
+        Bullets(tuple(timeline)),
+        *([Para(caveat)] if caveat else []),
+        Para("Please reply to all, so that the engineers in Cc see your answer.", strong=True),
+        Heading("The original message (attached in full):"),
+        Quote(t1_head(original), quoted(original.text)),
     ]
-    return "\n".join(lines + quote(original.text)) + "\n"
+    return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
 
 
-def quote(text: str, limit: int = QUOTE_LIMIT) -> list[str]:
+def sop_rows(original: Original) -> tuple[tuple[str, str | None], ...]:
+    """The SOP's items in its order: each the T1 gives, and None for each required one it lacks (the card number
+    only when the T1 is about physical cards, as items.missing says)."""
+    given = {label: one_line(value) for label, value in original.items if one_line(value)}
+    physical = sop_items.is_physical(original.text)
+    rows: list[tuple[str, str | None]] = []
+    for item in sop_items.ITEMS:
+        if item.label in given:
+            rows.append((item.label, given.pop(item.label)))
+        elif item.required and (physical or not item.physical_only):
+            rows.append((item.label, None))
+    return tuple(rows) + tuple(given.items())
+
+
+def t1_head(original: Original) -> tuple[tuple[str, str], ...]:
+    """The T1's header block, as the mails quote it."""
+    return (
+        ("From", one_line(original.sender)),
+        ("Sent", gmt(original.sent_at)),
+        ("Subject", one_line(original.subject)),
+        ("Message-ID", one_line(original.message_id)),
+    )
+
+
+def one_line(text: str) -> str:
+    """Text from a mail as one line of a body: no control characters, no runs of blanks."""
+    return " ".join(clean(text).split())
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, ...]:
+    """The lines of the original's text the mail quotes: at most `limit`, the whole of it is attached."""
     body = text.strip().splitlines() or ["(the original has no text body)"]
-    quoted = ["> " + line.rstrip() if line.strip() else ">" for line in body[:limit]]
+    lines = [line.rstrip() for line in body[:limit]]
     if len(body) > limit:
-        quoted.append(f"> [... {len(body) - limit} more lines in the attachment]")
-    return quoted
+        lines.append(f"[... {len(body) - limit} more lines in the attachment]")
+    return tuple(lines)
 
 
 # Bytes that str.splitlines() takes for line breaks: the email package splits header values there when it writes
@@ -228,30 +279,10 @@ def notice(
     message_id: str,
     now: datetime,
 ) -> EmailMessage:
-    """A mail to the partner's own people about their incident (never to the vendor), in its thread."""
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = formataddr(("Escalation agent", from_address))
-    msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg.set_raw("Subject", subject_field(f"[escalation-agent] {subject}: {original.subject or '(no subject)'}"))
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id
-    _in_thread(msg, original.references + (original.message_id,), original.message_id)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    quoted = "\n".join(
-        f"  {k:<11} {v}"
-        for k, v in (
-            ("From:", original.sender),
-            ("Sent:", gmt(original.sent_at)),
-            ("Subject:", original.subject),
-            ("Message-ID:", original.message_id),
-        )
-    )
-    msg.set_content(
-        f"{body.rstrip()}\n\nYour mail:\n{quoted}\n\n-- \nescalation-agent, watching this mailbox "
-        f"for the urgent-support procedure\n",
-        cte="quoted-printable",
-    )
-    return msg
+    """A mail to the partner's own people about their incident (never to the vendor), in its thread. `body` is
+    the notice's words as notices.py writes them (read by page.blocks); the T1's header block follows them."""
+    title = f"{subject}: {original.subject or '(no subject)'}"
+    thread = original.references + (original.message_id,)
+    msg = envelope(f"[escalation-agent] {title}", to, cc, from_address, message_id, now, thread, original.message_id)
+    blocks = (*page.blocks(body), Heading("Your mail:"), Quote(t1_head(original)))
+    return write(msg, Page(one_line(title[:1].upper() + title[1:]), blocks, SIGNATURE))
