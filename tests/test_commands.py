@@ -8,6 +8,7 @@ def test_check_reaches_both_servers_and_says_so(servers, tmp_path):
     result = agent_command(write_config(tmp_path, dovecot, relay), "check")
     assert result.returncode == 0, result.stderr
     assert f"IMAP 127.0.0.1:{dovecot.imap_port} INBOX: 0 messages" in result.stdout
+    assert f"IMAP 127.0.0.1:{dovecot.imap_port} IDLE offered: replies are seen within a second" in result.stdout
     assert f"SMTP server 127.0.0.1:{relay.port}: connected" in result.stdout
 
 
@@ -18,7 +19,7 @@ def test_check_with_a_server_down_is_one_sentence_and_exit_1(servers, tmp_path):
     result = agent_command(config, "check")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: examining the folders failed (Connection refused)"
+        f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: connecting failed (Connection refused)"
     ]
     relay.stop()
 
@@ -27,7 +28,9 @@ def test_a_bad_config_value_names_the_key(servers, tmp_path):
     dovecot, relay = servers
     result = agent_command(write_config(tmp_path, dovecot, relay, agent_poll_interval="soon"), "run")
     assert result.returncode == 1
-    assert result.stderr.strip() == "Error: [agent] poll_interval: 'soon' is not a whole number"
+    assert result.stderr.strip() == (
+        "Error: [agent] poll_interval: 'soon' is not a duration (use e.g. 90, 90s, 30m, 1h)"
+    )
 
 
 def test_status_show_and_resolve(servers, tmp_path):
@@ -54,3 +57,11 @@ def test_status_show_and_resolve(servers, tmp_path):
     unknown = agent_command(config, "show", "99")
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "Error: there is no incident 99")
     assert relay.wait_for(lambda a: True, 1) and not [a for a in relay.accepted if T2_ADDR in a.rcpt_tos]
+
+
+def test_check_names_the_step_that_failed_starttls_against_a_server_without_tls(servers, tmp_path):
+    dovecot, relay = servers  # the test Dovecot has ssl = no: STARTTLS is refused
+    result = agent_command(write_config(tmp_path, dovecot, relay, imap_security="starttls"), "check")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: STARTTLS failed (")

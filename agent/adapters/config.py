@@ -2,12 +2,13 @@
 
 import configparser
 import os
+import re
 import shlex
 from datetime import timedelta
 from pathlib import Path
 
 from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
-from agent.core import routing, sop
+from agent.core import routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
 from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
@@ -191,7 +192,30 @@ def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> Escalati
         trusted_authserv_id=trusted,
         exhausted_after=s.duration("exhausted_after", timedelta(minutes=30)),
         operations=operations,
+        case_id_patterns=_case_id_patterns(s),
     )
+
+
+def _case_id_patterns(s: Section) -> tuple[str, ...]:
+    """[escalation] case_id_patterns: one regex a line (a regex may hold any separator a list could use), each with
+    exactly one group, the id; `none` learns no case ids. Unset or empty: the defaults (subjects.CASE_ID_PATTERNS)."""
+    text = s.text("case_id_patterns")
+    if text is None:
+        return subjects.CASE_ID_PATTERNS
+    if text.lower() == "none":
+        return ()
+    patterns = tuple(line.strip() for line in text.splitlines() if line.strip())
+    for pattern in patterns:
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as e:
+            raise ConfigError(f"{s.key('case_id_patterns')}: {pattern!r} is not a regular expression ({e})") from None
+        if groups != 1:
+            raise ConfigError(
+                f"{s.key('case_id_patterns')}: {pattern!r} has {groups} groups; each pattern needs exactly one, "
+                "the case id (write others as (?:...))"
+            )
+    return patterns
 
 
 def _agent(s: Section, base: Path) -> AgentConfig:
@@ -207,4 +231,20 @@ def _agent(s: Section, base: Path) -> AgentConfig:
         resend_after=s.duration("resend_after", timedelta(minutes=2)),
         metrics_port=s.integer("metrics_port", 0, 0, 65535),
         metrics_textfile=resolve(base, metrics_textfile) if metrics_textfile else None,
+        heartbeat_url=_url(s, "heartbeat_url"),
+        heartbeat_interval=s.duration("heartbeat_interval", timedelta(seconds=60)),
+        heartbeat_command=tuple(shlex.split(s.text("heartbeat_command") or "")),
+        webhook_url=_url(s, "webhook_url"),
+        ops_address=s.address("ops_address") if s.text("ops_address") else None,
+        blind_alert_after=s.duration("blind_alert_after", timedelta(minutes=10)),
     )
+
+
+def _url(s: Section, key: str) -> str | None:
+    """An http(s) URL, or None when the key is unset."""
+    text = s.text(key)
+    if text is None:
+        return None
+    if not text.lower().startswith(("http://", "https://")) or " " in text:
+        raise ConfigError(f"{s.key(key)}: {text!r} is not an http:// or https:// URL")
+    return text

@@ -11,6 +11,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
 from agent.core.folder import Fetched, FolderState
+from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 
@@ -31,12 +32,20 @@ def connect(config: ImapConfig) -> imapclient.IMAPClient:
     """The default connection factory: a logged-in client with timeouts on every socket."""
     context = tls.context(config.ca_file) if config.security != "none" else None
     timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
-    client = imapclient.IMAPClient(
-        config.host, port=config.port, ssl=config.security == "ssl", ssl_context=context, timeout=timeout
-    )
+    where = f"IMAP server {config.host}:{config.port}"
+    try:  # which step failed is the user's first question: connecting, TLS, or the login
+        client = imapclient.IMAPClient(
+            config.host, port=config.port, ssl=config.security == "ssl", ssl_context=context, timeout=timeout
+        )
+    except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
+        step = "connecting with TLS" if config.security == "ssl" else "connecting"
+        raise MailboxError(f"{where}: {step} failed ({one_line(getattr(e, 'strerror', None) or e)})") from None
     try:
         if config.security == "starttls":
-            client.starttls(context)
+            try:
+                client.starttls(context)
+            except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
+                raise MailboxError(f"{where}: STARTTLS failed ({one_line(e) or type(e).__name__})") from None
         if config.auth == "xoauth2":  # a fresh token on every connect: they live about an hour
             client.oauth2_login(config.username, oauth2.fetch_token(config.oauth2_token_command, "IMAP"))
         else:
@@ -98,7 +107,13 @@ class Mailbox:
         """Log in and examine every folder; a line per folder for `escalation-agent check`."""
 
         def examine_all(client):
-            return [f"{f}: {self._examine(client, f)[b'EXISTS']} messages" for f in self.config.folders]
+            lines = [f"{f}: {self._examine(client, f)[b'EXISTS']} messages" for f in self.config.folders]
+            idle = (
+                "offered: replies are seen within a second"
+                if client.has_capability("IDLE")
+                else ("not offered: replies are seen at the next poll")
+            )
+            return [*lines, f"IDLE {idle}"]
 
         return self._call("examining the folders", examine_all)
 
@@ -211,12 +226,16 @@ class Mailbox:
         return self._call("waiting in IDLE", idle)
 
     def holds_message_id(self, message_id: str) -> bool:
-        """True when any watched folder holds a mail with this Message-ID (our CC copy of a send)."""
+        """True when any watched folder holds a mail with this Message-ID (our CC copy of a send), also where a relay
+        replaced it and kept ours in X-Microsoft-Original-Message-ID or X-Google-Original-Message-ID."""
+        criteria: list[str] = ["HEADER", "Message-ID", message_id]
+        for name in ORIGINAL_MESSAGE_ID_HEADERS:
+            criteria = ["OR", *criteria, "HEADER", name, message_id]
 
         def search(client):
             for folder in self.config.folders:
                 self._examine(client, folder)
-                if client.search(["HEADER", "Message-ID", message_id]):
+                if client.search(criteria):
                     return True
             return False
 

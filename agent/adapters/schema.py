@@ -2,6 +2,8 @@
 
 from sqlite_utils import Migrations
 
+from agent.core.subjects import normalise_subject
+
 migrations = Migrations("escalation-agent")
 
 
@@ -177,3 +179,34 @@ def hand_sent_tiers(db):
             fields["message_id"] = hand[0]
         assigns = ", ".join(f"{k} = :{k}" for k in fields)
         db.execute(f"UPDATE escalations SET {assigns} WHERE id = :id", {**fields, "id": row_id})
+
+
+@migrations(name="0006_subject_keys")
+def subject_keys(db):
+    # The subject key now also drops the tags case systems and mail gateways add ([Case N], [ ref:…:ref ],
+    # INC0012345, [EXTERNAL]) and reply prefixes in more languages, wherever they stand: recompute it for every
+    # incident, or a case system's answer to an incident opened before the upgrade would not find it.
+    # The live rule on purpose: the key must be what `find_thread` computes for new mail.
+    rows = db.execute("SELECT id, subject FROM incidents").fetchall()
+    db.conn.executemany(
+        "UPDATE incidents SET subject_key = ? WHERE id = ?", [(normalise_subject(s), i) for i, s in rows]
+    )
+
+
+@migrations(name="0007_case_ids_and_original_message_ids")
+def case_ids_and_original_message_ids(db):
+    # case_ids: the vendor's case ids, learned from its mail in an incident's thread; a mail carrying one later
+    # belongs to that incident whatever its headers. One case id belongs to one incident (its primary key); an
+    # incident may have several (a Salesforce thread id and a case number).
+    # messages.original_message_id: the Message-ID a relay (Outlook.com, Gmail) replaced, so that a reply to either
+    # id finds the incident. execute, not executescript: that would commit the migration's transaction.
+    db.execute(
+        "CREATE TABLE case_ids (case_id TEXT PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id), "
+        "message_id TEXT NOT NULL, learned_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX case_ids_incident ON case_ids(incident_id)")
+    db.execute("ALTER TABLE messages ADD COLUMN original_message_id TEXT")
+    db.execute(
+        "CREATE INDEX messages_original_message_id ON messages(original_message_id) "
+        "WHERE original_message_id IS NOT NULL"
+    )

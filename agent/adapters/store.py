@@ -68,6 +68,19 @@ class Store:
         found = self.db.execute("SELECT 1 FROM events WHERE incident_id = ? AND kind = ? LIMIT 1", [incident_id, kind])
         return found.fetchone() is not None
 
+    def last_event_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def events_after(self, after_id: int, kinds: tuple[str, ...]) -> list[dict]:
+        """Audit events newer than `after_id` of these kinds, oldest first, with their incident's subject."""
+        marks = ",".join("?" * len(kinds))
+        return self._rows(
+            f"SELECT e.id, e.at, e.incident_id, e.kind, e.detail, e.reason, i.subject FROM events e "
+            f"LEFT JOIN incidents i ON i.id = e.incident_id WHERE e.id > ? AND e.kind IN ({marks}) ORDER BY e.id",
+            after_id,
+            *kinds,
+        )
+
     def events(self, incident_id: int) -> list[dict]:
         return self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
 
@@ -119,12 +132,36 @@ class Store:
         if not ids:
             return None
         marks = ",".join("?" * len(ids))
+        # A mail whose Message-ID a relay rewrote is found by either: the vendor may reply to the one it got.
         row = self.db.execute(
             f"SELECT incident_id FROM messages WHERE message_id IN ({marks}) AND incident_id IS NOT NULL "
+            f"UNION ALL SELECT incident_id FROM messages WHERE original_message_id IN ({marks}) "
+            f"AND incident_id IS NOT NULL "
             f"UNION ALL SELECT incident_id FROM escalations WHERE message_id IN ({marks}) LIMIT 1",
-            list(ids) * 2,
+            list(ids) * 3,
         ).fetchone()
         return row[0] if row else None
+
+    def incident_for_case_ids(self, ids: tuple[str, ...]) -> int | None:
+        """The incident of the first of `ids` that the vendor's mail has taught us (a subject's come first)."""
+        if not ids:
+            return None
+        marks = ",".join("?" * len(ids))
+        owners = dict(self.db.execute(f"SELECT case_id, incident_id FROM case_ids WHERE case_id IN ({marks})", ids))
+        return next((owners[i] for i in ids if i in owners), None)
+
+    def has_case_ids(self) -> bool:
+        return self.db.execute("SELECT 1 FROM case_ids LIMIT 1").fetchone() is not None
+
+    def add_case_id(self, case_id: str, incident_id: int, message_id: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO case_ids (case_id, incident_id, message_id, learned_at) VALUES (?, ?, ?, ?)",
+            [case_id, incident_id, message_id, iso(now)],
+        )
+
+    def case_ids(self, incident_id: int) -> list[str]:
+        rows = self.db.execute("SELECT case_id FROM case_ids WHERE incident_id = ? ORDER BY rowid", [incident_id])
+        return [r[0] for r in rows]
 
     def incident_for_thread_index(self, key: str) -> int | None:
         row = self.db.execute(

@@ -83,6 +83,7 @@ def incident_markdown(detail: dict) -> str:
             f"{utc(d['t1_sent_at'])} (from {text(SOURCES.get(d['t1_sent_at_source'], d['t1_sent_at_source']))})",
         ),
         ("T1 Message-ID", code(d["t1_message_id"])),
+        ("Vendor case ids", ", ".join(code(c) for c in d.get("case_ids") or []) or "-"),
         ("Tiers contacted", "<br>".join(contacted)),
         ("Highest tier", Tier(d["tier"]).label),
         ("Response", response),

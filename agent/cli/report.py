@@ -120,6 +120,7 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         items=sop_items,
         missing_items=json.loads(r["missing_items"] or "[]"),
         marketplace=r["marketplace"],
+        case_ids=store.case_ids(incident_id),  # the vendor's, learned from its mail
         misroute=r["misroute"],
         delivery_failure=r["delivery_failure"],
         notices=notices,
@@ -146,6 +147,8 @@ def incident_text(d: dict) -> str:
     ]
     if d["note"]:
         lines.append(f"  note        {d['note']}")
+    if d["case_ids"]:
+        lines.append(f"  vendor case {', '.join(d['case_ids'])}")
     for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):
         if d[key]:
             lines.append(f"  {text:<11} {d[key]}")

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from agent.core.mail import Mail, in_domains, normalise_subject
+from agent.core import subjects
+from agent.core.mail import Mail, in_domains
 from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 from agent.core.trust import Verdict
@@ -30,6 +31,7 @@ class Via(enum.StrEnum):
     """How a mail was tied to an incident's thread, strongest first."""
 
     HEADERS = "in-reply-to/references"
+    CASE_ID = "the vendor's case id"
     THREAD_INDEX = "thread-index"
     SUBJECT = "subject and participants"
 
@@ -53,6 +55,7 @@ class Lookup(Protocol):
     def incident_for_message_ids(self, ids: tuple[str, ...]) -> int | None: ...
     def incident_for_thread_index(self, key: str) -> int | None: ...
     def incidents_with_subject(self, subject_key: str) -> list[Candidate]: ...
+    def incident_for_case_ids(self, ids: tuple[str, ...]) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,17 @@ def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: st
         found = lookup.incident_for_message_ids(mail.thread_ids)
         if found is not None:
             return Thread(found, Via.HEADERS)
+    ids = case_ids(mail, rules)
+    if ids:
+        found = lookup.incident_for_case_ids(ids)
+        if found is not None:
+            return Thread(found, Via.CASE_ID)
     if mail.thread_index:
         found = lookup.incident_for_thread_index(mail.thread_index)
         if found is not None:
             return Thread(found, Via.THREAD_INDEX)
-    key = normalise_subject(mail.subject)
-    if not key or (_looks_like_t1(mail, rules) and key == " ".join(mail.subject.split()).lower()):
+    key = subjects.normalise_subject(mail.subject)
+    if not key or (_looks_like_t1(mail, rules) and not subjects.is_reply(mail.subject)):
         return None  # a fresh mail to the urgent line is a new incident, not a subject match
     when = mail.date
     others = mail.participants - {watched}
@@ -84,6 +92,38 @@ def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: st
         if close and others & (c.participants - {watched}):
             return Thread(c.incident_id, Via.SUBJECT)
     return None
+
+
+def case_ids(mail: Mail, rules: EscalationConfig) -> tuple[str, ...]:
+    """The case ids a mail carries: its subject's, then its body's (when it was read). A fresh T1's body is left
+    out: an engineer who writes "like case 12345 last week" to the urgent line reports a new outage."""
+    found = subjects.case_ids(mail.subject, rules.case_id_patterns)
+    if mail.text and not _looks_like_t1(mail, rules):
+        found += subjects.case_ids(mail.text, rules.case_id_patterns) or subjects.case_ids(
+            mail.html, rules.case_id_patterns
+        )
+    return tuple(dict.fromkeys(found))[: subjects.MAX_CASE_IDS]
+
+
+def reads_body(mail: Mail, thread: Thread | None, rules: EscalationConfig, case_ids_known: bool) -> bool:
+    """Must this mail's body be read for case ids? Ingest reads only header blocks (docs/benchmarks.md), so only:
+    - a vendor mail in an incident's thread, to learn the case id its case system filed the incident under
+      (incidents are rare, so these are few);
+    - once any case id is known, a person's mail from the vendor, or from us to the vendor, that its headers did
+      not tie to an incident: the id may stand in its body alone (a ServiceNow watermark, a Salesforce thread id).
+    Never automatic mail (it can neither stop nor climb the ladder), a fresh T1 (see `case_ids`), nor our own
+    people's mail among themselves: that is most of a shared mailbox, and it can neither answer nor escalate."""
+    if not rules.case_id_patterns:
+        return False
+    vendor = in_domains(mail.sender, rules.responder_domains)
+    if thread is not None and vendor:
+        return True
+    if not case_ids_known or mail.automatic or _looks_like_t1(mail, rules):
+        return False
+    if thread is not None and thread.via in (Via.HEADERS, Via.CASE_ID):
+        return False  # tied already by evidence no body could beat
+    to_vendor = any(in_domains(r, rules.responder_domains) for r in mail.recipients)
+    return vendor or (in_domains(mail.sender, rules.internal_domains) and to_vendor)
 
 
 def classify(
@@ -95,7 +135,7 @@ def classify(
     trust: Verdict | None = None,
 ) -> Classification:
     """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
-    if mail.message_id in own_message_ids:
+    if mail.message_id in own_message_ids or mail.original_message_id in own_message_ids:  # relayed: id rewritten
         return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
     if trust is not None and not trust.trusted and claims:

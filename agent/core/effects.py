@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from agent.core import items, notices, routing, sop
 from agent.core.bounce import Bounce
-from agent.core.classify import Classification, Kind
+from agent.core.classify import Classification, Kind, case_ids
 from agent.core.domains import looks_like
 from agent.core.mail import Mail, domain_of, in_domains, normalise_subject
 from agent.core.policy import Incident, State, Status
@@ -92,6 +92,15 @@ class Confirm:
 
     message_id: str
     sent_at: datetime
+    original_message_id: str | None = None  # a relay replaced our Message-ID and kept ours here
+
+
+@dataclass(frozen=True)
+class CaseId:
+    """The vendor's case system filed this incident under `case_id`: any later mail carrying it belongs here."""
+
+    case_id: str
+    message_id: str  # the vendor's mail it was learned from
 
 
 @dataclass(frozen=True)
@@ -121,12 +130,21 @@ class Event:
     once: bool = False
 
 
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | DeliveryFailed | Notify | Event
+Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event
 
 
 # -- what a mail does ---------------------------------------------------------------------------------
 def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: datetime) -> list[Effect]:
     """`incident`: the one the mail was tied to, as stored before it (None for a T1 or an unrelated mail)."""
+    out = _what_it_does(arrival, incident, settings, now)
+    # The case ids in the vendor's own mail (trusted, not a bounce) in the thread, subject and body: an engineer's
+    # mention of some other case must not capture that case's mail.
+    if incident is not None and arrival.classification.kind in (Kind.RESPONSE, Kind.AUTO_REPLY):
+        out += [CaseId(i, arrival.mail.message_id) for i in case_ids(arrival.mail, settings.escalation)]
+    return out
+
+
+def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config, now: datetime) -> list[Effect]:
     c, mail = arrival.classification, arrival.mail
     if c.kind == Kind.T1:
         return opening(arrival, settings, now)
@@ -144,7 +162,7 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
     if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
-        return [Confirm(mail.message_id, mail.date or now)]
+        return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
     return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
 
 

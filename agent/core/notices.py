@@ -6,6 +6,7 @@ server's words quoted, of "label<TAB>value" lines a table (`page.blocks` reads t
 outside (a server's answer, an address in a bounce) goes in through `one_line`, so it cannot start a block."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from agent.core import routing
 from agent.core.compose import Step, one_line
@@ -116,3 +117,36 @@ def exhausted(steps: Sequence[Step], silence: str) -> Text:
             "Consider calling your account manager.",
         ),
     )
+
+
+COMMANDS_HELP = "\n".join(
+    [
+        "- #stop [note] (or #resolved): the incident is resolved, no tier is sent after it",
+        "- #hold 30m [note] (up to 24h): the next escalation waits until then",
+        "- #escalate [note]: the next tier goes now",
+        "- #resume [note]: a resolved or responded incident is open again",
+        "- #status: where it stands",
+    ]
+)
+
+
+def watching(t2_due: datetime, local: str | None) -> Text:
+    """The one notice an incident's people get when it opens: the agent saw the T1, and how to steer it."""
+    when = gmt(t2_due) + (f" ({one_line(local)} your time)" if local else "")
+    return (
+        "watching your T1",
+        _body(
+            "The escalation agent saw your T1 and is watching its thread for the vendor's answer.",
+            f"If the vendor has not answered by {when}, the agent sends the T2 to the vendor's management, "
+            "then the T3 after its own window.",
+            "When the vendor answers by phone or only to you, steer it from your mail client: reply in this "
+            "thread with one of these as the first line of your mail:",
+            COMMANDS_HELP,
+            "A vendor's answer forwarded to the watched mailbox counts as the response.",
+        ),
+    )
+
+
+def command_reply(title: str, body: str) -> Text:
+    """The answer to an engineer's command: what was done and what happens next, in one or two sentences."""
+    return (title, _body(one_line(body)[:600], "The commands:", COMMANDS_HELP))

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent.core import sop
+from agent.core import sop, subjects
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class EscalationConfig:
     trusted_authserv_id: str | None = None  # when set: sender domains count only with DMARC/DKIM from it
     exhausted_after: timedelta = timedelta(minutes=30)  # no response this long after the T3: tell our people
     operations: tuple[tuple[str, str], ...] = ()  # marketplace -> operations team address, for misroutes
+    # Regexes with one group each: the vendor's case id in a subject or body ([escalation] case_id_patterns).
+    case_id_patterns: tuple[str, ...] = subjects.CASE_ID_PATTERNS
 
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
@@ -69,6 +71,12 @@ class AgentConfig:
     resend_after: timedelta  # a send cut short by a crash: looked for in the mailbox this long first
     metrics_port: int = 0  # Prometheus /metrics on 127.0.0.1:PORT; 0: off
     metrics_textfile: Path | None = None  # or a file for node_exporter's textfile collector
+    heartbeat_url: str | None = None  # a dead-man's switch: GET after good cycles, GET .../fail after bad ones
+    heartbeat_interval: timedelta = timedelta(seconds=60)
+    heartbeat_command: tuple[str, ...] = ()  # or a command, run with "ok" or "fail" as its last argument
+    webhook_url: str | None = None  # a chat channel's incoming webhook: one line per incident event
+    ops_address: str | None = None  # told when the mailbox has been unreadable for blind_alert_after
+    blind_alert_after: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core.effects import CancelPending, Confirm, DeliveryFailed, Effect, Event, Notify, Open, RecordTier, SetState
+from agent.core.effects import (
+    CancelPending,
+    CaseId,
+    Confirm,
+    DeliveryFailed,
+    Effect,
+    Event,
+    Notify,
+    Open,
+    RecordTier,
+    SetState,
+)
 from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
@@ -53,7 +64,9 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, RecordTier):
         outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, Confirm):
-        outbox.confirm(store, effect.message_id, effect.sent_at, now)
+        outbox.confirm(store, effect.message_id, effect.sent_at, now, effect.original_message_id)
+    elif isinstance(effect, CaseId):
+        _case_id(store, incident_id, effect, now)
     elif isinstance(effect, DeliveryFailed):
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
@@ -64,3 +77,28 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         store.event(now, effect.kind, effect.detail, incident_id, effect.reason)
         if effect.once:  # worth an operator's eye, and said only once
             log.warning("incident=%s %s (%s)", incident_id, effect.detail, effect.reason)
+
+
+def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> None:
+    """Record the vendor's case id for the incident, once; one that is another incident's stays that one's."""
+    owner = store.incident_for_case_ids((effect.case_id,))
+    if owner == incident_id:
+        return
+    if owner is not None:
+        store.event(
+            now,
+            "case_id_elsewhere",
+            f"{effect.message_id} carries case id {effect.case_id}, which is incident {owner}'s",
+            incident_id,
+            "one case id belongs to one incident: the first that the vendor's mail tied it to",
+        )
+        return
+    store.add_case_id(effect.case_id, incident_id, effect.message_id, now)
+    store.event(
+        now,
+        "case_id",
+        f"the vendor's case id {effect.case_id} (from {effect.message_id})",
+        incident_id,
+        "later mail carrying it belongs to this incident, whatever its headers",
+    )
+    log.info("case id incident=%s case_id=%s", incident_id, effect.case_id)

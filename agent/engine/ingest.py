@@ -6,7 +6,7 @@ from datetime import datetime
 
 from agent.adapters.store import Store
 from agent.core import bounce
-from agent.core.classify import Classification, Kind, Thread, Via, classify, find_thread
+from agent.core.classify import Classification, Kind, Thread, Via, classify, find_thread, reads_body
 from agent.core.effects import Arrival, effects
 from agent.core.folder import Fetched
 from agent.core.mail import Mail, parse
@@ -34,6 +34,13 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     rules = config.escalation
     bounced = bounce.parse(fetched.raw) if mail.automatic else None  # DSNs also carry Auto-Submitted
     thread = find_thread(mail, store, rules, config.imap.address)
+    # A body is read for its case ids only where one may tie the mail or teach an incident's id (`reads_body`):
+    # vendor mail in a thread, and, once an id is known, people's mail from the vendor (or ours to it) not tied by
+    # headers. Most of a mailbox is neither: it is still read from its header block alone.
+    has_body = bounced is None and reads_body(mail, thread, rules, store.has_case_ids())
+    if has_body:
+        mail = _with_body(mail, fetched)
+        thread = find_thread(mail, store, rules, config.imap.address)
     if bounced is not None:
         found = store.incident_for_message_ids((bounced.original_message_id,))
         thread = Thread(found, Via.HEADERS) if found is not None else thread
@@ -44,7 +51,7 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     with store.transaction():
-        if c.kind == Kind.T1:
+        if c.kind == Kind.T1 and not has_body:
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
         arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced)
@@ -52,8 +59,9 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             opened = apply(store, config, None, effects(arrival, None, config, now), now)
             c = replace(c, incident_id=opened)
             store.add_message(_message_row(mail, fetched, c, now))
-            for orphan in store.orphans_referring_to(mail.message_id):
-                _adopt(store, orphan, opened, config, now)
+            for own_id in filter(None, (mail.message_id, mail.original_message_id)):  # a relay may have rewritten it
+                for orphan in store.orphans_referring_to(own_id):
+                    _adopt(store, orphan, opened, config, now)
         else:
             store.add_message(_message_row(mail, fetched, c, now))
             apply(store, config, c.incident_id, effects(arrival, incident, config, now), now)
@@ -106,6 +114,7 @@ def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime)
         subject=mail.subject,
         date=iso(mail.date),
         internaldate=iso(fetched.internaldate),
+        original_message_id=mail.original_message_id,
         in_reply_to=" ".join(mail.in_reply_to),
         refs=" ".join(mail.references),
         thread_index=mail.thread_index,

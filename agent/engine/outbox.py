@@ -119,13 +119,23 @@ def escalate(
 
 
 def notify(
-    store: Store, config: Config, incident_id: int, kind: str, subject: str, body: str, now: datetime, reason: str
+    store: Store,
+    config: Config,
+    incident_id: int,
+    kind: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    reason: str,
+    to: tuple[str, ...] = (),
 ) -> int | None:
-    """The notice's outbox row, once per (incident, kind); None when it was decided before."""
+    """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
+    is for (an engineer's command is answered to its sender alone); else the incident's own people."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
     original = original_of(store.incident_row(incident_id))
-    to, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
+    ours, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
+    to = to or ours
     if not to:
         store.event(now, "notice_skipped", f"notice '{kind}': no internal recipient to tell", incident_id, reason)
         return None
@@ -287,9 +297,15 @@ def reconcile(store: Store, holds_message_id: Callable[[str], bool], now: dateti
                     )
 
 
-def confirm(store: Store, message_id: str, sent_at: datetime, now: datetime) -> None:
-    """Our mail came back through the watched mailbox's CC: the send is confirmed."""
+def confirm(
+    store: Store, message_id: str, sent_at: datetime, now: datetime, original_message_id: str | None = None
+) -> None:
+    """Our mail came back through the watched mailbox's CC: the send is confirmed. A relay (Outlook.com, Gmail) may
+    have replaced our Message-ID on the way and kept ours as `original_message_id`: that copy is ours too."""
     found = store.outbox_by_message_id(message_id)
+    rewritten = False
+    if found is None and original_message_id is not None:
+        found, rewritten = store.outbox_by_message_id(original_message_id), True
     if found is None:
         return
     kind, row = found
@@ -300,7 +316,8 @@ def confirm(store: Store, message_id: str, sent_at: datetime, now: datetime) -> 
     store.event(
         now,
         "confirmed",
-        f"{label(kind, row)} {message_id} seen in the watched mailbox",
+        f"{label(kind, row)} {row['message_id']} seen in the watched mailbox"
+        + (f" as {message_id} (a relay rewrote its Message-ID)" if rewritten else ""),
         row["incident_id"],
         "the CC copy came back",
     )

@@ -1,7 +1,6 @@
 """The shell around the pure core: one cycle (sync, decide, check, send), and the loop that repeats it."""
 
 import logging
-import random
 import sqlite3
 import threading
 import time
@@ -9,24 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import schedule
-
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core.errors import AgentError, MailboxError, StoreError, why
+from agent.core.errors import AgentError, MailboxError, why
 from agent.core.folder import Fetched, FolderState
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
-from agent.engine import audit, ladder, metrics, outbox, systemd
+from agent.engine import ladder, metrics, outbox, systemd
+from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
+from agent.engine.heartbeat import Heartbeat
 from agent.engine.ingest import ingest
 
 log = logging.getLogger("agent.service")
-
-MAX_IDLE = 300.0  # seconds: IDLE is renewed well inside RFC 2177's 29 minutes and NAT timeouts
 
 
 @dataclass
@@ -56,7 +53,8 @@ class Agent:
         self.failures = 0  # consecutive cycles in trouble: the loop backs off
         self.troubles = Troubles()
         self.idle_witness = IdleWitness()
-        self._idle: bool | None = None  # does the server offer IDLE? None: not asked yet
+        self.heartbeat = Heartbeat(config.agent, self.troubles)
+        self.mirror = Mirror(config.agent, store, self.troubles)
         self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
         self._ready = False
@@ -181,7 +179,16 @@ class Agent:
         return status
 
     def safe_cycle(self) -> CycleReport | None:
-        """A cycle that never raises: for the loop."""
+        """A cycle that never raises: for the loop. The heartbeat and the chat mirror follow every one."""
+        report = self._guarded_cycle()
+        self.heartbeat.after_cycle(report is not None and report.mailbox_ok and self.troubles.now("smtp") is None)
+        try:
+            self.mirror.after_cycle(self.store)
+        except sqlite3.Error as e:  # the cycle's own trouble with the database is said by the cycle
+            log.debug("chat mirror: %s", e)
+        return report
+
+    def _guarded_cycle(self) -> CycleReport | None:
         try:
             report = self.cycle()
         except AgentError as e:
@@ -205,71 +212,17 @@ class Agent:
             )
         return report
 
-    # -- the loop --------------------------------------------------------------------------------
-    def pause(self) -> float:
-        """Seconds until the next poll: poll_interval, or a jittered backoff while a server is in trouble."""
-        poll = self.config.agent.poll_interval
-        if not self.failures:
-            return poll
-        ceiling = max(poll, min(5 * poll, 300))
-        return min(poll * 2 ** (self.failures - 1), ceiling) * random.uniform(0.8, 1.2)
-
-    def startup_checks(self) -> None:
-        """The database must be sound before the agent acts on it; a broken audit chain is reported."""
-        verdict = audit.verify(self.store)
-        if verdict.integrity != "ok":
-            raise StoreError(f"the state database {self.store.path} failed its integrity check: {verdict.integrity}")
-        if verdict.broken_at is not None:
-            log.error("%s; run `escalation-agent audit verify`", verdict.sentence())
-            self.store.event(self.clock(), "audit_broken", verdict.sentence(), None, "found at start")
-        else:
-            log.info("%s", verdict.sentence())
-
-    def run(self, stop: threading.Event) -> None:
-        """Cycle every poll_interval and at each deadline, until `stop` is set (SIGTERM, SIGINT).
-        Between cycles it waits in IMAP IDLE where it can, so a reply is seen at once."""
-        self.startup_checks()
-        chores = schedule.Scheduler()
-        chores.every(1).hours.do(self._checkpoint)
-        log.info(
-            "started folders=%s poll_interval=%ss dry_run=%s database=%s",
-            ",".join(self.config.imap.folders),
-            self.config.agent.poll_interval,
-            self.config.agent.dry_run,
-            self.store.path,
-        )
-        self.safe_cycle()  # at once: an agent that was down past a deadline escalates now
-        woken: bool | None = None  # how the last wait ended: IDLE announced mail, IDLE ran out, or no IDLE
-        next_poll = self.clock().timestamp() + self.pause()
-        while not stop.is_set():
-            self.tick()
-            now = self.clock()
-            due = self.next_deadline is not None and now >= self.next_deadline
-            if due or now.timestamp() >= next_poll:
-                self.next_deadline = None
-                report = self.safe_cycle()
-                if report is not None and self.idle_witness.after_cycle(woken, report.new_mails):
-                    self._say_idle_is_mute()
-                woken = None
-                next_poll = self.clock().timestamp() + self.pause()
-                continue
-            chores.run_pending()
-            wait = next_poll - now.timestamp()
-            if self.next_deadline is not None:
-                wait = min(wait, (self.next_deadline - now).total_seconds())
-            if self._ping_every:
-                wait = min(wait, self._ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
-            woken = self._wait(max(wait, 0.01), stop)
-            if woken:
-                next_poll = 0  # the server announced new mail: a cycle now
-        systemd.notify("STOPPING=1")
-        log.info("stopped")
-
     def tick(self) -> None:
         """Feed systemd's watchdog (at most every half WatchdogSec): a hung loop stops feeding it."""
         if self._ping_every and time.monotonic() >= self._next_ping:
             systemd.notify("WATCHDOG=1")
             self._next_ping = time.monotonic() + self._ping_every
+
+    def run(self, stop: threading.Event) -> None:
+        """The service loop (agent.engine.loop), until `stop` is set."""
+        from agent.engine.loop import Loop  # the loop is built on the agent, not the other way round
+
+        Loop(self).run(stop)
 
     def _publish(self) -> None:
         """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""
@@ -284,50 +237,3 @@ class Agent:
                 self._fine("metrics")
             except (OSError, sqlite3.Error) as e:
                 self._problem("metrics", f"cannot write the metrics textfile {path}: {e}")
-
-    def _wait(self, seconds: float, stop: threading.Event) -> bool | None:
-        """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE): True when IDLE announced mail, False
-        when an IDLE wait ran out, None when the loop waited without IDLE."""
-        if self.failures or not self._idle_available():
-            stop.wait(min(seconds, 5.0))
-            return None
-        try:
-            return self.mailbox.wait_for_news(min(seconds, MAX_IDLE), stop)
-        except MailboxError as e:
-            self._problem("imap", str(e))
-            self._idle = None  # asked again after the next cycle that reaches the server
-            return None
-
-    def _say_idle_is_mute(self) -> None:
-        text = (
-            f"the IMAP server's IDLE never announced new mail while {self.idle_witness.found_by_polls} polls "
-            f"found some: a reply is seen only at the next poll (poll_interval = {self.config.agent.poll_interval}s;"
-            " on Cyrus, run idled)"
-        )
-        log.warning("%s", text)
-        self.store.event(self.clock(), "idle_silent", text, None, "IDLE accepted but never announcing mail")
-
-    def _idle_available(self) -> bool:
-        if not self.config.imap.idle:
-            return False
-        if self._idle is None:
-            try:
-                self._idle = self.mailbox.supports_idle()
-            except MailboxError:
-                return False
-            if not self._idle:
-                log.info("the IMAP server offers no IDLE: polling every %ss", self.config.agent.poll_interval)
-            else:
-                log.info(
-                    "waiting in IMAP IDLE on %s between polls (every %ss)",
-                    self.config.imap.folders[0],
-                    self.config.agent.poll_interval,
-                )
-        return self._idle
-
-    def _checkpoint(self) -> None:
-        """Keep the WAL file small; a chore, so any failure is only logged."""
-        try:
-            self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as e:
-            log.warning("WAL checkpoint failed: %s", e)
