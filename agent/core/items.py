@@ -2,7 +2,9 @@
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
+
+from agent.core import item_sentences, item_words
+from agent.core.html_text import html_lines as html_lines  # public here: the HTML as the reader sees it
 
 
 @dataclass(frozen=True)
@@ -43,64 +45,22 @@ ITEMS = (  # the SOP's table, in its order
 )
 ITEM = {i.key: i for i in ITEMS}
 
-# Labels as people write them (English, and the Japanese and Chinese ones partners there use), compared after
-# _norm: case, spaces, punctuation, parentheses ("(with time zone)") and a leading "what is your", "is the",
-# "example" fall away, so "PartnerId", "partner id -" and "What is your partner id?" are all "partnerid".
-_SYNONYMS = {
-    "phone": "phone|phone number|phone no|contact phone|contact phone number|contact number|tel|tel no|telephone|"
-    "mobile|mobile number|cell|callback number|電話|電話番号|連絡先電話番号|联系电话|电话|手机",
-    "email": "email|e-mail|mail|email address|contact email|contact e-mail|contact email address|メール|メールアドレス|"
-    "連絡先メールアドレス|邮箱|联系邮箱|电子邮件|电子邮箱",
-    "name": "name|contact name|contact|contact person|point of contact|poc|full name|"
-    "氏名|名前|担当者|担当者名|お名前|联系人|姓名|联系人姓名",
-    "problem": "problem|problem description|brief problem description|description|brief description|issue|summary|"
-    "issue description|symptoms|details|what happened|問題|問題の概要|概要|事象|現象|障害内容|问题|问题描述",
-    "partner_id": "partner id|partner|partner code|パートナーid|合作伙伴id|合作方id",
-    "request_id": "request id|request ids|failing request id|creation request id|req id|request identifier|"
-    "x amzn request id|リクエストid|请求id",
-    "card": "card|card number|serial|serial number|card serial number|gift card number|card or serial number|"
-    "カード番号|シリアル番号|卡号|序列号",
-    "error": "error|errors|error response|error message|error code|api error|api error response|response|"
-    "api response|error returned|エラー|エラーレスポンス|エラー応答|エラー内容|apiエラー|错误|错误响应|错误信息",
-    "marketplace": "marketplace|market|region|country|locale|affected marketplace|"
-    "marketplace where you are experiencing the issue|マーケットプレイス|国|地域|市场|站点",
-    "timestamp": "timestamp|time stamp|time|timestamp of request|request timestamp|time of request|request time|"
-    "time of example request|timestamp of example request|timestamp of example request id|タイムスタンプ|"
-    "リクエスト時刻|リクエスト日時|时间戳|请求时间",
-    "first_failure": "first failure|first failure time|time of first failure|first error|first error at|since|began|"
-    "first error time|time of first error|first failing request|time of first failing request|"
-    "approximate time of first failing request|first request that returned an error|started|"
-    "approximate time of the first request that returned an error|first occurrence|start time|"
-    "started at|issue started|outage start|発生時刻|発生日時|障害発生時刻|最初のエラー|最初のエラー発生時刻|"
-    "首次失败时间|首次出错时间|首次错误时间",
-    "consistent": "consistent|behavior consistent|behaviour consistent|is it consistent|consistency|reproducible|"
-    "consistent or intermittent|intermittent or consistent|再現性|継続性|一貫性|是否持续|是否一致",
-    "changes": "changes|recent changes|recent changes on your end|changes on your end|changes on our end|"
-    "changes on our side|recent changes on our side|recent deployments|"
-    "最近の変更|直近の変更|変更点|最近变更|近期变更|最近的变更",
-    "raw_request": "raw request|request raw|raw example request|request raw including headers|"
-    "raw request including headers|request including headers|raw request with headers",
-}
-_FILLER = set("required desired what whats is was are were your the our my please any there example sample a".split())
 _MULTILINE = {"problem", "error", "consistent", "changes", "raw_request"}  # free text may run on
 _MISSING = {"", "n/a", "na", "n.a", "-", "--", "—", "?", "tbd", "tbc", "tba", "todo", "unknown", "xxx", "see below"}
-
-
-def _norm(label: str) -> str:
-    s = re.sub(r"\(\s*raw\s*\)", " raw ", label.lower().replace("'", "").replace("’", ""))
-    words = re.findall(r"\w+", re.sub(r"\([^)]*\)|（[^）]*）", " ", s))
-    while words and words[0] in _FILLER:
-        words.pop(0)
-    return "".join(words)
-
-
-_LABELS = {_norm(syn): key for key, syns in _SYNONYMS.items() for syn in syns.split("|")}
 _SEP = re.compile(r"[:：=\t?？]|\s[-–—]{1,2}(?=\s|$)")
-_BULLET = re.compile(r"^\s*(?:[-*•·+■□●◆◇▪※◎]+|\d{1,2}[.)]|\*\*|__)?\s*")
+_BULLET = re.compile(r"^\s*(?:[-*•·・+■□●◆◇▪※◎]+|\d{1,2}[.)]|\*\*|__)?\s*")
+_BULLETED = re.compile(r"\s*[-*•·・+■□●◆◇▪※◎]")
 _QUOTE = re.compile(r"^(\s*>)+")
 _LINK = re.compile(r"<(?:mailto|tel|https?):[^>]*>")  # Outlook's plain text: "a@b.test<mailto:a@b.test>"
 _SIGNOFF = re.compile(
     r"^(--\s*$|(thanks|thank you|regards|best|cheers|kind regards|sincerely)\b|よろしく|以上|谢谢)", re.IGNORECASE
+)
+# A sign-off line: the signature below it supplies no items in the engineer's own words.
+_SIGNATURE = re.compile(
+    r"^(--\s*|(?i:thanks|thank you|many thanks|thx|regards|best|best regards|kind regards|warm regards|cheers|"
+    r"sincerely|br|mit freundlichen grüßen|viele grüße|grüße|gruß)(\s+(?i:a lot|again|in advance|so much))?"
+    r"\s*[,!.]?(\s*[A-Z][\w'’-]+(\s[A-Z][\w'’-]+)?)?|(?i:sent from my|get outlook for)\s.*|"
+    r"よろしく.*|以上.?|谢谢.?|此致.*)$"
 )
 # Where an older mail begins: below is history (a reply) or the forwarded T1 (a forward).
 _SEPARATOR = re.compile(
@@ -122,32 +82,47 @@ def _is_separator(lines: list[str], i: int) -> bool:
     )
 
 
-def _label(line: str) -> tuple[str, str, bool] | None:
-    """(key, rest of line, whether it is a table row) when the line starts with a known label and a separator."""
+def _label(line: str) -> tuple[str, str, bool, bool] | None:
+    """(key, rest of line, whether it is a table row, whether the value must be plausible) when the line starts
+    with a label and a separator, or is a short label on its own ("Marketplace affected", its value below). A label
+    in a known form (item_words.SYNONYMS) takes any value; one in the engineer's own words only a plausible one."""
     line = re.sub(r"^\s*【([^】]{1,40})】", r"\1: ", _QUOTE.sub("", line))  # Japanese "【パートナーID】Acmes"
     body = _BULLET.sub("", line, count=1)
-    for m in _SEP.finditer(body[:160] if body[:1].isalpha() else ""):  # not '{"errorCode": ...' on its own line
-        if key := _LABELS.get(_norm(body[: m.start()])):
-            return key, body[m.end() :], "\t" in body[m.start() :]
+    if not body[:1].isalpha():  # not '{"errorCode": ...' on its own line
+        return None
+    seps = list(_SEP.finditer(body[:160]))
+    for m in seps:
+        if key := item_words.exact(body[: m.start()]):
+            return key, body[m.end() :], "\t" in body[m.start() :], item_words.generic(body[: m.start()])
+    for m in seps:
+        if key := item_words.meaning(body[: m.start()]):
+            return key, body[m.end() :], "\t" in body[m.start() :], True
+    bare = body.strip()  # a label alone on its line, not "Amazon ご担当者様" nor a sentence
+    if len(bare) <= 60 and not seps and not re.search(r"[.,;!。、様]$|,|\d", bare) and item_words.labelish(bare):
+        key = item_words.exact(bare) or item_words.meaning(bare, unknown_words=0)
+        return (key, "", False, True) if key else None
     return None
 
 
 def _value(parts: list[str]) -> str:
     v = " ".join(_LINK.sub("", " ".join(parts)).split()).strip(" *_:=?？：")
-    return "" if v.lower().rstrip(".") in _MISSING else v[:500].rstrip()
+    return "" if v.lower().rstrip(".") in _MISSING or item_words.unanswered(v) else v[:500].rstrip()
 
 
 def _scan(lines: list[str]) -> list[tuple[int, str, str]]:
-    """(zone, key, value) in order; zone 1 is quoted text and anything below an older mail's separator."""
-    found, zone, i = [], 0, 0
+    """(zone, key, value) in order; zone 2 is quoted text and anything below an older mail's separator. Labels in
+    the engineer's own words count above the signature only."""
+    found, zone, i, signed = [], 0, 0, False
     while i < len(lines):
         if _is_separator(lines, i):
-            zone, i = 1, i + 1
+            zone, i, signed = 2, i + 1, False  # an older mail's own signature is further down
             continue
+        signed = signed or bool(_SIGNATURE.match(lines[i].strip()))
         quoted, hit, i = bool(_QUOTE.match(lines[i])), _label(lines[i]), i + 1
-        if not hit:
+        if not hit or (hit[3] and signed):
             continue
-        key, rest, row = hit
+        key, rest, row, checked = hit
+        bulleted = bool(_BULLETED.match(_QUOTE.sub("", lines[i - 1])))
         parts = [rest] if rest.strip() or row else []
         j = i + (not parts and i < len(lines) and not lines[i].strip())  # "Label:", one blank line, the value
         runs_on = key in _MULTILINE and not row  # a table row is whole
@@ -155,93 +130,69 @@ def _scan(lines: list[str]) -> list[tuple[int, str, str]]:
             line = _QUOTE.sub("", lines[j]).strip()
             if not line or _label(line) or _is_separator(lines, j) or _SIGNOFF.match(line):
                 break
+            if bulleted and parts and _BULLETED.match(line):  # "・最近の変更：なし", then "・連絡先：..."
+                break
             parts.append(line)
             j += 1
+        value = _value(parts)
+        if checked and value and not item_words.plausible(key, value):
+            continue  # "Update: still failing" is no list of changes; the lines after are read again
         i = j if parts else i
-        found.append((1 if quoted else zone, key, _value(parts)))
+        found.append((2 if quoted else zone, key, value))
     return found
 
 
-class _Text(HTMLParser):
-    """HTML -> lines as the reader sees them: a table row is one "cell<TAB>cell" line (a one-cell row is layout,
-    its lines stay lines), a blockquote gives "> " lines, <style> and <head> are dropped."""
-
-    BLOCK = set("p div li ul ol h1 h2 h3 h4 h5 h6 hr pre blockquote table tr td th".split())
-    SKIP = set("style script head title".split())
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.cur = ""
-        self.tables: list[list[list[str]]] = []  # per open table, its open row's cells (each a list of lines)
-        self.skip = self.quote = 0
-
-    def target(self) -> list[str]:
-        return next((t[-1] for t in reversed(self.tables) if t), self.lines)
-
-    def boundary(self, tag: str = "") -> None:
-        # A blank line only where the reader sees one: <br> on an empty line, <p>&nbsp;</p> (Outlook's).
-        text, blank, self.cur = " ".join(self.cur.split()), tag == "br" or (tag == "/" and "\xa0" in self.cur), ""
-        if text or blank:
-            self.target().append(("> " if self.quote and text else "") + text)
-
-    def close_row(self) -> None:
-        cells = [[_QUOTE.sub("", x).strip() for x in c] for c in (self.tables or [[]])[-1]]
-        filled = [c for c in cells if any(c)]
-        if self.tables:
-            self.tables[-1] = []
-        # One filled cell of paragraphs is layout; "Marketplace | (empty)" is still a label and its (missing) value.
-        layout = len(filled) == 1 and (len(cells) == 1 or sum(map(bool, filled[0])) > 1)
-        rows = filled[0] if layout else ["\t".join(" ".join(" ".join(c).split()) for c in cells)] * bool(filled)
-        self.target().extend(("> " if self.quote and x else "") + x for x in rows)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.BLOCK or tag == "br":
-            self.boundary(tag)
-        if tag in ("table", "tr"):
-            self.close_row()  # a table inside a cell makes the outer one layout
-        self.tables += [[]] if tag == "table" else []
-        if tag in ("td", "th") and self.tables:
-            self.tables[-1].append([])
-        self.skip += tag in self.SKIP
-        self.quote += tag == "blockquote"
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.BLOCK:
-            self.boundary("/")
-        if tag in ("tr", "table"):
-            self.close_row()
-        if tag == "table" and self.tables:
-            self.tables.pop()
-            self.target().append("")  # a table's end also ends a running multi-line value
-        self.skip -= tag in self.SKIP and self.skip > 0
-        self.quote -= tag == "blockquote" and self.quote > 0
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.cur += data
+_PROSE_CHARS = 20_000
 
 
-def html_lines(markup: str) -> list[str]:
-    parser = _Text()
-    try:
-        parser.feed(markup or "")
-        parser.close()
-    except Exception:  # malformed markup: keep what was read
-        pass
-    while parser.tables:
-        parser.handle_endtag("table")
-    parser.boundary()
-    return parser.lines
+def _answered(hit: tuple[str, str, bool, bool] | None) -> bool:
+    """A label line, not prose: in a known form, or in own words with a plausible value (or its value below)."""
+    return hit is not None and (not hit[3] or not hit[1].strip() or item_words.plausible(hit[0], _value([hit[1]])))
+
+
+def _paragraphs(lines: list[str]) -> list[tuple[str, bool]]:
+    """The mail's own text for sentences: above any older mail and the signature, no quotes; running lines join
+    into one paragraph (prose True), a label line or table row is a paragraph of its own (prose False)."""
+    own: list[str] = []
+    size = 0
+    for line in lines:  # beyond _PROSE_CHARS: pasted logs, not the engineer's words
+        if size >= _PROSE_CHARS:
+            break
+        own.append(line[:_PROSE_CHARS])
+        size += len(line) + 1
+    out: list[tuple[str, bool]] = []
+    run: list[str] = []
+    for i, line in enumerate([*own, ""]):
+        text = line.strip()
+        end = i < len(own) and (_is_separator(own, i) or bool(_SIGNATURE.match(text)))
+        hit = _label(line) if text and not _QUOTE.match(line) else None
+        label = bool(text) and not _QUOTE.match(line) and ("\t" in line or _answered(hit))
+        if run and (end or label or not text or _QUOTE.match(line)):
+            out.append((" ".join(run).replace(" \n", "\n"), True))
+            run = []
+        if end:
+            break
+        if label:
+            out.append((text, False))
+        elif text and not _QUOTE.match(line):
+            run.append(text if not run or len(run[-1]) >= 60 else "\n" + text)  # a short line was not wrapped
+    return out
 
 
 def extract(text: str, html: str) -> dict[str, str]:
-    """The SOP items in a mail body, from "Label: value" lines and label/value table rows, by item key.
+    """The SOP items in a mail body, by item key: from labelled lines ("Label: value", a label with its value on the
+    next line, label/value table rows), in the SOP's words or the engineer's own, then from the mail's own sentences
+    ("The first error was at 11:10 GMT", "Our partner id is Acme").
 
-    Values above any quote or older mail's separator win; those below only fill gaps (a forwarded T1 carries its
-    items there). Within each part the first value top to bottom wins, the HTML (tables: the structured form) first.
+    Labelled values above any quote or older mail's separator win, then sentences of the mail's own text (never a
+    quote, an older mail or the signature); labelled values below only fill gaps (a forwarded T1 carries its items
+    there). Within each part the first value top to bottom wins, the HTML (tables: the structured form) first.
     """
-    hits = (_scan(html_lines(html)) if html else []) + _scan((text or "").splitlines())
+    html_part = html_lines(html) if html else []
+    text_part = (text or "").splitlines()
+    hits = _scan(html_part) + _scan(text_part)
+    for part in (html_part, text_part):
+        hits += [(1, key, _value([value])) for key, value in item_sentences.find(_paragraphs(part)).items()]
     out: dict[str, str] = {}
     for _, key, value in sorted(hits, key=lambda h: h[0]):  # stable: top to bottom within a zone
         if value:
