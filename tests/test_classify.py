@@ -216,3 +216,12 @@ def test_relayed_mail_keeps_its_original_message_id_and_our_copy_is_still_ours()
     )
     assert gmail.original_message_id == "<20261125111500.GA4242@partner.test>"  # a bare id is taken too
     assert parse(b"Message-ID: <a@x>\r\nX-Google-Original-Message-ID: <a@x>\r\n\r\n").original_message_id is None
+
+
+def test_an_engineers_t1_relayed_by_procmail_still_opens_but_a_vendor_mail_with_x_loop_never_responds():
+    relayed = mail("alice@partner.test", extra="X-Loop: alice@partner.test\r\nReturn-Path: <>\r\n")
+    assert relayed.automatic and classify(relayed, None, RULES, AGENT).kind == Kind.T1
+    vendor = mail("support@vendor.test", to="alice@partner.test", extra="X-Loop: support@vendor.test\r\n")
+    assert classify(vendor, Thread(1, Via.HEADERS), RULES, AGENT).kind == Kind.AUTO_REPLY
+    oof = mail("alice@partner.test", subject="Automatic reply: API down")
+    assert classify(oof, None, RULES, AGENT).kind == Kind.UNRELATED

@@ -1,5 +1,6 @@
 """effects(): what one mail does to an incident, as values. Literal mails and incidents; no database."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def t1_arrival(body, internaldate=None, date="Wed, 25 Nov 2026 11:15:00 +0000"):
     return Arrival(m, Classification(Kind.T1, "alice@partner.test wrote to the T1 address"), raw, internaldate)
 
 
-def test_a_complete_t1_opens_an_incident_with_no_notice():
+def test_a_complete_t1_opens_an_incident_with_only_the_watching_notice():
     out = effects(t1_arrival(COMPLETE), None, SETTINGS, T0 + timedelta(minutes=1))
     assert isinstance(out[0], Open)
     new = out[0].incident
@@ -182,13 +183,24 @@ def test_a_complete_t1_opens_an_incident_with_no_notice():
         "US",
     )
     assert new.subject_key == "api down" and new.missing_items == ()
-    assert [type(e) for e in out[1:]] == [Event]
+    assert [type(e) for e in out[1:]] == [Event, Notify]
+    watching = out[2]
+    assert watching.kind == "watching" and watching.to == ()  # to the incident's own people
+    assert "11:45:00 GMT on Wed 25 Nov 2026" in watching.body and "#hold 30m" in watching.body
+    quiet = SETTINGS.__class__(**{**SETTINGS.__dict__, "agent": replace(SETTINGS.agent, opened_notice=False)})
+    assert [type(e) for e in effects(t1_arrival(COMPLETE), None, quiet, T0)[1:]] == [Event]
+
+
+def test_the_watching_notice_gives_the_t2_time_in_the_senders_own_zone_too():
+    arrival = t1_arrival(COMPLETE, date="Wed, 25 Nov 2026 20:15:00 +0900")  # 11:15 GMT, written in Tokyo
+    [watching] = [e for e in effects(arrival, None, SETTINGS, T0) if isinstance(e, Notify)]
+    assert "11:45:00 GMT on Wed 25 Nov 2026 (20:45 at UTC+09:00 your time)" in watching.body
 
 
 def test_a_t1_lacking_items_still_opens_and_its_sender_is_told_once():
     out = effects(t1_arrival("API is down, please help"), None, SETTINGS, T0)
     assert out[0].incident.state == State.AWAITING_RESPONSE
-    [notice] = [e for e in out if isinstance(e, Notify)]
+    [notice] = [e for e in out if isinstance(e, Notify) and e.kind != "watching"]
     assert notice.kind == "missing_items" and "Contact phone number" in notice.body
 
 

@@ -31,6 +31,8 @@ t2_address = t2@vendor.test
 t3_address = t3@vendor.test
 responder_domains = vendor.test
 internal_domains = partner.test
+[agent]
+opened_notice = false
 """
 
 

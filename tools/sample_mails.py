@@ -22,7 +22,7 @@ from agent.adapters.config import load  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
 from agent.engine.clock import utcnow  # noqa: E402
 from agent.engine.service import Agent  # noqa: E402
-from support import LOCAL, T1_ADDR, USERS, send, t1, write_config  # noqa: E402
+from support import BOB, LOCAL, T1_ADDR, USERS, WATCHED, reply, send, t1, write_config  # noqa: E402
 from tools.browser import Browser  # noqa: E402
 from tools.localmail import Dovecot, SmtpRelay  # noqa: E402
 
@@ -30,6 +30,8 @@ PHONE = 390  # CSS pixels: the width of the PNGs, a phone's
 MAILS = REPO / "docs" / "mails"
 
 TITLES = {
+    "watching": "Watching (when an incident opens)",
+    "reply": "The answer to a command (#status)",
     "T2": "The T2 escalation",
     "T3": "The T3 escalation",
     "missing_items": "Missing items",
@@ -52,6 +54,7 @@ def sample_database(work: Path) -> Path:
                 escalation_t2_after="30m",
                 escalation_t3_after="30m",
                 escalation_exhausted_after="30m",
+                agent_opened_notice="true",
             )
         )
         start = utcnow()
@@ -64,6 +67,9 @@ def sample_database(work: Path) -> Path:
         )
         for msg in (complete, sparse, misroute):
             send(relay, msg)
+        agent.cycle()
+        send(relay, reply(complete, sender=BOB, body="#status\n\nSent from my iPhone\n", recipients=(WATCHED,)))
+        time.sleep(0.3)
         agent.cycle()
         dovecot.deliver("watch", dsn(sparse, T1_ADDR, "carol@partner.test"))
         for minutes in (31, 62, 93):
@@ -80,6 +86,7 @@ def samples(database: Path) -> list[tuple[str, email.message.EmailMessage]]:
     for table in ("escalations", "notices"):
         for row in store.db[table].rows_where(order_by="id"):
             kind = row.get("kind") or f"T{row['tier']}"
+            kind = "reply" if kind.startswith("reply ") else kind
             if kind in seen or kind not in TITLES:
                 continue
             seen.add(kind)

@@ -4,6 +4,7 @@ import configparser
 import os
 import re
 import shlex
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: 
 from agent.core import routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
-from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
+from agent.core.settings import AgentConfig, Config, DrillConfig, EscalationConfig, ImapConfig, SmtpConfig
 from agent.core.sop import Tier
 
 SECURITY = ("ssl", "starttls", "none")
@@ -42,12 +43,15 @@ def load(path: Path | str | None = None) -> Config:
     smtp = _smtp(Section(parser, "smtp"), base)
     imap = _imap(Section(parser, "imap"), base, smtp.from_address)
     escalation = _escalation(Section(parser, "escalation"), _operations(Section(parser, "operations")))
+    agent = _agent(Section(parser, "agent"), base)
+    _internal_only(Section(parser, "agent"), "ops_address", agent.ops_address, escalation)
+    escalation = replace(escalation, drill=_drill(Section(parser, "drill"), escalation, imap, smtp, agent))
     return Config(
         path=path,
         imap=imap,
         smtp=smtp,
         escalation=escalation,
-        agent=_agent(Section(parser, "agent"), base),
+        agent=agent,
         warnings=_warnings(path, parser)
         + _address_warnings(Section(parser, "imap"), imap)
         + _domain_warnings(escalation),
@@ -237,6 +241,7 @@ def _agent(s: Section, base: Path) -> AgentConfig:
         webhook_url=_url(s, "webhook_url"),
         ops_address=s.address("ops_address") if s.text("ops_address") else None,
         blind_alert_after=s.duration("blind_alert_after", timedelta(minutes=10)),
+        opened_notice=s.flag("opened_notice", True),
     )
 
 
@@ -248,3 +253,52 @@ def _url(s: Section, key: str) -> str | None:
     if not text.lower().startswith(("http://", "https://")) or " " in text:
         raise ConfigError(f"{s.key(key)}: {text!r} is not an http:// or https:// URL")
     return text
+
+
+def _internal_only(s: Section, key: str, address: str | None, esc: EscalationConfig) -> None:
+    """An address the agent writes to about itself or a drill: one of ours, never the vendor's."""
+    if address is None:
+        return
+    if in_domains(address, esc.responder_domains):
+        raise ConfigError(f"{s.key(key)} {address} is in [escalation] responder_domains: it must be one of yours")
+    if not in_domains(address, esc.internal_domains):
+        raise ConfigError(f"{s.key(key)} {address} is not in [escalation] internal_domains: it must be one of yours")
+
+
+DRILL_AFTER = timedelta(minutes=1)  # the drill ladder's default windows
+
+
+def _drill(
+    s: Section, esc: EscalationConfig, imap: ImapConfig, smtp: SmtpConfig, agent: AgentConfig
+) -> DrillConfig | None:
+    """[drill]: a synthetic incident's ladder, internal test mailboxes only; None when the section sets none."""
+    if not s.values:
+        return None
+    addresses = {key: s.address(key) for key in ("t1_address", "t2_address", "t3_address")}
+    addresses["from_address"] = s.address("from_address", agent.ops_address)
+    for key, address in addresses.items():
+        _internal_only(s, key, address, esc)
+    taken = {
+        imap.address: "[imap] address (the watched mailbox)",
+        smtp.from_address: "[smtp] from_address (the agent's own mail)",
+        esc.t1_address: "[escalation] t1_address",
+        esc.t2_address: "[escalation] t2_address",
+        esc.t3_address: "[escalation] t3_address",
+    }
+    for key, address in addresses.items():
+        if address in taken:
+            raise ConfigError(f"{s.key(key)} {address} is also {taken[address]}: a drill needs its own address")
+    if len(set(addresses.values())) < len(addresses):
+        raise ConfigError(f"{s.key('t1_address')}, t2_address, t3_address and from_address must be four addresses")
+    windows = {key: s.duration(key, DRILL_AFTER) for key in ("t2_after", "t3_after")}
+    for key, value in windows.items():
+        if value.total_seconds() < 1:
+            raise ConfigError(f"{s.key(key)} must be at least 1s")
+    return DrillConfig(
+        t1_address=addresses["t1_address"],
+        t2_address=addresses["t2_address"],
+        t3_address=addresses["t3_address"],
+        t2_after=windows["t2_after"],
+        t3_after=windows["t3_after"],
+        from_address=addresses["from_address"],
+    )

@@ -210,3 +210,52 @@ def case_ids_and_original_message_ids(db):
         "CREATE INDEX messages_original_message_id ON messages(original_message_id) "
         "WHERE original_message_id IS NOT NULL"
     )
+
+
+@migrations(name="0008_steering")
+def steering(db):
+    # What engineers asked for by command (#hold, #escalate, #resume, or the CLI twins): the clock honours it.
+    db.executescript(
+        """
+        ALTER TABLE incidents ADD COLUMN hold_until TEXT;   -- the next escalation waits until then
+        ALTER TABLE incidents ADD COLUMN escalate_at TEXT;  -- the next tier was asked for at once, then
+        ALTER TABLE incidents ADD COLUMN resumed_at TEXT;   -- opened again then: the next window runs from it
+        """
+    )
+
+
+@migrations(name="0009_alarms")
+def alarms(db):
+    # Mails about the agent itself to [agent] ops_address: "blind" when the mailbox has been unreadable for
+    # blind_alert_after, "sight" when it can be read again. At most one of each kind per outage, ever: the outage is
+    # named by its start (the last good read, ISO 8601 UTC), and the unique key holds it whatever the code does.
+    # execute, not executescript: that would commit the migration's transaction before it is recorded.
+    db.execute(
+        """
+        CREATE TABLE alarms (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('blind', 'sight')),
+            outage TEXT NOT NULL,          -- when the outage began: the last good read of every folder
+            reason TEXT,                   -- why the mailbox could not be read, in one line
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'sending', 'sent', 'dry_run', 'failed', 'cancelled')),
+            decided_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            confirmed_at TEXT,
+            recipients TEXT NOT NULL,      -- JSON list: the envelope recipients
+            raw BLOB NOT NULL,
+            UNIQUE (kind, outage)          -- one alarm, and one all-clear, per outage
+        )
+        """
+    )
+
+
+@migrations(name="0010_drills")
+def drills(db):
+    # A drill incident (`escalation-agent drill`: its T1 went to [drill] t1_address) climbs the drill's ladder and
+    # stays out of `status`, the metrics and the canned queries of real incidents.
+    db.execute("ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0 CHECK (drill IN (0, 1))")

@@ -14,7 +14,7 @@ from agent.core.classify import Candidate
 from agent.core.effects import NewIncident
 from agent.core.errors import StoreError, UnknownIncident
 from agent.core.folder import FolderState
-from agent.core.policy import Escalation, Incident, Outgoing, State, Status
+from agent.core.policy import Escalation, Incident, Outgoing, State, Status, Steering
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
 
@@ -177,7 +177,11 @@ class Store:
 
     def own_message_ids(self) -> frozenset[str]:
         return frozenset(
-            r[0] for r in self.db.execute("SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices")
+            r[0]
+            for r in self.db.execute(
+                "SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices "
+                "UNION ALL SELECT message_id FROM alarms"
+            )
         )
 
     def orphans_referring_to(self, message_id: str) -> list[dict]:
@@ -238,6 +242,14 @@ class Store:
     def set_state(self, incident_id: int, state: State, now: datetime, **fields) -> None:
         self.update_incident(incident_id, state=str(state), state_changed_at=iso(now), **fields)
 
+    def set_steering(self, incident_id: int, steering: Steering) -> None:
+        self.update_incident(
+            incident_id,
+            hold_until=iso(steering.hold_until),
+            escalate_at=iso(steering.escalate_at),
+            resumed_at=iso(steering.resumed_at),
+        )
+
     def set_last_decision(self, incident_id: int, text: str) -> None:
         self.update_incident(incident_id, last_decision=text)
 
@@ -252,7 +264,8 @@ class Store:
         """Every incident awaiting a response, with its last recorded decision: three queries, however many."""
         waiting = [str(State.AWAITING_RESPONSE)]
         rows = self._rows(
-            "SELECT id, state, t1_sent_at, t1_message_id, last_decision FROM incidents WHERE state = ? ORDER BY id",
+            "SELECT id, state, t1_sent_at, t1_message_id, last_decision, hold_until, escalate_at, resumed_at, drill "
+            "FROM incidents WHERE state = ? ORDER BY id",
             *waiting,
         )
         escalations: dict[int, list[dict]] = {}
@@ -273,12 +286,16 @@ class Store:
             (_incident(r, escalations.get(r["id"], ()), notices.get(r["id"], ())), r["last_decision"]) for r in rows
         ]
 
-    def incident_rows(self, *, everything: bool, now: datetime, recent: timedelta = timedelta(hours=24)) -> list[dict]:
+    def incident_rows(
+        self, *, everything: bool, now: datetime, recent: timedelta = timedelta(hours=24), drills: bool = False
+    ) -> list[dict]:
+        """`drills`: the drill incidents too (`escalation-agent drill`), which are otherwise left out."""
+        real = "" if drills else " AND drill = 0"
         if everything:
-            return list(self.db.query("SELECT * FROM incidents ORDER BY id"))
+            return list(self.db.query(f"SELECT * FROM incidents WHERE 1{real} ORDER BY id"))
         return list(
             self.db.query(
-                "SELECT * FROM incidents WHERE state = ? OR state_changed_at >= ? ORDER BY id",
+                f"SELECT * FROM incidents WHERE (state = ? OR state_changed_at >= ?){real} ORDER BY id",
                 [str(State.AWAITING_RESPONSE), iso(now - recent)],
             )
         )
@@ -318,7 +335,7 @@ class Store:
         return None
 
 
-_TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices"}
+_TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices", Outgoing.ALARM: "alarms"}
 
 
 def _incident(row: dict, escalations, notices) -> Incident:
@@ -332,4 +349,6 @@ def _incident(row: dict, escalations, notices) -> Incident:
         ),
         frozenset(n["kind"] for n in notices),
         row["t1_message_id"],
+        Steering(from_iso(row["hold_until"]), from_iso(row["escalate_at"]), from_iso(row["resumed_at"])),
+        bool(row.get("drill")),
     )

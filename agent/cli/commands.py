@@ -15,9 +15,12 @@ from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.cli import export as export_mod
+from agent.cli import health as health_mod
 from agent.cli import report
+from agent.core.commands import Command, Verb, read_command
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
+from agent.engine import drill as drill_mod
 from agent.engine import ladder, metrics
 from agent.engine.clock import utcnow
 from agent.engine.service import Agent
@@ -131,20 +134,45 @@ def poll(obj):
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (for scripts).")
 @click.option("--all", "everything", is_flag=True, help="Every incident, not only the open and recent ones.")
+@click.option("--drills", is_flag=True, help="Show drill incidents too (escalation-agent drill).")
+@click.option("--agent", "agent_only", is_flag=True, help="The agent's own health only (with --json: one object).")
 @click.pass_obj
 @_errors_as_sentences
-def status(obj, as_json, everything):
-    """Incidents awaiting a response, and those that changed in the last 24 hours."""
+def status(obj, as_json, everything, drills, agent_only):
+    """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health."""
     cfg = obj.config
     store = obj.store()
+    now = utcnow()
     try:
-        rows = report.status_rows(store, cfg, utcnow(), everything=everything)
+        rows = [] if agent_only else report.status_rows(store, cfg, now, everything=everything, drills=drills)
+        well = health_mod.agent_health(store, cfg, now)
     finally:
         store.close()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if agent_only:
+        click.echo(json.dumps(well, indent=2) if as_json else "\n".join(health_mod.health_lines(well, now)))
+    elif as_json:
+        click.echo(json.dumps(rows, indent=2))  # the contract: an array of incidents, nothing else
     else:
-        click.echo(report.status_table(rows, utcnow()))
+        click.echo(report.status_table(rows, now))
+        click.echo(health_mod.health_lines(well, now)[0])
+
+
+@cli.command()
+@click.option("--slack", default="30s", show_default=True, help="How late past each deadline a step may pass.")
+@click.pass_obj
+@_errors_as_sentences
+def drill(obj, slack):
+    """A synthetic incident through the [drill] ladder, end to end; exit 0 only when every step passed."""
+    cfg = obj.config
+    _setup_logging("warning")
+    store = obj.store()
+    try:
+        failed = drill_mod.Drill(cfg, store, click.echo, config_mod.parse_duration(slack, "--slack")).run()
+    finally:
+        store.close()
+    if failed is not None:
+        raise click.ClickException(f"drill failed at step '{failed.name}': {failed.detail}")
+    click.echo("drill passed: every step")
 
 
 @cli.command()
@@ -201,6 +229,48 @@ def resolve(obj, incident_id, note):
     finally:
         store.close()
     click.echo(f"incident {incident_id} resolved")
+
+
+def _steer(obj, incident_id: int, command: Command) -> None:
+    store = obj.store()
+    try:
+        click.echo(f"incident {incident_id}: {ladder.steer_by_hand(store, obj.config, incident_id, command, utcnow())}")
+    finally:
+        store.close()
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.argument("duration")
+@click.option("--note", default="", help="Why (kept in the audit log).")
+@click.pass_obj
+@_errors_as_sentences
+def hold(obj, incident_id, duration, note):
+    """Hold the next escalation for DURATION (30m, 2h; at most 24h): the twin of the mail command #hold."""
+    said = read_command(f"#hold {duration} {note}")
+    if not isinstance(said, Command):
+        raise click.ClickException(said.why if said else "give a duration, e.g. 30m or 2h")
+    _steer(obj, incident_id, said)
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("--note", default="", help="Why (kept in the audit log).")
+@click.pass_obj
+@_errors_as_sentences
+def escalate(obj, incident_id, note):
+    """Send the next tier now, without waiting for its window: the twin of #escalate."""
+    _steer(obj, incident_id, Command(Verb.ESCALATE, " ".join(note.split())))
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("--note", default="", help="Why (kept in the audit log).")
+@click.pass_obj
+@_errors_as_sentences
+def resume(obj, incident_id, note):
+    """Open a resolved or responded incident again; its next window runs from now: the twin of #resume."""
+    _steer(obj, incident_id, Command(Verb.RESUME, " ".join(note.split())))
 
 
 @cli.command()

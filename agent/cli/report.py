@@ -6,7 +6,7 @@ from datetime import datetime
 from agent.adapters.store import Store
 from agent.core import items
 from agent.core.mail import in_domains
-from agent.core.policy import decide
+from agent.core.policy import Reason, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
@@ -28,14 +28,15 @@ def _short(seconds: int) -> str:
     return f"{h}h {m}m" if h else f"{m}m {s}s" if m else f"{s}s"
 
 
-def status_rows(store: Store, config: Config, now: datetime, *, everything: bool) -> list[dict]:
-    return [status_row(store, config, r, now) for r in store.incident_rows(everything=everything, now=now)]
+def status_rows(store: Store, config: Config, now: datetime, *, everything: bool, drills: bool = False) -> list[dict]:
+    rows = store.incident_rows(everything=everything, now=now, drills=drills)
+    return [status_row(store, config, r, now) for r in rows]
 
 
 def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
     """One incident as `status` shows it, from its stored row."""
     incident = store.incident(r["id"])
-    d = decide(incident, policy_of(config), now)
+    d = decide(incident, policy_of(config, incident.drill), now)
     return dict(
         id=r["id"],
         state=r["state"],
@@ -48,6 +49,7 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
         next_tier=_next(incident.tier, d),
         decision=d.reason.value,
         state_changed_at=r["state_changed_at"],
+        hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
     )
 
 
@@ -64,6 +66,8 @@ def status_table(rows: list[dict], now: datetime) -> str:
     table = [("ID", "STATE", "TIER", "NEXT", "SUBJECT")]
     for r in rows:
         nxt = f"{r['next_tier']} due {when(from_iso(r['next_deadline']), now)}" if r["next_deadline"] else "-"
+        if r.get("hold_until"):
+            nxt = f"{r['next_tier']} on hold until {when(from_iso(r['hold_until']), now)}"
         table.append((str(r["id"]), r["state"], Tier(r["tier"]).label, nxt, r["subject"][:60]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join(
@@ -147,6 +151,8 @@ def incident_text(d: dict) -> str:
     ]
     if d["note"]:
         lines.append(f"  note        {d['note']}")
+    if d.get("hold_until"):
+        lines.append(f"  hold        the next escalation waits until {d['hold_until']}")
     if d["case_ids"]:
         lines.append(f"  vendor case {', '.join(d['case_ids'])}")
     for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from agent.core import subjects
+from agent.core.commands import Command, Malformed
 from agent.core.mail import Mail, in_domains
 from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
@@ -20,6 +21,7 @@ class Kind(enum.StrEnum):
     AUTO_REPLY = "auto_reply"  # the vendor's machine answered: not a response
     FOLLOW_UP = "follow_up"  # an internal mail in the thread ("any update?"): not a response
     MANUAL_ESCALATION = "manual_escalation"  # an engineer sent a T2/T3 by hand
+    COMMAND = "command"  # an engineer steers the incident: #stop, #hold, #escalate, #resume, #status
     OWN = "own"  # a mail the agent sent, back through the CC
     IN_THREAD = "in_thread"  # anybody else in the thread
     BOUNCE = "bounce"  # a delivery failure report for the T1 or an escalation: never a response
@@ -65,6 +67,7 @@ class Classification:
     incident_id: int | None = None
     tier: Tier | None = None  # for a manual escalation: the tier it addressed
     via: Via | None = None
+    command: Command | Malformed | None = None  # for a command: what its first line says
 
 
 def find_thread(mail: Mail, lookup: Lookup, rules: EscalationConfig, watched: str) -> Thread | None:
@@ -133,16 +136,20 @@ def classify(
     own_address: str,
     own_message_ids: frozenset[str] = frozenset(),
     trust: Verdict | None = None,
+    command: Command | Malformed | None = None,
+    forwarded_from: str | None = None,
 ) -> Classification:
-    """`trust`: whether the sender's domain was authenticated (None: not checked, so believed)."""
+    """`trust`: whether the sender's domain was authenticated (None: not checked, so believed). `command`: what the
+    first line of the mail's new text says, when it is a mail to the watched mailbox in a thread (ingest reads it).
+    `forwarded_from`: the vendor sender of an answer this mail forwards, when that answer belongs to the thread."""
     if mail.message_id in own_message_ids or mail.original_message_id in own_message_ids:  # relayed: id rewritten
         return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
     if trust is not None and not trust.trusted and claims:
-        # A spoofed sender must never open, stop or alter an incident.
+        # A spoofed sender must never open, stop or alter an incident, nor steer one.
         return Classification(
             Kind.UNTRUSTED,
-            trust.reason,
+            trust.reason + ("; its command is not applied" if command is not None else ""),
             thread.incident_id if thread is not None else None,
             via=thread.via if thread is not None else None,
         )
@@ -151,34 +158,54 @@ def classify(
     if thread is None:
         return _outside_thread(mail, rules)
     incident, via = thread.incident_id, thread.via
+    if in_domains(mail.sender, rules.internal_domains) and not _machine(mail):
+        # A command comes first: "#hold 1h" in a reply to all on the T2 mail is no second T2.
+        if command is not None:
+            return Classification(Kind.COMMAND, f"command from {mail.sender}", incident, via=via, command=command)
+        if forwarded_from is not None:
+            return Classification(
+                Kind.RESPONSE, f"response forwarded by {mail.sender} (from {forwarded_from})", incident, via=via
+            )
     if in_domains(mail.sender, rules.internal_domains):
         tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
-        if tiers and not mail.automatic:
+        if tiers and not _machine(mail):
             return Classification(
                 Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address", incident, tiers[0], via
             )
         return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
+    outsider = "; its command line changes nothing (commands count from internal_domains)" if command else ""
     if in_domains(mail.sender, rules.responder_domains):
         if mail.automatic:
             return Classification(Kind.AUTO_REPLY, f"automatic ({mail.automatic})", incident, via=via)
-        return Classification(Kind.RESPONSE, f"reply from {mail.sender}", incident, via=via)
+        return Classification(Kind.RESPONSE, f"reply from {mail.sender}{outsider}", incident, via=via)
     why = (
         f"automatic ({mail.automatic})"
         if mail.automatic
-        else f"{mail.sender or 'no sender'} is neither internal nor a responder"
+        else f"{mail.sender or 'no sender'} is neither internal nor a responder{outsider}"
     )
     return Classification(Kind.IN_THREAD, why, incident, via=via)
 
 
+# Signs that a mail passed a machine, not that a machine wrote it: a procmail or list forward of an engineer's
+# T1 or command carries them too. For our own people's mail they are not enough; vendor mail with them still
+# never stops the ladder.
+_RELAYED = ("X-Loop:", "empty Return-Path")
+
+
+def _machine(mail: Mail) -> bool:
+    """Was this mail written by a machine? For internal senders: a relay's marks alone do not say so."""
+    return mail.automatic is not None and not mail.automatic.startswith(_RELAYED)
+
+
 def _looks_like_t1(mail: Mail, rules: EscalationConfig) -> bool:
-    return rules.t1_address in mail.recipients and in_domains(mail.sender, rules.internal_domains)
+    return any(a in mail.recipients for a in rules.t1_addresses) and in_domains(mail.sender, rules.internal_domains)
 
 
 def _outside_thread(mail: Mail, rules: EscalationConfig) -> Classification:
-    if rules.t1_address not in mail.recipients:
+    if not any(a in mail.recipients for a in rules.t1_addresses):  # the urgent line's, or the drill's
         return Classification(Kind.UNRELATED, "not addressed to the T1 address")
     if not in_domains(mail.sender, rules.internal_domains):
         return Classification(Kind.UNRELATED, f"T1 address, but {mail.sender or 'no sender'} is not internal")
-    if mail.automatic:
+    if _machine(mail):
         return Classification(Kind.UNRELATED, f"T1 address, but automatic ({mail.automatic})")
     return Classification(Kind.T1, f"{mail.sender} wrote to the T1 address")

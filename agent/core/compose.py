@@ -286,3 +286,19 @@ def notice(
     msg = envelope(f"[escalation-agent] {title}", to, cc, from_address, message_id, now, thread, original.message_id)
     blocks = (*page.blocks(body), Heading("Your mail:"), Quote(t1_head(original)))
     return write(msg, Page(one_line(title[:1].upper() + title[1:]), blocks, SIGNATURE))
+
+
+def alarm(
+    subject: str,
+    body: str,
+    *,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    from_address: str,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    """A mail about the agent itself to its operators (ops_address): no incident, so no thread and no T1 to quote.
+    `body` is written as notices.py writes a notice's words (read by page.blocks); both parts, like every mail."""
+    msg = envelope(f"[escalation-agent] {subject}", to, cc, from_address, message_id, now, (), "")
+    return write(msg, Page(one_line(subject[:1].upper() + subject[1:]), page.blocks(body), SIGNATURE))

@@ -4,133 +4,37 @@
 order, in one transaction with the mail's own row (agent.engine.apply), so a crash leaves all of it or none.
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from agent.core import items, notices, routing, sop
+from agent.core import items, notices, routing, sop, steering
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, case_ids
+from agent.core.commands import Command, Malformed
 from agent.core.domains import looks_like
-from agent.core.mail import Mail, domain_of, in_domains, normalise_subject
-from agent.core.policy import Incident, State, Status
+from agent.core.effect import (
+    Arrival,
+    CancelPending,
+    CaseId,
+    Confirm,
+    DeliveryFailed,
+    Effect,
+    Event,
+    NewIncident,
+    Notify,
+    Open,
+    RecordTier,
+    SetState,
+    Steer,
+)
+from agent.core.mail import Mail, domain_of, in_domains
+from agent.core.policy import Incident, Policy, State, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt
 
-
-@dataclass(frozen=True)
-class Arrival:
-    """One mail as ingest saw it: parsed, classified, and what the server said of it."""
-
-    mail: Mail
-    classification: Classification
-    raw: bytes = b""
-    internaldate: datetime | None = None
-    bounce: Bounce | None = None
-
-
-@dataclass(frozen=True)
-class NewIncident:
-    """The incident a T1 opens, as it is stored."""
-
-    state: State
-    subject: str
-    t1_message_id: str
-    t1_sender: str
-    t1_recipients: tuple[str, ...]
-    participants: tuple[str, ...]
-    t1_sent_at: datetime
-    t1_sent_at_source: str  # "date", "internaldate" or "first seen"
-    t1_references: tuple[str, ...]
-    t1_text: str
-    t1_raw: bytes
-    items: dict[str, str] = field(default_factory=dict)
-    missing_items: tuple[str, ...] = ()
-    marketplace: str | None = None
-    misroute: str | None = None
-
-    @property
-    def subject_key(self) -> str:
-        return normalise_subject(self.subject)
-
-
-# -- the effects ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Open:
-    """A T1 opens an incident; the effects after it in the list apply to that incident."""
-
-    incident: NewIncident
-
-
-@dataclass(frozen=True)
-class SetState:
-    state: State
-    response_message_id: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class CancelPending:
-    """Pending escalations (of one tier, or all) are not sent: something made them moot."""
-
-    why: str | None = None
-    tier: Tier | None = None
-
-
-@dataclass(frozen=True)
-class RecordTier:
-    """A tier an engineer sent by hand counts as sent, in place of our own copy if that was never sent."""
-
-    tier: Tier
-    message_id: str
-    sent_at: datetime
-
-
-@dataclass(frozen=True)
-class Confirm:
-    """The CC copy of one of our mails came back: that send is confirmed."""
-
-    message_id: str
-    sent_at: datetime
-    original_message_id: str | None = None  # a relay replaced our Message-ID and kept ours here
-
-
-@dataclass(frozen=True)
-class CaseId:
-    """The vendor's case system filed this incident under `case_id`: any later mail carrying it belongs here."""
-
-    case_id: str
-    message_id: str  # the vendor's mail it was learned from
-
-
-@dataclass(frozen=True)
-class DeliveryFailed:
-    """The T1 itself bounced."""
-
-    detail: str
-
-
-@dataclass(frozen=True)
-class Notify:
-    """One notice to our own people (at most one of each kind per incident)."""
-
-    kind: str
-    subject: str
-    body: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Event:
-    """An audit event and nothing else; with `once`, only if the incident has no event of this kind yet."""
-
-    kind: str
-    detail: str
-    reason: str | None = None
-    once: bool = False
-
-
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event
+# The effect types are public here too, beside the functions that make them.
+__all__ = ["Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed", "Effect", "Event"]  # fmt: skip
+__all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "Steer"]  # fmt: skip
 
 
 # -- what a mail does ---------------------------------------------------------------------------------
@@ -163,7 +67,35 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
         return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
+    if c.kind == Kind.COMMAND and c.command is not None:
+        return command(mail, c.command, incident, settings, now, arrival.recent)
     return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
+
+
+def command(
+    mail: Mail,
+    said: Command | Malformed,
+    incident: Incident,
+    settings: Config,
+    now: datetime,
+    recent: tuple[str, ...] = (),
+) -> list[Effect]:
+    """An engineer's command by mail: steering.steer's effects, its answer a notice to the sender alone (one per
+    command mail: the notice kind names the mail)."""
+    esc = settings.escalation
+    policy = Policy(esc.t2_after, esc.t3_after, esc.exhausted_after)
+    if isinstance(said, Malformed):
+        done = steering.refused(said, mail.sender)
+    else:
+        done = steering.steer(incident, said, mail.sender, policy, now, recent)
+    out: list[Effect] = []
+    for effect in done:
+        if isinstance(effect, steering.Reply):
+            subject, body = notices.command_reply(effect.subject, effect.body)
+            out.append(Notify(f"reply {mail.message_id}", subject, body, "the answer to a command", (effect.to,)))
+        else:
+            out.append(effect)
+    return out
 
 
 def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:
@@ -256,10 +188,23 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
         )
         subject, body = notices.misrouted(problem, market, esc.operations_team(market), esc.operations)
         out.append(Notify("misrouted", subject, body, "misrouted T1"))
-    elif missing:
-        subject, body = notices.missing_items(missing, esc.t1_address)
-        out.append(Notify("missing_items", subject, body, f"{len(missing)} required SOP items missing"))
+    else:
+        if settings.agent.opened_notice:
+            subject, body = notices.watching(sent_at + esc.t2_after, _local(sent_at + esc.t2_after, mail))
+            out.append(Notify("watching", subject, body, "an incident opened: its people learn how to steer it"))
+        if missing:
+            subject, body = notices.missing_items(missing, esc.t1_address)
+            out.append(Notify("missing_items", subject, body, f"{len(missing)} required SOP items missing"))
     return out
+
+
+def _local(moment: datetime, mail: Mail) -> str | None:
+    """`moment` in the T1 sender's own zone, as its Date header gave it: None for GMT itself, or no zone."""
+    if not mail.date_offset:
+        return None
+    zone = timezone(timedelta(minutes=mail.date_offset))
+    h, m = divmod(abs(mail.date_offset), 60)
+    return f"{moment.astimezone(zone):%H:%M} at UTC{'+' if mail.date_offset > 0 else '-'}{h:02d}:{m:02d}"
 
 
 def bounced(bounce: Bounce, incident: Incident, settings: Config) -> list[Effect]:

@@ -119,6 +119,7 @@ class Mail:
     defects: tuple[str, ...]
     # The Message-ID the sender gave it, where a relay replaced it (Outlook.com, Gmail): None when not rewritten.
     original_message_id: str | None = None
+    date_offset: int | None = None  # the Date header's zone, minutes east of UTC: the sender's local time
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -295,7 +296,17 @@ def _mail(
         size=len(raw),
         defects=tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS],
         original_message_id=_original_message_id(header, ids[0] if ids else ""),
+        date_offset=_date_offset(header("Date")),
     )
+
+
+def _date_offset(value: str) -> int | None:
+    try:
+        parsed = email.utils.parsedate_tz(value)
+    except Exception:
+        return None
+    offset = parsed[9] if parsed else None
+    return offset // 60 if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
 
 
 def _original_message_id(header: _Header, message_id: str) -> str | None:

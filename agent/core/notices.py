@@ -13,7 +13,7 @@ from agent.core.compose import Step, one_line
 from agent.core.items import Item
 from agent.core.policy import Status
 from agent.core.sop import Tier
-from agent.core.times import gmt
+from agent.core.times import gmt, span
 
 Text = tuple[str, str]
 
@@ -149,4 +149,55 @@ def watching(t2_due: datetime, local: str | None) -> Text:
 
 def command_reply(title: str, body: str) -> Text:
     """The answer to an engineer's command: what was done and what happens next, in one or two sentences."""
-    return (title, _body(one_line(body)[:600], "The commands:", COMMANDS_HELP))
+    return (title, _body(one_line(body)[:1500], "The commands:", COMMANDS_HELP))
+
+
+# -- alarms: mails about the agent itself, to [agent] ops_address ------------------------------------------------
+Waiting = tuple[int, str, str, datetime | None]  # an open incident: id, subject, what is due next, when
+
+
+def _waiting(incidents: Sequence[Waiting]) -> list[str]:
+    if not incidents:
+        return ["No incident is open."]
+    return [
+        "Open incidents and their next deadlines:",
+        "\n".join(
+            f'- Incident {i} ("{one_line(subject)[:80] or "(no subject)"}"): '
+            + (f"{one_line(what)} due {gmt(due)}" if due else "no deadline")
+            for i, subject, what, due in incidents
+        ),
+    ]
+
+
+def blind(watched: str, since: datetime, now: datetime, reason: str, incidents: Sequence[Waiting], grace: str) -> Text:
+    """The mailbox has been unreadable for blind_alert_after: since when, why, what is open, and what that means."""
+    return (
+        "cannot read the watched mailbox",
+        _body(
+            f"The escalation agent has not been able to read the watched mailbox {one_line(watched)} since "
+            f"{gmt(since)} ({span(now - since)} ago).",
+            "Why (the last answer it got):",
+            f"> {one_line(reason) or 'unknown'}",
+            "While it cannot read the mailbox it cannot see replies: a vendor's answer, an engineer's command or a "
+            f"new T1 goes unseen until it can. Escalations still go out, {grace} after their deadline, each saying "
+            "that replies could not be checked.",
+            *_waiting(incidents),
+            "Check the IMAP server, the mailbox's login (password or OAuth2 token command) and the watched folders; "
+            "the agent's log (journalctl -u escalation-agent) has the details. One more mail follows when the agent "
+            "can read the mailbox again.",
+        ),
+    )
+
+
+def sight(watched: str, since: datetime, back: datetime, incidents: Sequence[Waiting]) -> Text:
+    """The mailbox can be read again after a blind alarm: the outage is over."""
+    return (
+        "can read the watched mailbox again",
+        _body(
+            f"The escalation agent can read the watched mailbox {one_line(watched)} again since {gmt(back)}. It could "
+            f"not from {gmt(since)}, for {span(back - since)}.",
+            "It has read the mail that arrived meanwhile: replies sent in that time count again.",
+            *_waiting(incidents),
+            "No further mail about this outage.",
+        ),
+    )

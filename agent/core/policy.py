@@ -33,10 +33,12 @@ class Status(enum.StrEnum):
 
 
 class Outgoing(enum.StrEnum):
-    """What an outbox row is: an escalation to the vendor (one per tier) or a notice to our people (one per kind)."""
+    """What an outbox row is: an escalation to the vendor (one per tier), a notice to our people (one per kind),
+    or an alarm about the agent itself to ops_address (one of each kind per outage)."""
 
     ESCALATION = "escalation"
     NOTICE = "notice"
+    ALARM = "alarm"
 
 
 class Reason(enum.StrEnum):
@@ -86,6 +88,7 @@ class Incident:
     notices: frozenset[str] = frozenset()  # kinds of notice already decided for this incident
     t1_message_id: str = ""
     steering: Steering = Steering()
+    drill: bool = False  # a synthetic incident (`escalation-agent drill`): it climbs the [drill] ladder
 
     def escalation(self, tier: Tier) -> Escalation | None:
         return next((e for e in self.escalations if e.tier == tier), None)

@@ -38,6 +38,21 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class DrillConfig:
+    """[drill]: a synthetic incident's own ladder, all internal test mailboxes with short windows."""
+
+    t1_address: str
+    t2_address: str
+    t3_address: str
+    t2_after: timedelta
+    t3_after: timedelta
+    from_address: str  # who sends the drill's T1, as an engineer would: not the agent's own From
+
+    def tier_address(self, tier: sop.Tier) -> str:
+        return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
+
+
+@dataclass(frozen=True)
 class EscalationConfig:
     t1_address: str
     t2_address: str
@@ -55,8 +70,18 @@ class EscalationConfig:
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
 
-    def tier_address(self, tier: sop.Tier) -> str:
+    drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
+
+    def tier_address(self, tier: sop.Tier, drill: bool = False) -> str:
+        """The tier's address: the drill ladder's for a drill incident."""
+        if drill and self.drill is not None:
+            return self.drill.tier_address(tier)
         return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
+
+    @property
+    def t1_addresses(self) -> tuple[str, ...]:
+        """The addresses a T1 is written to: the urgent line's, and the drill's."""
+        return (self.t1_address,) + ((self.drill.t1_address,) if self.drill is not None else ())
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,7 @@ class AgentConfig:
     webhook_url: str | None = None  # a chat channel's incoming webhook: one line per incident event
     ops_address: str | None = None  # told when the mailbox has been unreadable for blind_alert_after
     blind_alert_after: timedelta = timedelta(minutes=10)
+    opened_notice: bool = True  # when an incident opens, its people are told the agent watches, and how to steer
 
 
 @dataclass(frozen=True)

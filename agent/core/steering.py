@@ -9,17 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.core.commands import Command, Malformed, Verb
-from agent.core.effects import CancelPending, Event, SetState
+from agent.core.effect import CancelPending, Event, SetState, Steer
 from agent.core.policy import Decision, Incident, Policy, Reason, State, Steering, decide
 from agent.core.sop import Tier
 from agent.core.times import gmt
-
-
-@dataclass(frozen=True)
-class Steer:
-    """The incident's steering becomes this (hold, escalate-now, resume)."""
-
-    steering: Steering
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,10 @@ class Reply:
 SteerEffect = Steer | Reply | SetState | CancelPending | Event
 
 
-def steer(incident: Incident, command: Command, by: str, policy: Policy, now: datetime) -> list[SteerEffect]:
+def steer(
+    incident: Incident, command: Command, by: str, policy: Policy, now: datetime, recent: tuple[str, ...] = ()
+) -> list[SteerEffect]:
+    """`recent`: the incident's last audit events, told in the answer to #status."""
     verb, note = command.verb, command.note
     said = f"#{verb}" + (f" {_span(command)}" if command.hold_for else "") + (f" ({note})" if note else "")
     refusal = _refusal(incident, command)
@@ -65,7 +61,10 @@ def steer(incident: Incident, command: Command, by: str, policy: Policy, now: da
         next_step = f"{incident.state}, highest tier contacted {incident.tier.label}; {next_step}"
     out.append(Event("command", f"{said} from {by}", next_step))
     title = "status" if verb == Verb.STATUS else f"#{verb} done"
-    return out + [Reply(by, title, f"{_done(verb, said)} {next_step}.")]
+    told = f"{_done(verb, said)} {next_step}."
+    if verb == Verb.STATUS and recent:
+        told += " Last events: " + " | ".join(recent)
+    return out + [Reply(by, title, told)]
 
 
 def refused(malformed: Malformed, by: str) -> list[SteerEffect]:

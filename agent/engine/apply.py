@@ -16,6 +16,7 @@ from agent.core.effects import (
     Open,
     RecordTier,
     SetState,
+    Steer,
 )
 from agent.core.errors import AgentError
 from agent.core.policy import State
@@ -70,7 +71,11 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, DeliveryFailed):
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
-        outbox.notify(store, config, incident_id, effect.kind, effect.subject, effect.body, now, effect.reason)
+        outbox.notify(
+            store, config, incident_id, effect.kind, effect.subject, effect.body, now, effect.reason, effect.to
+        )
+    elif isinstance(effect, Steer):
+        store.set_steering(incident_id, effect.steering)
     elif isinstance(effect, Event):
         if effect.once and store.has_event(incident_id, effect.kind):
             return

@@ -64,6 +64,7 @@ def run(command: tuple[str, ...], *args: str) -> Job:
 class Courier:
     def __init__(self, name: str, what: str, troubles: Troubles, size: int = 100, backoff: float = BACKOFF):
         self.name, self.what, self.troubles, self.backoff = name, what, troubles, backoff
+        self.delivered = 0  # jobs done (read by the loop's thread: `status` learns the heartbeat's outcome)
         self._jobs: queue.Queue[Job] = queue.Queue(maxsize=size)
         self._thread = threading.Thread(target=self._work, name=f"courier-{name}", daemon=True)
         self._thread.start()
@@ -100,6 +101,7 @@ class Courier:
         for attempt in range(TRIES):
             try:
                 job()
+                self.delivered += 1
                 self.troubles.fine(self.name)
                 return
             except (OSError, urllib.error.URLError, subprocess.SubprocessError, RuntimeError, ValueError) as e:

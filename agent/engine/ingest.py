@@ -7,10 +7,12 @@ from datetime import datetime
 from agent.adapters.store import Store
 from agent.core import bounce
 from agent.core.classify import Classification, Kind, Thread, Via, classify, find_thread, reads_body
+from agent.core.commands import read_command
 from agent.core.effects import Arrival, effects
 from agent.core.folder import Fetched
-from agent.core.mail import Mail, parse
-from agent.core.settings import Config
+from agent.core.forwards import forwarded
+from agent.core.mail import Mail, in_domains, normalise_subject, parse
+from agent.core.settings import Config, EscalationConfig
 from agent.core.times import from_iso, iso
 from agent.core.trust import authentication_results, verify_sender
 from agent.engine.apply import apply
@@ -47,14 +49,22 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     trust = None
     if rules.trusted_authserv_id:
         trust = verify_sender(authentication_results(fetched.raw), mail.sender, rules.trusted_authserv_id)
-    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust)
+    said, forward_from = None, None
+    if bounced is None and thread is not None and _may_steer(mail, config):
+        if not has_body:
+            mail, has_body = _with_body(mail, fetched), True
+        said = read_command(mail.text)
+        if said is None and in_domains(mail.sender, rules.internal_domains):
+            forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules)
+    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust, said, forward_from)
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     with store.transaction():
         if c.kind == Kind.T1 and not has_body:
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
-        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced)
+        recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
+        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent)
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
             opened = apply(store, config, None, effects(arrival, None, config, now), now)
             c = replace(c, incident_id=opened)
@@ -66,6 +76,32 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             store.add_message(_message_row(mail, fetched, c, now))
             apply(store, config, c.incident_id, effects(arrival, incident, config, now), now)
     return Seen(mail, c)
+
+
+def _may_steer(mail: Mail, config: Config) -> bool:
+    """A person's mail in a thread to the watched mailbox may carry a command or a forwarded answer: its body is
+    read (these are few: the thread's own traffic). The agent's own mail and automatic mail never steer."""
+    own = (config.smtp.from_address, config.imap.address)
+    return not mail.automatic and mail.sender not in own and config.imap.address in mail.recipients
+
+
+def _forwarded_answer(store: Store, raw: bytes, mail: Mail, incident_id: int, rules: EscalationConfig) -> str | None:
+    """The vendor sender of the answer this internal mail forwards, when that answer belongs to the incident's
+    thread (by its own In-Reply-To/References, or its subject) and was a person's; else None."""
+    found = forwarded(raw, mail)
+    if found is None or found.automatic or not in_domains(found.sender, rules.responder_domains):
+        return None
+    by_headers = bool(found.thread_ids) and store.incident_for_message_ids(found.thread_ids) == incident_id
+    key = normalise_subject(found.subject)
+    by_subject = bool(key) and key == store.incident_row(incident_id)["subject_key"]
+    return found.sender if by_headers or by_subject else None
+
+
+def _recent(store: Store, c: Classification) -> tuple[str, ...]:
+    """The incident's last audit events, for the answer to #status."""
+    if c.incident_id is None:
+        return ()
+    return tuple(f"{e['at']} {e['kind']}: {e['detail']}" for e in store.events(c.incident_id)[-5:])
 
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:

@@ -5,7 +5,9 @@ import logging
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core import effects, notices
+from agent.core import effects, notices, steering
+from agent.core.commands import Command
+from agent.core.effect import Event
 from agent.core.errors import AgentError
 from agent.core.policy import Decision, Outgoing, Policy, State, decide
 from agent.core.settings import Config
@@ -17,17 +19,20 @@ from agent.engine.apply import apply
 log = logging.getLogger("agent.escalate")
 
 
-def policy_of(config: Config) -> Policy:
-    return Policy(config.escalation.t2_after, config.escalation.t3_after, config.escalation.exhausted_after)
+def policy_of(config: Config, drill: bool = False) -> Policy:
+    """The ladder's windows: the [drill] ladder's for a drill incident."""
+    esc = config.escalation
+    ladder = esc.drill if drill and esc.drill is not None else esc
+    return Policy(ladder.t2_after, ladder.t3_after, esc.exhausted_after)
 
 
 def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision]:
     """decide() for every incident still awaiting a response; each changed decision goes to the audit log."""
-    policy = policy_of(config)
+    policy, drills = policy_of(config), policy_of(config, drill=True)
     out = {}
     for incident, last_decision in store.open_incidents():
         incident_id = incident.id
-        d = decide(incident, policy, now)
+        d = decide(incident, drills if incident.drill else policy, now)
         out[incident_id] = d
         summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"
         if last_decision != summary:
@@ -61,6 +66,20 @@ def tell_rejected(
 def tell_exhausted(store: Store, config: Config, incident_id: int, now: datetime) -> None:
     subject, body = notices.exhausted(outbox.steps(store, config, incident_id), span(config.escalation.exhausted_after))
     outbox.notify(store, config, incident_id, "exhausted", subject, body, now, "no response after every tier")
+
+
+def steer_by_hand(store: Store, config: Config, incident_id: int, command: Command, now: datetime) -> str:
+    """A command from the CLI (`hold`, `escalate`, `resume`): applied and recorded as the mail command would be,
+    with no answer mail; returns what happens next, or raises AgentError with why it cannot apply."""
+    incident = store.incident(incident_id)
+    done = steering.steer(incident, command, "the command line", policy_of(config), now)
+    refused = next((e for e in done if isinstance(e, Event) and e.kind == "command_refused"), None)
+    if refused is not None:
+        raise AgentError(refused.detail.split(": ", 1)[-1])
+    events = [e for e in done if isinstance(e, Event) and e.kind == "command"]
+    apply(store, config, incident_id, [e for e in done if not isinstance(e, steering.Reply)], now)
+    log.info("incident steered by hand incident=%s command=%s", incident_id, command.verb)
+    return events[0].reason or "done" if events else "done"
 
 
 def resolve(store: Store, config: Config, incident_id: int, note: str, now: datetime) -> None:

@@ -46,16 +46,29 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
     """The exposition text. `store` is a Store or anything with `.db` (or a sqlite_utils.Database).
 
     Every state and every (tier, status) is written, zeros included: a series that appears only once
-    it is non-zero breaks rate() and alerts written as `== 0`.
+    it is non-zero breaks rate() and alerts written as `== 0`. Drill incidents (`escalation-agent drill`) are not
+    real ones: they are counted apart, and their escalations and failed sends not at all.
     """
     db = getattr(store, "db", store)
     one = lambda sql, args=(): db.execute(sql, list(args)).fetchone()[0]  # noqa: E731
-    by_state = dict(db.execute("SELECT state, count(*) FROM incidents GROUP BY state").fetchall())
+    by_state = dict(db.execute("SELECT state, count(*) FROM incidents WHERE drill = 0 GROUP BY state").fetchall())
     by_tier = {
         (t, s): n
-        for t, s, n in db.execute("SELECT tier, status, count(*) FROM escalations GROUP BY tier, status").fetchall()
+        for t, s, n in db.execute(
+            "SELECT e.tier, e.status, count(*) FROM escalations e JOIN incidents i ON i.id = e.incident_id "
+            "WHERE i.drill = 0 GROUP BY e.tier, e.status"
+        ).fetchall()
     }
-    failures = one(f"SELECT count(*) FROM events WHERE kind IN ({','.join('?' * len(FAILURE_KINDS))})", FAILURE_KINDS)
+    failures = one(
+        f"SELECT count(*) FROM events WHERE kind IN ({','.join('?' * len(FAILURE_KINDS))}) AND (incident_id IS NULL "
+        "OR incident_id NOT IN (SELECT id FROM incidents WHERE drill = 1))",
+        FAILURE_KINDS,
+    )
+    drills = one("SELECT count(*) FROM incidents WHERE drill = 1")
+    blind = one(
+        "SELECT count(*) FROM alarms a WHERE kind = 'blind' AND status != 'cancelled' AND NOT EXISTS "
+        "(SELECT 1 FROM alarms s WHERE s.kind = 'sight' AND s.outage = a.outage)"
+    )
     if last_sync_at is None:  # never synced since start: +Inf makes `> threshold` alerts fire
         stamp, age = 0.0, math.inf
     else:
@@ -85,6 +98,18 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
         "counter",
         "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
         [({}, failures)],
+    )
+    lines += _family(
+        "escalation_agent_drills_total",
+        "counter",
+        "Drill incidents (escalation-agent drill), which the other series leave out.",
+        [({}, drills)],
+    )
+    lines += _family(
+        "escalation_agent_blind",
+        "gauge",
+        "1 while the agent has told ops_address it cannot read the mailbox and not yet that it can again.",
+        [({}, min(blind, 1))],
     )
     lines += _family(
         "escalation_agent_last_sync_success_timestamp_seconds",

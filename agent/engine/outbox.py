@@ -25,7 +25,9 @@ log = logging.getLogger("agent.outbox")
 
 
 def label(kind: Outgoing, row: dict) -> str:
-    return Tier(row["tier"]).label if kind == Outgoing.ESCALATION else f"notice '{row['kind']}'"
+    if kind == Outgoing.ESCALATION:
+        return Tier(row["tier"]).label
+    return f"{'alarm' if kind == Outgoing.ALARM else 'notice'} '{row['kind']}'"
 
 
 def original_of(row: dict) -> compose.Original:
@@ -45,15 +47,17 @@ def original_of(row: dict) -> compose.Original:
 
 
 def steps(store: Store, config: Config, incident_id: int) -> tuple[compose.Step, ...]:
-    """The rungs climbed so far: the T1, then every tier contacted (sent, by hand, or in a dry run)."""
+    """The rungs climbed so far: the T1, then every tier contacted (sent, by hand, or in a dry run). A drill
+    incident's rungs are the drill ladder's."""
     row = store.incident_row(incident_id)
-    esc = config.escalation
-    out = [compose.Step(Tier.T1, esc.t1_address, from_iso(row["t1_sent_at"]), row["t1_message_id"])]
+    esc, drill = config.escalation, bool(row.get("drill"))
+    out = [compose.Step(Tier.T1, esc.tier_address(Tier.T1, drill), from_iso(row["t1_sent_at"]), row["t1_message_id"])]
     for e in store.escalation_rows(incident_id):
         status = Status(e["status"])
         if status.done:
             tier = Tier(e["tier"])
-            out.append(compose.Step(tier, esc.tier_address(tier), from_iso(e["sent_at"]), e["message_id"], status))
+            address = esc.tier_address(tier, drill)
+            out.append(compose.Step(tier, address, from_iso(e["sent_at"]), e["message_id"], status))
     return tuple(out)
 
 
@@ -73,12 +77,14 @@ def escalate(
     before = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(tier)), None)
     if before is not None and before["status"] != Status.CANCELLED:
         return int(before["id"])
-    original = original_of(store.incident_row(incident_id))
-    esc = config.escalation
-    to = esc.tier_address(tier)
+    row = store.incident_row(incident_id)
+    original = original_of(row)
+    esc, drill = config.escalation, bool(row.get("drill"))
+    to = esc.tier_address(tier, drill)  # a drill incident climbs the drill's ladder, never the vendor's
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
     message_id = before["message_id"] if before else compose.new_message_id(config.smtp.from_address)
-    window = esc.t2_after if tier == Tier.T2 else esc.t3_after
+    ladder = esc.drill if drill and esc.drill is not None else esc
+    window = ladder.t2_after if tier == Tier.T2 else ladder.t3_after
     msg = compose.escalation(
         original,
         tier,
@@ -161,6 +167,48 @@ def notify(
     return row_id
 
 
+def alarm(
+    store: Store,
+    config: Config,
+    kind: str,
+    outage: datetime,
+    subject: str,
+    body: str,
+    detail: str,
+    now: datetime,
+    reason: str | None = None,
+) -> int | None:
+    """An alarm about the agent itself ("blind", "sight") to ops_address, once per (kind, outage), written with its
+    audit event (of the alarm's kind, about no incident). None when it was decided before, or nobody is to be told."""
+    to = config.agent.ops_address
+    if not to:
+        return None
+    if store.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND outage = ?", [kind, iso(outage)]).fetchone():
+        return None
+    message_id = compose.new_message_id(config.smtp.from_address)
+    cc = tuple(a for a in (config.imap.address,) if a.lower() != to.lower())  # its copy confirms the send
+    msg = compose.alarm(
+        subject, body, to=(to,), cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
+    )
+    with store.transaction():
+        row_id = store.add_outbox(
+            Outgoing.ALARM,
+            dict(
+                kind=kind,
+                outage=iso(outage),
+                reason=reason,
+                message_id=message_id,
+                status=str(Status.PENDING),
+                decided_at=iso(now),
+                recipients=json.dumps([to, *cc]),
+                raw=msg.as_bytes(),
+            ),
+        )
+        store.event(now, kind, detail, None, f"alarm to {to}")
+    log.warning("alarm decided kind=%s to=%s message_id=%s: %s", kind, to, message_id, detail)
+    return row_id
+
+
 def record_by_hand(
     store: Store, incident_id: int, tier: Tier, message_id: str, sent_at: datetime, now: datetime
 ) -> None:
@@ -195,15 +243,16 @@ def deliver(
 ) -> Status:
     """Send one pending outbox row. Every step is recorded before the next one starts."""
     row = store.outbox_row(kind, row_id)
-    incident_id, what = row["incident_id"], label(kind, row)
+    incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
     if dry_run:
+        shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():
             store.update_outbox(kind, row_id, status=str(Status.DRY_RUN), sent_at=iso(now))
             store.event(
                 now,
                 "dry_run",
-                f"{what} {row['message_id']} composed, not sent (escalation-agent show {incident_id} prints it)",
+                f"{what} {row['message_id']} composed, not sent ({shown})",
                 incident_id,
                 "dry_run = true",
             )
@@ -254,7 +303,7 @@ def deliver(
     return Status.SENT
 
 
-def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int) -> None:
+def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int | None) -> None:
     with store.transaction():
         store.update_outbox(kind, row_id, status=str(Status.FAILED), last_error=detail)
         store.event(at, "send_rejected", detail, incident_id, "permanent: not retried")
@@ -282,7 +331,7 @@ def reconcile(store: Store, holds_message_id: Callable[[str], bool], now: dateti
                         now,
                         "reconciled",
                         f"{what} {row['message_id']} found in the mailbox",
-                        row["incident_id"],
+                        row.get("incident_id"),
                         "sent before a crash; not sent again",
                     )
             elif now - from_iso(row["last_attempt_at"]) >= grace:
@@ -292,7 +341,7 @@ def reconcile(store: Store, holds_message_id: Callable[[str], bool], now: dateti
                         now,
                         "reconciled",
                         f"{what} {row['message_id']} not in the mailbox after {int(grace.total_seconds())}s",
-                        row["incident_id"],
+                        row.get("incident_id"),
                         "interrupted before the server accepted it; resent with the same Message-ID",
                     )
 
@@ -318,6 +367,6 @@ def confirm(
         "confirmed",
         f"{label(kind, row)} {row['message_id']} seen in the watched mailbox"
         + (f" as {message_id} (a relay rewrote its Message-ID)" if rewritten else ""),
-        row["incident_id"],
+        row.get("incident_id"),
         "the CC copy came back",
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agent.adapters import selfwatch
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
@@ -17,11 +18,13 @@ from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
 from agent.engine import ladder, metrics, outbox, systemd
+from agent.engine.blind import Watchman
 from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
 from agent.engine.ingest import ingest
+from agent.engine.lock import DatabaseLock
 
 log = logging.getLogger("agent.service")
 
@@ -55,6 +58,8 @@ class Agent:
         self.idle_witness = IdleWitness()
         self.heartbeat = Heartbeat(config.agent, self.troubles)
         self.mirror = Mirror(config.agent, store, self.troubles)
+        self.watchman = Watchman(config, store, self.troubles, clock())  # the blind alarm; the heartbeat's outcome
+        self._incidents_seen = 0  # incidents up to this id were looked at for being drills
         self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
         self._ready = False
@@ -91,6 +96,7 @@ class Agent:
                 with self.store.transaction():
                     for fetched in chunk:
                         new += self._ingest_one(fetched, now)
+                    self._mark_drills()  # in the same transaction: a drill incident is never seen as a real one
                     state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
                     self.store.set_folder_state(folder, state, now)
                 self.tick()  # a first sync over years of mail is long, and not a hang
@@ -98,6 +104,13 @@ class Agent:
                 self.store.set_folder_state(folder, pending.state, now)
         self.last_sync_at = now
         return new
+
+    def _mark_drills(self) -> None:
+        drill = self.config.escalation.drill
+        if drill is not None:
+            for incident_id in selfwatch.mark_drills(self.store, drill.t1_address, self._incidents_seen):
+                log.info("drill incident=%s (its T1 went to [drill] t1_address)", incident_id)
+            self._incidents_seen = selfwatch.last_incident_id(self.store)
 
     def _ingest_one(self, fetched: Fetched, now: datetime) -> int:
         try:
@@ -117,8 +130,10 @@ class Agent:
             new = self.sync(now)
         except MailboxError as e:
             self._problem("imap", str(e))
+            self.watchman.unreadable(now, self.last_sync_at)
             return 0, False
         self._fine("imap")
+        self.watchman.read(now)
         return new, True
 
     def cycle(self) -> CycleReport:
@@ -164,6 +179,13 @@ class Agent:
             status = self._deliver(Outgoing.NOTICE, row["id"])
             if status in (Status.SENT, Status.DRY_RUN):
                 report.sent.append(f"incident {row['incident_id']} notice {row['kind']}")
+        self.watchman.check(now)  # the mailbox unreadable for blind_alert_after: ops_address is told, once
+        for row in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
+            if self._deliver(Outgoing.ALARM, row["id"]) in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"alarm {row['kind']}")
+        alarm_due = self.watchman.due_at()
+        if alarm_due is not None and alarm_due > now:
+            waiting.append(alarm_due)
         if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
             decisions = ladder.decisions(self.store, self.config, self.clock())
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
@@ -182,6 +204,10 @@ class Agent:
         """A cycle that never raises: for the loop. The heartbeat and the chat mirror follow every one."""
         report = self._guarded_cycle()
         self.heartbeat.after_cycle(report is not None and report.mailbox_ok and self.troubles.now("smtp") is None)
+        try:
+            self.watchman.heartbeat(self.heartbeat, self.clock())
+        except sqlite3.Error as e:
+            log.debug("heartbeat outcome not recorded: %s", e)
         try:
             self.mirror.after_cycle(self.store)
         except sqlite3.Error as e:  # the cycle's own trouble with the database is said by the cycle
@@ -222,7 +248,20 @@ class Agent:
         """The service loop (agent.engine.loop), until `stop` is set."""
         from agent.engine.loop import Loop  # the loop is built on the agent, not the other way round
 
-        Loop(self).run(stop)
+        lock = DatabaseLock(self.config.agent.database)
+        try:
+            if not lock.acquire():
+                log.warning(
+                    "%s is held by process %s (a drill running cycles, or another agent on this database)",
+                    lock.path,
+                    lock.holder(),
+                )
+        except OSError as e:
+            log.warning("cannot take %s: %s", lock.path, e)
+        try:
+            Loop(self).run(stop)
+        finally:
+            lock.release()
 
     def _publish(self) -> None:
         """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""

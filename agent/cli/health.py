@@ -1,0 +1,75 @@
+"""What `status` says about the agent itself: the last good read of the mailbox, whether it is blind (and since
+when, and why), and the heartbeat's last outcome. Read from the database, so another process (`status`) can say it;
+`status --json` stays the contract's array of incidents: this is `status --agent [--json]`, and a line of text."""
+
+from datetime import datetime, timedelta
+
+from agent.adapters import selfwatch
+from agent.adapters.store import Store
+from agent.cli.report import when
+from agent.core.settings import Config
+from agent.core.times import from_iso, gmt, iso
+from agent.engine.blind import HEARTBEAT_KINDS, TOUCH_EVERY
+
+
+def stale_after(config: Config) -> timedelta:
+    """A running agent reads every folder at least every poll_interval (and records it every TOUCH_EVERY)."""
+    return timedelta(seconds=2 * config.agent.poll_interval) + TOUCH_EVERY + timedelta(seconds=5)
+
+
+def agent_health(store: Store, config: Config, now: datetime) -> dict:
+    folders = selfwatch.folder_reads(store, config.imap.folders)
+    last = selfwatch.last_good_read(store, config.imap.folders)
+    reading = last is not None and now - last <= stale_after(config)
+    alarm = selfwatch.open_blind(store)
+    if alarm is not None:
+        blind_since, why = from_iso(alarm["outage"]), alarm["reason"]
+    else:
+        blind_since, why = (None, None) if reading else (last, None)
+    beat = selfwatch.last_event(store, HEARTBEAT_KINDS)
+    if not (config.agent.heartbeat_url or config.agent.heartbeat_command):
+        heartbeat = dict(state="off", since=None, detail=None)
+    elif beat is None:
+        heartbeat = dict(state="unknown", since=None, detail="no outcome recorded yet")
+    else:
+        state = "ok" if beat["kind"] == "heartbeat_ok" else "failing"
+        heartbeat = dict(state=state, since=beat["at"], detail=beat["detail"])
+    return dict(
+        ok=bool(reading and alarm is None and heartbeat["state"] != "failing"),
+        last_good_read=iso(last),
+        folders={f: iso(t) for f, t in folders.items()},
+        reading=reading,
+        blind_since=iso(blind_since),
+        blind_reason=why,
+        alarm=None
+        if alarm is None
+        else dict(status=alarm["status"], sent_at=alarm["sent_at"], to=config.agent.ops_address),
+        heartbeat=heartbeat,
+    )
+
+
+def health_lines(h: dict, now: datetime) -> list[str]:
+    """The agent's health as text: the first line alone says whether it is well (below `status`'s table)."""
+    last = from_iso(h["last_good_read"])
+    if h["alarm"] is not None:
+        since = from_iso(h["blind_since"])
+        why = h["blind_reason"] or "the mailbox cannot be read"
+        head = f"Agent: BLIND since {gmt(since)} ({when(since, now)}): {why}"
+    elif last is None:
+        head = "Agent: the mailbox has never been read"
+    elif not h["reading"]:
+        head = f"Agent: the mailbox has not been read since {gmt(last)} ({when(last, now)}): is the agent running?"
+    else:
+        head = f"Agent: mailbox read {when(last, now)}"
+    beat = h["heartbeat"]
+    head += f"; heartbeat {beat['state']}" + (f" since {beat['since']}" if beat["since"] else "")
+    lines = [head]
+    for folder, at in h["folders"].items():
+        lines.append(f"  folder {folder}: last good read {when(from_iso(at), now) if at else 'never'}")
+    if h["alarm"] is not None:
+        alarm = h["alarm"]
+        sent = f" {alarm['sent_at']}" if alarm["sent_at"] else ""
+        lines.append(f"  alarm to {alarm['to']}: {alarm['status']}{sent}")
+    if beat["detail"]:
+        lines.append(f"  heartbeat: {beat['detail']}")
+    return lines

@@ -1,0 +1,136 @@
+"""The effects a mail or a command has on an incident, as values: `effects()` (what a mail does) and
+`steering.steer()` (what a command does) return them, and agent.engine.apply writes them, in order, in one
+transaction."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.core.bounce import Bounce
+from agent.core.classify import Classification
+from agent.core.mail import Mail, normalise_subject
+from agent.core.policy import State, Steering
+from agent.core.sop import Tier
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One mail as ingest saw it: parsed, classified, and what the server said of it."""
+
+    mail: Mail
+    classification: Classification
+    raw: bytes = b""
+    internaldate: datetime | None = None
+    bounce: Bounce | None = None
+    recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """The incident a T1 opens, as it is stored."""
+
+    state: State
+    subject: str
+    t1_message_id: str
+    t1_sender: str
+    t1_recipients: tuple[str, ...]
+    participants: tuple[str, ...]
+    t1_sent_at: datetime
+    t1_sent_at_source: str  # "date", "internaldate" or "first seen"
+    t1_references: tuple[str, ...]
+    t1_text: str
+    t1_raw: bytes
+    items: dict[str, str] = field(default_factory=dict)
+    missing_items: tuple[str, ...] = ()
+    marketplace: str | None = None
+    misroute: str | None = None
+
+    @property
+    def subject_key(self) -> str:
+        return normalise_subject(self.subject)
+
+
+# -- the effects ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Open:
+    """A T1 opens an incident; the effects after it in the list apply to that incident."""
+
+    incident: NewIncident
+
+
+@dataclass(frozen=True)
+class SetState:
+    state: State
+    response_message_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelPending:
+    """Pending escalations (of one tier, or all) are not sent: something made them moot."""
+
+    why: str | None = None
+    tier: Tier | None = None
+
+
+@dataclass(frozen=True)
+class RecordTier:
+    """A tier an engineer sent by hand counts as sent, in place of our own copy if that was never sent."""
+
+    tier: Tier
+    message_id: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """The CC copy of one of our mails came back: that send is confirmed."""
+
+    message_id: str
+    sent_at: datetime
+    original_message_id: str | None = None  # a relay replaced our Message-ID and kept ours here
+
+
+@dataclass(frozen=True)
+class CaseId:
+    """The vendor's case system filed this incident under `case_id`: any later mail carrying it belongs here."""
+
+    case_id: str
+    message_id: str  # the vendor's mail it was learned from
+
+
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """The T1 itself bounced."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One notice to our own people (at most one of each kind per incident)."""
+
+    kind: str
+    subject: str
+    body: str
+    reason: str
+    to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
+
+
+@dataclass(frozen=True)
+class Event:
+    """An audit event and nothing else; with `once`, only if the incident has no event of this kind yet."""
+
+    kind: str
+    detail: str
+    reason: str | None = None
+    once: bool = False
+
+
+@dataclass(frozen=True)
+class Steer:
+    """The incident's steering becomes this (a hold, an escalate-now, a resume)."""
+
+    steering: Steering
+
+
+Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer
