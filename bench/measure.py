@@ -56,6 +56,57 @@ def measure_ingest(work: Path, dovecot, relay, count: int, figures: dict) -> Non
     figures["ingest_floor_s"] = round(floor_s, 3)
 
 
+def floor_message_ids(dovecot: Dovecot, user: str) -> tuple[float, int]:
+    """The floor of a resync: log in, EXAMINE, SEARCH, FETCH every mail's Message-ID field, 500 UIDs a command."""
+    started = time.perf_counter()
+    with dovecot.imap(user) as c:
+        c.select_folder("INBOX", readonly=True)
+        uids = c.search(["UID", "1:*"])
+        count = 0
+        for i in range(0, len(uids), CHUNK):
+            count += len(c.fetch(uids[i : i + CHUNK], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]))
+    return time.perf_counter() - started, count
+
+
+def measure_resync(work: Path, dovecot, relay, count: int, figures: dict) -> None:
+    """After the ingest: the server renumbers the folder (a new UIDVALIDITY), and the agent's next cycle on the
+    same database against a bare fetch of every Message-ID of the folder."""
+    say(
+        f"\n== resync: the next cycle after a UIDVALIDITY change of the {count}-mail folder vs fetching its Message-IDs"
+    )
+    db = work / "ingest.db"
+    before = query(db, "SELECT count(*) FROM messages")[0][0]
+    dovecot.set_uid_validity("ingest", 777_000 + count)
+    floor_message_ids(dovecot, "ingest")  # warm-up, as for the ingest floor
+    floors = [floor_message_ids(dovecot, "ingest") for _ in range(3)]
+    if floors[0][1] != count:
+        raise RuntimeError(f"the ingest folder holds {floors[0][1]} mails, not {count}")
+    cfg = load_config(write_config(work / "resync.ini", dovecot, relay, "ingest", db, poll=60, dry_run=True))
+    store = Store(db)
+    agent = Agent(cfg, store)
+    try:
+        started = time.perf_counter()
+        report = agent.cycle()
+        agent_s = time.perf_counter() - started
+    finally:
+        agent.close()
+        store.close()
+    floors.append(floor_message_ids(dovecot, "ingest"))
+    floor_s = statistics.median(f[0] for f in floors)
+    after = query(db, "SELECT count(*) FROM messages")[0][0]
+    state = query(db, "SELECT uidvalidity FROM mailbox_state WHERE folder = 'INBOX'")
+    say(f"floor (Message-IDs only) runs: {', '.join(f'{f[0]:.3f}' for f in floors)} s -> median {floor_s:.3f} s")
+    say(
+        f"agent resync: {agent_s:.2f} s ({report.new_mails} new mails; messages {before} -> {after}; "
+        f"UIDVALIDITY stored {state})"
+    )
+    if after != before or report.new_mails:
+        raise RuntimeError(f"the resync recorded new mails: {before} -> {after}, {report.new_mails} new")
+    figures["resync_ratio"] = round(agent_s / floor_s, 2)
+    figures["resync_agent_s"] = round(agent_s, 2)
+    figures["resync_floor_s"] = round(floor_s, 3)
+
+
 def idle_cycles(agents: dict[str, Agent], rounds: int) -> dict[str, list[float]]:
     """Agent.cycle() with nothing new, the folders taking turns (a load change hits both alike)."""
     times: dict[str, list[float]] = {k: [] for k in agents}

@@ -245,3 +245,21 @@ def test_the_registrable_name_ignores_subdomains_and_public_suffixes():
     assert registrable_name("co.jp") is None
     assert looks_like("amazon.com.au", ("amazon.com",)) == "amazon.com"
     assert looks_like("amaz0n.com", ("amazon.com",)) is None and looks_like("amazon.com", ("amazon.com",)) is None
+
+
+def test_a_first_t2_by_hand_that_starts_with_a_hash_word_is_that_t2_not_a_command():
+    from agent.core.commands import Malformed
+
+    m, _ = mail(sender="bob@partner.test", to="t2@vendor.test", message_id="<urgent@partner.test>")
+    c = Classification(Kind.COMMAND, "command", 7, Tier.T2, Via.HEADERS, Malformed("#URGENT: T2", "not a command"))
+    out = effects(Arrival(m, c), incident(), SETTINGS, T0)
+    assert isinstance(out[0], RecordTier) and out[0].tier == Tier.T2
+    assert out[-1].kind == "command_refused" and not any(isinstance(e, Notify) for e in out)
+
+
+def test_case_ids_are_learned_from_the_vendors_own_mail_only():
+    m, _ = mail(sender="alice@partner.test", subject="Fwd: RE: API down [Case 4711]")
+    c = Classification(
+        Kind.RESPONSE, "response forwarded by alice@partner.test (from s@vendor.test)", 7, via=Via.HEADERS
+    )
+    assert not [e for e in effects(Arrival(m, c), incident(), SETTINGS, T0) if type(e).__name__ == "CaseId"]

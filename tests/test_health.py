@@ -30,3 +30,18 @@ def test_a_mute_idle_is_noticed_once_and_a_working_one_never():
     assert not any(working.after_cycle(False, 1) for _ in range(10))
     no_idle = IdleWitness()  # the loop did not wait in IDLE: polls finding mail prove nothing about IDLE
     assert not any(no_idle.after_cycle(None, 3) for _ in range(10))
+
+
+def test_one_process_at_a_time_takes_the_databases_lock(tmp_path):
+    import pytest
+
+    from agent.core.errors import AgentError
+    from agent.engine.lock import DatabaseLock
+
+    first, second = DatabaseLock(tmp_path / "state.db"), DatabaseLock(tmp_path / "state.db")
+    first.take()
+    with pytest.raises(AgentError, match="is held by process"):
+        second.take()
+    first.release()
+    second.take()
+    second.release()

@@ -8,6 +8,7 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
+from agent.core.classify import Kind
 from agent.core.effects import t1_sent_at
 from agent.core.folder import Fetched
 from agent.core.mail import parse
@@ -285,3 +286,48 @@ def test_a_database_from_before_counts_a_tier_cancelled_for_a_hand_sent_one_as_s
     assert (row["status"], row["message_id"], row["sent_at"]) == ("manual", "<hand@p>", "2026-11-25T11:46:00.000Z")
     d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
     assert d.tier == Tier.T3  # the ladder goes on from the hand-sent T2; no T2 of ours
+
+
+def forward_raw(mid, to, cc, inner_headers, body="Rolling back now."):
+    """An engineer's forward of a vendor answer: the answer attached (inner_headers given) or quoted inline."""
+    head = (
+        f"From: alice@partner.test\r\nTo: {to}\r\nCc: {cc}\r\nSubject: FW: RE: API down\r\n"
+        f"Date: Wed, 25 Nov 2026 11:40:00 +0000\r\nMessage-ID: {mid}\r\nIn-Reply-To: <t1@p>\r\n"
+    )
+    if inner_headers is None:
+        return (
+            head + "\r\nFYI\r\n\r\n---------- Forwarded message ---------\r\nFrom: Kenji <kenji@vendor.test>\r\n"
+            "Date: Wed, 25 Nov 2026 at 11:39\r\nSubject: RE: API down\r\nTo: alice@partner.test\r\n\r\n"
+            f"{body}\r\n"
+        ).encode()
+    inner = inner_headers + f"\r\n{body}\r\n"
+    return (
+        head + 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="F"\r\n\r\n--F\r\n'
+        "Content-Type: text/plain\r\n\r\nSee attached.\r\n--F\r\nContent-Type: message/rfc822\r\n\r\n"
+        f"{inner}--F--\r\n"
+    ).encode()
+
+
+def test_a_forwarded_answer_counts_only_when_it_belongs_to_this_thread_and_was_meant_for_the_agent(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    old = (
+        "From: kenji@vendor.test\r\nSubject: RE: API down\r\nDate: Wed, 18 Nov 2026 09:00:00 +0000\r\n"
+        "Message-ID: <old-answer@vendor.test>\r\nIn-Reply-To: <last-weeks-t1@p>\r\n"
+    )
+    kinds = []
+    for uid, data in enumerate(
+        [
+            forward_raw("<f1@p>", "watch@partner.test", "bob@partner.test", old),  # last week's answer, same subject
+            forward_raw("<f2@p>", "team@partner.test", "watch@partner.test", None),  # inline, the agent only in Cc
+        ],
+        start=2,
+    ):
+        kinds.append(ingest(store, fetched(data, uid=uid), cfg, NOW).classification.kind)
+    assert kinds == [Kind.FOLLOW_UP, Kind.FOLLOW_UP]
+    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    meant = forward_raw("<f3@p>", "watch@partner.test", "bob@partner.test", None)  # inline, To the agent
+    c = ingest(store, fetched(meant, uid=5), cfg, NOW).classification
+    assert (c.kind, c.reason) == (Kind.RESPONSE, "response forwarded by alice@partner.test (from kenji@vendor.test)")
+    assert store.incident_row(incident_id)["state"] == "responded"

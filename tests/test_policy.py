@@ -132,3 +132,9 @@ def test_a_resumed_incident_runs_its_next_window_from_the_resume():
     assert decide(resumed, POLICY, at(130)).tier == Tier.T2
     after_t2 = steered(Escalation(Tier.T2, Status.SENT, at(30)), resumed_at=at(100))
     assert decide(after_t2, POLICY, at(129)) == Decision(Reason.NOT_YET_DUE, None, at(130))
+
+
+def test_a_hold_also_holds_a_tier_that_smtp_is_still_retrying():
+    pending = steered(Escalation(Tier.T2, Status.PENDING, None), hold_until=at(90))
+    assert decide(pending, POLICY, at(40)) == Decision(Reason.HELD, None, at(90))
+    assert decide(pending, POLICY, at(90)).reason == Reason.RETRY

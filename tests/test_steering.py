@@ -71,3 +71,11 @@ def test_a_command_that_cannot_apply_changes_nothing_and_says_why():
     )
     out = refused(Malformed("#stopp", "#stopp is not a command"), BOB)
     assert out[0].kind == "command_refused" and "#stopp is not a command" in out[1].body
+
+
+def test_after_a_tier_was_rejected_for_good_hold_and_escalate_say_so():
+    failed = Escalation(Tier.T2, Status.FAILED, None)
+    out = steer(incident(State.AWAITING_RESPONSE, failed), Command(Verb.ESCALATE), BOB, POLICY, T0)
+    assert out[0].kind == "command_refused" and "T2 was rejected for good" in out[1].body
+    status = steer(incident(State.AWAITING_RESPONSE, failed), Command(Verb.STATUS), BOB, POLICY, T0)
+    assert "rejected for good by the mail server: escalate by hand" in status[-1].body

@@ -15,6 +15,7 @@ from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 
+MESSAGE_ID_FIELD = "HEADER.FIELDS (MESSAGE-ID)"
 CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
 
 
@@ -184,6 +185,23 @@ class Mailbox:
                     uid in large,
                 )
             )
+        return out
+
+    def message_ids(self, sync: FolderSync) -> Iterator[list[tuple[int, bytes]]]:
+        """(UID, its Message-ID header field) of the folder's mails, in chunks of CHUNK: what a renumbered folder is
+        re-mapped by, without a body. The folder must be selected."""
+        for i in range(0, len(sync.uids), CHUNK):
+            chunk = sync.uids[i : i + CHUNK]
+            yield self._call(f"fetching Message-IDs from {sync.folder}", self._fetch_ids, chunk)
+
+    @staticmethod
+    def _fetch_ids(client, uids: list[int]) -> list[tuple[int, bytes]]:
+        data = client.fetch(uids, [f"BODY.PEEK[{MESSAGE_ID_FIELD}]"])
+        out = []
+        for uid in uids:
+            if uid in data:  # else expunged between SEARCH and FETCH
+                field = next((v for k, v in data[uid].items() if k.startswith(b"BODY[HEADER.FIELDS")), b"")
+                out.append((uid, bytes(field or b"")))
         return out
 
     def supports_idle(self) -> bool:

@@ -119,6 +119,25 @@ class Store:
     def has_message(self, message_id: str) -> bool:
         return bool(self.db.execute("SELECT 1 FROM messages WHERE message_id = ?", [message_id]).fetchone())
 
+    def known_message_ids(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are recorded (in any folder)."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):  # SQLite's limit on host parameters
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            found.update(
+                r[0] for r in self.db.execute(f"SELECT message_id FROM messages WHERE message_id IN ({marks})", part)
+            )
+        return found
+
+    def remap_messages(self, folder: str, uidvalidity: int, uids: list[tuple[int, str]]) -> None:
+        """A renumbered folder: its recorded mails' rows take their new (UID, UIDVALIDITY). A mail first recorded
+        from another folder keeps that folder's row."""
+        self.db.conn.executemany(
+            "UPDATE messages SET uid = ?, uidvalidity = ? WHERE message_id = ? AND folder = ?",
+            [(uid, uidvalidity, message_id, folder) for uid, message_id in uids],
+        )
+
     def add_message(self, row: dict) -> None:
         self._insert("messages", row)
         if row["incident_id"] is None:  # it may belong to a T1 not seen yet
@@ -313,6 +332,15 @@ class Store:
     def outbox_row(self, kind: Outgoing, row_id: int) -> dict:
         [row] = self._rows(f"SELECT * FROM {_TABLES[kind]} WHERE id = ?", row_id)
         return row
+
+    def claim_outbox(self, kind: Outgoing, row_id: int, attempt: int, now: datetime) -> bool:
+        """pending -> sending, in one statement; False when the row was not pending any more."""
+        done = self.db.execute(
+            f"UPDATE {_TABLES[kind]} SET status = 'sending', attempts = ?, last_attempt_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            [attempt, iso(now), row_id],
+        )
+        return done.rowcount == 1
 
     def update_outbox(self, kind: Outgoing, row_id: int, **fields) -> None:
         self._update(_TABLES[kind], row_id, fields)

@@ -23,6 +23,7 @@ from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
 from agent.engine import ladder, metrics
 from agent.engine.clock import utcnow
+from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent
 
 
@@ -120,9 +121,12 @@ def poll(obj):
     _setup_logging(cfg.agent.log_level)
     store = obj.store()
     agent = Agent(cfg, store)
+    lock = DatabaseLock(cfg.agent.database)
     try:
+        lock.take()
         result = agent.cycle()
     finally:
+        lock.release()
         agent.close()
         store.close()
     click.echo(

@@ -158,17 +158,21 @@ def classify(
     if thread is None:
         return _outside_thread(mail, rules)
     incident, via = thread.incident_id, thread.via
-    if in_domains(mail.sender, rules.internal_domains) and not _machine(mail):
-        # A command comes first: "#hold 1h" in a reply to all on the T2 mail is no second T2.
+    if in_domains(mail.sender, rules.internal_domains) and not written_by_machine(mail):
+        # A command names the tier address it went to: "#hold 1h" in a reply to all on our T2 is no second T2, but
+        # a first T2 written by hand that happens to start with "#URGENT" is that T2 (effects.py decides which).
         if command is not None:
-            return Classification(Kind.COMMAND, f"command from {mail.sender}", incident, via=via, command=command)
+            addressed = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
+            return Classification(
+                Kind.COMMAND, f"command from {mail.sender}", incident, addressed[0] if addressed else None, via, command
+            )
         if forwarded_from is not None:
             return Classification(
                 Kind.RESPONSE, f"response forwarded by {mail.sender} (from {forwarded_from})", incident, via=via
             )
     if in_domains(mail.sender, rules.internal_domains):
         tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
-        if tiers and not _machine(mail):
+        if tiers and not written_by_machine(mail):
             return Classification(
                 Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address", incident, tiers[0], via
             )
@@ -192,7 +196,7 @@ def classify(
 _RELAYED = ("X-Loop:", "empty Return-Path")
 
 
-def _machine(mail: Mail) -> bool:
+def written_by_machine(mail: Mail) -> bool:
     """Was this mail written by a machine? For internal senders: a relay's marks alone do not say so."""
     return mail.automatic is not None and not mail.automatic.startswith(_RELAYED)
 
@@ -206,6 +210,6 @@ def _outside_thread(mail: Mail, rules: EscalationConfig) -> Classification:
         return Classification(Kind.UNRELATED, "not addressed to the T1 address")
     if not in_domains(mail.sender, rules.internal_domains):
         return Classification(Kind.UNRELATED, f"T1 address, but {mail.sender or 'no sender'} is not internal")
-    if _machine(mail):
+    if written_by_machine(mail):
         return Classification(Kind.UNRELATED, f"T1 address, but automatic ({mail.automatic})")
     return Classification(Kind.T1, f"{mail.sender} wrote to the T1 address")

@@ -43,7 +43,8 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
     out = _what_it_does(arrival, incident, settings, now)
     # The case ids in the vendor's own mail (trusted, not a bounce) in the thread, subject and body: an engineer's
     # mention of some other case must not capture that case's mail.
-    if incident is not None and arrival.classification.kind in (Kind.RESPONSE, Kind.AUTO_REPLY):
+    vendor = in_domains(arrival.mail.sender, settings.escalation.responder_domains)  # not a forward's own words
+    if incident is not None and vendor and arrival.classification.kind in (Kind.RESPONSE, Kind.AUTO_REPLY):
         out += [CaseId(i, arrival.mail.message_id) for i in case_ids(arrival.mail, settings.escalation)]
     return out
 
@@ -68,6 +69,17 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
     if c.kind == Kind.OWN:
         return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
     if c.kind == Kind.COMMAND and c.command is not None:
+        written = incident.escalation(c.tier) if c.tier is not None else None
+        if c.tier is not None and (written is None or not written.status.done):  # the mail is that tier, by hand
+            said = c.command.line if isinstance(c.command, Malformed) else f"#{c.command.verb}"
+            return [
+                *manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now),
+                Event(
+                    "command_refused",
+                    f"{said} in {mail.sender}'s mail to the {c.tier.label} address is not applied",
+                    f"a mail to the {c.tier.label} address is the {c.tier.label} sent by hand",
+                ),
+            ]
         return command(mail, c.command, incident, settings, now, arrival.recent)
     return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
 

@@ -12,6 +12,7 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import quotequail
 
@@ -30,6 +31,8 @@ class Forwarded:
     subject: str
     thread_ids: tuple[str, ...]  # its In-Reply-To and References, when it came attached
     automatic: str | None  # why it was a machine's, when it shows that
+    date: datetime | None = None
+    inline: bool = False  # quoted in the forward's text, not attached: its headers are only what the text shows
 
 
 def forwarded(raw: bytes, mail: Mail) -> Forwarded | None:
@@ -46,7 +49,7 @@ def _attached(raw: bytes) -> Forwarded | None:
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
                 inner = parse(payload[0].as_bytes(), headers_only=True)
-                return Forwarded(inner.sender, inner.subject, inner.thread_ids, inner.automatic)
+                return Forwarded(inner.sender, inner.subject, inner.thread_ids, inner.automatic, inner.date)
     except Exception:  # a forward the email package cannot read is no forward
         return None
     return None
@@ -61,4 +64,4 @@ def _inline(text: str) -> Forwarded | None:
         return None
     head = f"From: {found['from']}\r\nSubject: {found.get('subject', '')}\r\n\r\n"
     inner = parse(head.encode("utf-8", "replace"), headers_only=True)
-    return Forwarded(inner.sender, inner.subject, (), inner.automatic)
+    return Forwarded(inner.sender, inner.subject, (), inner.automatic, inline=True)

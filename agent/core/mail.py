@@ -170,6 +170,17 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id.invalid>"
 
 
+def header_message_id(fields: bytes) -> str | None:
+    """The Message-ID in a mail's header fields alone (a FETCH of `BODY[HEADER.FIELDS (MESSAGE-ID)]`), read as
+    `parse` reads it; None when there is none, and the mail's id is then `synthetic_message_id` of its bytes."""
+    try:
+        msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(fields)
+    except Exception:
+        return None
+    ids = message_ids(_header_reader(msg)("Message-ID"))
+    return ids[0] if ids else None
+
+
 def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str, ...]]:
     """The mail as it may be handed to a parser, and the limits it was over. Within every limit that is `raw`
     itself; over one, it is what `parse` reads: the mail cut to the limits, attachments' contents left out."""

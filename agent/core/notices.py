@@ -149,7 +149,13 @@ def watching(t2_due: datetime, local: str | None) -> Text:
 
 def command_reply(title: str, body: str) -> Text:
     """The answer to an engineer's command: what was done and what happens next, in one or two sentences."""
-    return (title, _body(one_line(body)[:1500], "The commands:", COMMANDS_HELP))
+    blocks = []
+    for block in body.split("\n\n")[:3]:  # paragraphs, and "- " lists (the last events, for #status)
+        lines = [one_line(line)[:200] for line in block.splitlines() if line.strip()]
+        words = [line for line in lines if not line.startswith("- ")]
+        items = [line for line in lines if line.startswith("- ")]
+        blocks += [b for b in (" ".join(words), "\n".join(items)) if b]
+    return (title, _body(*blocks, "The commands:", COMMANDS_HELP))
 
 
 # -- alarms: mails about the agent itself, to [agent] ops_address ------------------------------------------------

@@ -156,6 +156,8 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
                 return Decision(reason, tier, due_at)
             return Decision(waiting, due_at=due_at)
         if e.status == Status.PENDING:
+            if steer.hold_until is not None and now < steer.hold_until:  # held while SMTP was still retrying
+                return Decision(Reason.HELD, due_at=steer.hold_until)
             return Decision(Reason.RETRY, tier, due_at)
         if e.status == Status.SENDING:
             return Decision(Reason.IN_FLIGHT, due_at=due_at)

@@ -74,7 +74,9 @@ class EscalationConfig:
 
     def tier_address(self, tier: sop.Tier, drill: bool = False) -> str:
         """The tier's address: the drill ladder's for a drill incident."""
-        if drill and self.drill is not None:
+        if drill:
+            if self.drill is None:  # a drill must never reach the vendor: no [drill] ladder, no address
+                raise ValueError("a drill incident, but there is no [drill] ladder")
             return self.drill.tier_address(tier)
         return {1: self.t1_address, 2: self.t2_address, 3: self.t3_address}[int(tier)]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from agent.core.commands import Command, Malformed, Verb
 from agent.core.effect import CancelPending, Event, SetState, Steer
-from agent.core.policy import Decision, Incident, Policy, Reason, State, Steering, decide
+from agent.core.policy import Decision, Incident, Policy, Reason, State, Status, Steering, decide
 from agent.core.sop import Tier
 from agent.core.times import gmt
 
@@ -63,7 +63,7 @@ def steer(
     title = "status" if verb == Verb.STATUS else f"#{verb} done"
     told = f"{_done(verb, said)} {next_step}."
     if verb == Verb.STATUS and recent:
-        told += " Last events: " + " | ".join(recent)
+        told += "\n\nLast events:\n" + "\n".join(f"- {line}" for line in recent)
     return out + [Reply(by, title, told)]
 
 
@@ -79,6 +79,8 @@ def what_next(d: Decision, incident: Incident) -> str:
     """The next step in one sentence, for the reply and the audit log."""
     if incident.state != State.AWAITING_RESPONSE:
         return f"The incident is {incident.state}: no tier is sent"
+    if d.reason == Reason.FAILED:
+        return "A tier was rejected for good by the mail server: escalate by hand"
     if d.due_at is None:
         return "Nothing more is due: every tier was contacted"
     target = d.tier or _next_tier(incident)
@@ -102,6 +104,9 @@ def _refusal(incident: Incident, command: Command) -> str | None:
         return "the incident is already resolved"
     if state != State.AWAITING_RESPONSE and verb != Verb.STOP:
         return f"the incident is {state}, not awaiting a response"
+    rejected = next((e.tier for e in incident.escalations if e.status == Status.FAILED), None)
+    if verb in (Verb.HOLD, Verb.ESCALATE) and rejected is not None:
+        return f"the {rejected.label} was rejected for good by the mail server; escalate by hand"
     if verb in (Verb.HOLD, Verb.ESCALATE) and incident.tier == Tier.T3:
         return f"every tier was contacted (T3 is the last); #{verb} has nothing left to act on"
     return None

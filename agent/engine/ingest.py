@@ -6,14 +6,23 @@ from datetime import datetime
 
 from agent.adapters.store import Store
 from agent.core import bounce
-from agent.core.classify import Classification, Kind, Thread, Via, classify, find_thread, reads_body
+from agent.core.classify import (
+    Classification,
+    Kind,
+    Thread,
+    Via,
+    classify,
+    find_thread,
+    reads_body,
+    written_by_machine,
+)
 from agent.core.commands import read_command
 from agent.core.effects import Arrival, effects
 from agent.core.folder import Fetched
 from agent.core.forwards import forwarded
 from agent.core.mail import Mail, in_domains, normalise_subject, parse
 from agent.core.settings import Config, EscalationConfig
-from agent.core.times import from_iso, iso
+from agent.core.times import from_iso, gmt, iso
 from agent.core.trust import authentication_results, verify_sender
 from agent.engine.apply import apply
 
@@ -55,7 +64,7 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             mail, has_body = _with_body(mail, fetched), True
         said = read_command(mail.text)
         if said is None and in_domains(mail.sender, rules.internal_domains):
-            forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules)
+            forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules, config.imap.address)
     c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust, said, forward_from)
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
@@ -82,26 +91,36 @@ def _may_steer(mail: Mail, config: Config) -> bool:
     """A person's mail in a thread to the watched mailbox may carry a command or a forwarded answer: its body is
     read (these are few: the thread's own traffic). The agent's own mail and automatic mail never steer."""
     own = (config.smtp.from_address, config.imap.address)
-    return not mail.automatic and mail.sender not in own and config.imap.address in mail.recipients
+    return not written_by_machine(mail) and mail.sender not in own and config.imap.address in mail.recipients
 
 
-def _forwarded_answer(store: Store, raw: bytes, mail: Mail, incident_id: int, rules: EscalationConfig) -> str | None:
-    """The vendor sender of the answer this internal mail forwards, when that answer belongs to the incident's
-    thread (by its own In-Reply-To/References, or its subject) and was a person's; else None."""
+def _forwarded_answer(
+    store: Store, raw: bytes, mail: Mail, incident_id: int, rules: EscalationConfig, watched: str
+) -> str | None:
+    """The vendor sender of the answer this internal mail forwards, when that answer was a person's and belongs to
+    the incident's thread: by its own In-Reply-To/References when it has them (an old answer with the same subject
+    does not), else by its subject, and never written before the T1; else None."""
     found = forwarded(raw, mail)
     if found is None or found.automatic or not in_domains(found.sender, rules.responder_domains):
         return None
-    by_headers = bool(found.thread_ids) and store.incident_for_message_ids(found.thread_ids) == incident_id
+    if found.inline and watched not in mail.to:
+        return None  # an inline forward shows no header that says it was a machine's: only one meant for the agent
+    row = store.incident_row(incident_id)
+    if found.date is not None and found.date < from_iso(row["t1_sent_at"]):
+        return None
+    if found.thread_ids:
+        return found.sender if store.incident_for_message_ids(found.thread_ids) == incident_id else None
     key = normalise_subject(found.subject)
-    by_subject = bool(key) and key == store.incident_row(incident_id)["subject_key"]
-    return found.sender if by_headers or by_subject else None
+    return found.sender if key and key == row["subject_key"] else None
 
 
 def _recent(store: Store, c: Classification) -> tuple[str, ...]:
     """The incident's last audit events, for the answer to #status."""
     if c.incident_id is None:
         return ()
-    return tuple(f"{e['at']} {e['kind']}: {e['detail']}" for e in store.events(c.incident_id)[-5:])
+    return tuple(
+        f"{gmt(from_iso(e['at']))}: {e['kind']}, {e['detail']}"[:160] for e in store.events(c.incident_id)[-5:]
+    )
 
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:
@@ -114,7 +133,7 @@ def _with_body(mail: Mail, fetched: Fetched) -> Mail:
 
 def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, now: datetime) -> None:
     """A mail seen before its T1 (another folder, an earlier UID): classify it again, now in the thread."""
-    if incident_id is None:
+    if incident_id is None or orphan["kind"] == "untrusted":  # a spoofed sender never counts, seen early or late
         return
     recipients = tuple(json.loads(orphan["recipients"]))
     mail = Mail(

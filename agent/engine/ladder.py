@@ -32,6 +32,11 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
     out = {}
     for incident, last_decision in store.open_incidents():
         incident_id = incident.id
+        if incident.drill and config.escalation.drill is None:
+            # A drill left open (the drill was killed) after [drill] was removed: its ladder is gone, and it must
+            # never climb the real one to the vendor.
+            log.debug("drill incident=%s skipped: no [drill] ladder in the config", incident_id)
+            continue
         d = decide(incident, drills if incident.drill else policy, now)
         out[incident_id] = d
         summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"

@@ -6,6 +6,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from agent.core.errors import AgentError
+
 
 class DatabaseLock:
     def __init__(self, database: Path | str):
@@ -15,14 +17,20 @@ class DatabaseLock:
     def acquire(self) -> bool:
         """Take the lock without waiting; False when another process holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        except PermissionError:  # made by another user (a drill run as root): a read-only descriptor locks too
+            fd = os.open(self.path, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # the holder's pid is for people; the lock is the flock
         self._fd = fd
         return True
 
@@ -32,6 +40,20 @@ class DatabaseLock:
             return self.path.read_text().strip() or "?"
         except OSError:
             return "?"
+
+    def take(self) -> None:
+        """Take it or raise AgentError: one process sends from an outbox, or two could send one row twice."""
+        try:
+            taken = self.acquire()
+        except OSError as e:
+            raise AgentError(
+                f"cannot take {self.path} ({e.strerror}): one process at a time may use this database"
+            ) from None
+        if not taken:
+            raise AgentError(
+                f"{self.path} is held by process {self.holder()} (an agent or a drill on this database): "
+                "one process at a time may send from its outbox"
+            )
 
     def release(self) -> None:
         if self._fd is not None:

@@ -245,6 +245,8 @@ def deliver(
     row = store.outbox_row(kind, row_id)
     incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
+    if row["status"] != Status.PENDING:
+        return Status(row["status"])
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():
@@ -266,7 +268,10 @@ def deliver(
         return Status.DRY_RUN
     attempt = row["attempts"] + 1
     with store.transaction():
-        store.update_outbox(kind, row_id, status=str(Status.SENDING), attempts=attempt, last_attempt_at=iso(now))
+        # Claimed only if still pending: a row another hand already took, or the engineer's own copy took the
+        # place of, is never handed to the server from here.
+        if not store.claim_outbox(kind, row_id, attempt, now):
+            return Status(store.outbox_row(kind, row_id)["status"])
     # The policy it was composed with: email.policy.default would re-fold a long In-Reply-To or References
     # (an Exchange Message-ID) into an encoded word, and the mail would leave the vendor's thread.
     msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.adapters import selfwatch
-from agent.adapters.imap import Mailbox
+from agent.adapters.imap import FolderSync, Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core.errors import AgentError, MailboxError, why
-from agent.core.folder import Fetched, FolderState
+from agent.core.folder import Fetched, FolderState, split_known
+from agent.core.mail import header_message_id, synthetic_message_id
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
@@ -25,6 +26,7 @@ from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
 from agent.engine.ingest import ingest
 from agent.engine.lock import DatabaseLock
+from agent.engine.progress import Progress
 
 log = logging.getLogger("agent.service")
 
@@ -81,15 +83,10 @@ class Agent:
             known = self.store.folder_state(folder)
             pending = self.mailbox.pending(folder, known)
             if pending.reset and known is not None:  # always known: a reset is a change from the stored UIDVALIDITY
-                self.store.event(
-                    now,
-                    "mailbox_reset",
-                    f"{folder}: UIDVALIDITY {known.uidvalidity} -> "
-                    f"{pending.state.uidvalidity}; reading the folder again",
-                    None,
-                    "the server renumbered the folder; Message-IDs prevent duplicates",
-                )
-                log.warning("UIDVALIDITY changed folder=%s; reading it again", folder)
+                new += self._remap(pending, known, now)
+                continue
+            what = f"first sync {folder}" if known is None else f"sync {folder}"
+            progress, done = Progress(what, len(pending.uids), self.tick), 0
             for chunk in self.mailbox.fetch(pending, self.config.agent.max_message_bytes):
                 # One transaction (one fsync under synchronous=FULL) a chunk, its folder state included; each
                 # mail is a savepoint inside it, so a mail that fails is quarantined alone.
@@ -99,10 +96,65 @@ class Agent:
                     self._mark_drills()  # in the same transaction: a drill incident is never seen as a real one
                     state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
                     self.store.set_folder_state(folder, state, now)
-                self.tick()  # a first sync over years of mail is long, and not a hang
+                done += len(chunk)
+                progress.advance(done)  # a first sync over years of mail is long, and not a hang
             if known != pending.state and not pending.uids:
                 self.store.set_folder_state(folder, pending.state, now)
         self.last_sync_at = now
+        return new
+
+    def _remap(self, pending: FolderSync, known: FolderState, now: datetime) -> int:
+        """The server renumbered the folder (a new UIDVALIDITY: every stored UID of it is void). Its mails are
+        matched to the stored ones by Message-ID, fetched alone; only mail never seen is fetched in full and
+        ingested, so nothing is re-opened, re-sent or re-told. The folder state keeps the old UIDVALIDITY until
+        the end: a crash midway repeats the re-map, and each step is safe to repeat (a row re-mapped again, a
+        mail ingested once by its Message-ID). Returns how many mails were new."""
+        folder, validity = pending.folder, pending.state.uidvalidity
+        log.warning(
+            "UIDVALIDITY changed folder=%s %s -> %s; re-mapping %s mails by Message-ID",
+            folder,
+            known.uidvalidity,
+            validity,
+            len(pending.uids),
+        )
+        progress, done = Progress(f"re-map {folder}", len(pending.uids), self.tick), 0
+        known_count, unknown, without_id = 0, list[int](), set[int]()
+        for chunk in self.mailbox.message_ids(pending):
+            ids = [(uid, header_message_id(field)) for uid, field in chunk]
+            with self.store.transaction():
+                plan = split_known(ids, self.store.known_message_ids([i for _, i in ids if i is not None]))
+                self.store.remap_messages(folder, validity, list(plan.known))
+            known_count += len(plan.known)
+            unknown += plan.unknown
+            without_id |= plan.without_id
+            done += len(chunk)
+            progress.advance(done)
+        new = fetched_new = 0
+        whole = FolderSync(folder, pending.state, unknown, True)
+        for batch in self.mailbox.fetch(whole, self.config.agent.max_message_bytes):
+            with self.store.transaction():
+                for fetched in batch:
+                    synthetic = synthetic_message_id(fetched.raw) if fetched.uid in without_id else None
+                    if synthetic is not None and self.store.has_message(synthetic):
+                        self.store.remap_messages(folder, validity, [(fetched.uid, synthetic)])
+                        known_count += 1
+                        continue
+                    fetched_new += 1
+                    new += self._ingest_one(fetched, now)
+                self._mark_drills()
+            done += len(batch)
+            progress.advance(min(done, len(pending.uids)))
+        with self.store.transaction():  # the one event, with the state that ends the re-map
+            self.store.event(
+                now,
+                "mailbox_reset",
+                f"{folder}: UIDVALIDITY {known.uidvalidity} -> {validity}; re-mapped by Message-ID: "
+                f"{known_count} known, {fetched_new} new",
+                None,
+                "the server renumbered the folder; only mail never seen was fetched in full",
+            )
+            self.store.set_folder_state(folder, FolderState(validity, max(pending.uids, default=0)), now)
+        log.info("re-mapped folder=%s known=%s new=%s", folder, known_count, fetched_new)
         return new
 
     def _mark_drills(self) -> None:
@@ -249,15 +301,7 @@ class Agent:
         from agent.engine.loop import Loop  # the loop is built on the agent, not the other way round
 
         lock = DatabaseLock(self.config.agent.database)
-        try:
-            if not lock.acquire():
-                log.warning(
-                    "%s is held by process %s (a drill running cycles, or another agent on this database)",
-                    lock.path,
-                    lock.holder(),
-                )
-        except OSError as e:
-            log.warning("cannot take %s: %s", lock.path, e)
+        lock.take()  # systemd's Restart= tries again later: a drill holds it for a minute or two
         try:
             Loop(self).run(stop)
         finally:
