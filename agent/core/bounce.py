@@ -27,6 +27,7 @@ from flufl.bounce import all_failures
 
 from agent.core.limits import header_block
 from agent.core.mail import bounded, plain_address
+from agent.core.text import decoded
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _REPORT = re.compile(rb"message/delivery-status|report-type", re.IGNORECASE)  # what an RFC 3464 report needs
@@ -213,10 +214,7 @@ def _address(value: bytes) -> str:
 
 
 def _decoded(value: str) -> str:
-    try:
-        return " ".join(str(email.header.make_header(email.header.decode_header(value))).split())
-    except Exception:  # unknown charset, broken encoded word: the raw text is better than nothing
-        return " ".join(value.split())
+    return " ".join(decoded(value).split())
 
 
 def _status_blocks(part: email.message.Message) -> list[dict[str, str]]:
