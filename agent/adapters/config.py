@@ -174,11 +174,8 @@ def _operations(s: Section) -> tuple[tuple[str, str], ...]:
 
 
 def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> EscalationConfig:
-    t2_after = s.duration("t2_after", sop.T2_AFTER)
-    t3_after = s.duration("t3_after", sop.T3_AFTER)
-    for key, value in (("t2_after", t2_after), ("t3_after", t3_after)):
-        if value.total_seconds() < 1:
-            raise ConfigError(f"{s.key(key)} must be at least 1s")
+    t2_after = _window(s, "t2_after", sop.T2_AFTER)
+    t3_after = _window(s, "t3_after", sop.T3_AFTER)
     trusted = s.text("trusted_authserv_id")
     responders = s.domains("responder_domains", sop.RESPONDER_DOMAINS)
     internal = s.domains("internal_domains", required=True)
@@ -245,6 +242,14 @@ def _agent(s: Section, base: Path) -> AgentConfig:
     )
 
 
+def _window(s: Section, key: str, default: timedelta) -> timedelta:
+    """A ladder's window: a duration of at least a second."""
+    value = s.duration(key, default)
+    if value.total_seconds() < 1:
+        raise ConfigError(f"{s.key(key)} must be at least 1s")
+    return value
+
+
 def _url(s: Section, key: str) -> str | None:
     """An http(s) URL, or None when the key is unset."""
     text = s.text(key)
@@ -290,10 +295,7 @@ def _drill(
             raise ConfigError(f"{s.key(key)} {address} is also {taken[address]}: a drill needs its own address")
     if len(set(addresses.values())) < len(addresses):
         raise ConfigError(f"{s.key('t1_address')}, t2_address, t3_address and from_address must be four addresses")
-    windows = {key: s.duration(key, DRILL_AFTER) for key in ("t2_after", "t3_after")}
-    for key, value in windows.items():
-        if value.total_seconds() < 1:
-            raise ConfigError(f"{s.key(key)} must be at least 1s")
+    windows = {key: _window(s, key, DRILL_AFTER) for key in ("t2_after", "t3_after")}
     return DrillConfig(
         t1_address=addresses["t1_address"],
         t2_address=addresses["t2_address"],

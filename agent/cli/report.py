@@ -6,7 +6,7 @@ from datetime import datetime
 from agent.adapters.store import Store
 from agent.core import items
 from agent.core.mail import in_domains
-from agent.core.policy import Reason, decide
+from agent.core.policy import Decision, Incident, Reason, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
@@ -46,18 +46,18 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
         t1_sender=r["t1_sender"],
         t1_sent_at=r["t1_sent_at"],
         next_deadline=iso(d.due_at),
-        next_tier=_next(incident.tier, d),
+        next_tier=_next(incident, d),
         decision=d.reason.value,
         state_changed_at=r["state_changed_at"],
         hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
     )
 
 
-def _next(tier: int, d) -> str | None:
+def _next(incident: Incident, d: Decision) -> str | None:
     """What the next deadline is for: the next tier, or the notice that every tier was tried."""
     if d.due_at is None:
         return None
-    return "exhausted notice" if tier >= 3 else Tier(int(tier) + 1).label
+    return incident.next_tier.label if incident.next_tier else "exhausted notice"
 
 
 def status_table(rows: list[dict], now: datetime) -> str:

@@ -27,7 +27,7 @@ from agent.core.effect import (
     Steer,
 )
 from agent.core.mail import Mail, domain_of, in_domains
-from agent.core.policy import Incident, Policy, State, Status
+from agent.core.policy import Incident, State, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt
@@ -94,8 +94,7 @@ def command(
 ) -> list[Effect]:
     """An engineer's command by mail: steering.steer's effects, its answer a notice to the sender alone (one per
     command mail: the notice kind names the mail)."""
-    esc = settings.escalation
-    policy = Policy(esc.t2_after, esc.t3_after, esc.exhausted_after)
+    policy = settings.escalation.policy()
     if isinstance(said, Malformed):
         done = steering.refused(said, mail.sender)
     else:

@@ -98,6 +98,11 @@ class Incident:
         """The highest tier contacted."""
         return max((e.tier for e in self.escalations if e.status.done), default=Tier.T1)
 
+    @property
+    def next_tier(self) -> Tier | None:
+        """The tier after the highest contacted; None once the T3 was."""
+        return Tier(int(self.tier) + 1) if self.tier < Tier.T3 else None
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.core import sop, subjects
+from agent.core.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ class EscalationConfig:
         return dict(self.operations).get((marketplace or "").upper())
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
+
+    def policy(self, drill: bool = False) -> Policy:
+        """The ladder's windows, as decide() takes them: the [drill] ladder's for a drill incident."""
+        ladder = self.drill if drill and self.drill is not None else self
+        return Policy(ladder.t2_after, ladder.t3_after, self.exhausted_after)
 
     def tier_address(self, tier: sop.Tier, drill: bool = False) -> str:
         """The tier's address: the drill ladder's for a drill incident."""

@@ -83,7 +83,7 @@ def what_next(d: Decision, incident: Incident) -> str:
         return "A tier was rejected for good by the mail server: escalate by hand"
     if d.due_at is None:
         return "Nothing more is due: every tier was contacted"
-    target = d.tier or _next_tier(incident)
+    target = d.tier or incident.next_tier
     what = target.label if target else "the every-tier-tried notice"
     if d.reason == Reason.HELD:
         return f"{what} on hold until {gmt(d.due_at)}"
@@ -110,10 +110,6 @@ def _refusal(incident: Incident, command: Command) -> str | None:
     if verb in (Verb.HOLD, Verb.ESCALATE) and incident.tier == Tier.T3:
         return f"every tier was contacted (T3 is the last); #{verb} has nothing left to act on"
     return None
-
-
-def _next_tier(incident: Incident) -> Tier | None:
-    return Tier(int(incident.tier) + 1) if incident.tier < Tier.T3 else None
 
 
 def _span(command: Command) -> str:

@@ -21,9 +21,7 @@ log = logging.getLogger("agent.escalate")
 
 def policy_of(config: Config, drill: bool = False) -> Policy:
     """The ladder's windows: the [drill] ladder's for a drill incident."""
-    esc = config.escalation
-    ladder = esc.drill if drill and esc.drill is not None else esc
-    return Policy(ladder.t2_after, ladder.t3_after, esc.exhausted_after)
+    return config.escalation.policy(drill)
 
 
 def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision]:
