@@ -24,6 +24,25 @@ LOCAL = {WATCHED: "watch", ALICE: "alice", BOB: "alice"}
 REPO = Path(__file__).resolve().parent.parent
 
 
+# A config.ini for tests that need no server (ingest, config and store against SQLite alone). It ends in
+# [escalation], so a test may append keys of that section or further sections.
+OFFLINE_CONFIG = """
+[imap]
+host = 127.0.0.1
+username = watch@partner.test
+password = x
+[smtp]
+host = 127.0.0.1
+from_address = agent@partner.test
+[escalation]
+t1_address = urgent@vendor.test
+t2_address = t2@vendor.test
+t3_address = t3@vendor.test
+responder_domains = vendor.test
+internal_domains = partner.test
+"""
+
+
 def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
     """A config.ini for the local servers; overrides are `section_key=value` (e.g. agent_dry_run="true")."""
     values = {

@@ -10,24 +10,11 @@ from agent.adapters.config import load
 from agent.adapters.store import Store
 from agent.core.folder import Fetched
 from agent.engine.ingest import ingest
+from support import OFFLINE_CONFIG
 
 CORPUS = Path(__file__).parent / "corpus" / "field"
 NOW = datetime(2026, 11, 25, 11, 50, tzinfo=UTC)
-CONFIG = """
-[imap]
-host = 127.0.0.1
-username = watch@partner.test
-password = x
-[smtp]
-host = 127.0.0.1
-from_address = agent@partner.test
-[escalation]
-t1_address = urgent@vendor.test
-t2_address = t2@vendor.test
-t3_address = t3@vendor.test
-responder_domains = vendor.test
-internal_domains = partner.test
-"""
+CONFIG = OFFLINE_CONFIG
 T1 = (
     b"From: Alice Engineer <alice@partner.test>\r\nTo: urgent@vendor.test\r\n"
     b"Cc: watch@partner.test, bob@partner.test\r\n"

@@ -16,25 +16,10 @@ from agent.core.policy import Outgoing, Reason, State, Status
 from agent.core.sop import Tier
 from agent.engine import ladder, outbox
 from agent.engine.ingest import ingest
+from support import OFFLINE_CONFIG
 
 NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)
-CONFIG = """
-[imap]
-host = 127.0.0.1
-username = watch@partner.test
-password = x
-[smtp]
-host = 127.0.0.1
-from_address = agent@partner.test
-[escalation]
-t1_address = urgent@vendor.test
-t2_address = t2@vendor.test
-t3_address = t3@vendor.test
-responder_domains = vendor.test
-internal_domains = partner.test
-[agent]
-opened_notice = false
-"""
+CONFIG = OFFLINE_CONFIG + "[agent]\nopened_notice = false\n"
 
 
 @pytest.fixture

@@ -25,27 +25,17 @@ from agent.core.sop import Tier
 from agent.engine import ladder, metrics, outbox
 from agent.engine.blind import Watchman
 from agent.engine.health import Troubles
+from support import OFFLINE_CONFIG
 
 NOW = datetime(2025, 11, 25, 11, 30, tzinfo=UTC)
-BASE = """
-[imap]
-host = 127.0.0.1
-username = watch@partner.test
-password = pw
-[smtp]
-host = 127.0.0.1
-from_address = agent@partner.test
-[escalation]
-t1_address = urgent@vendor.test
-t2_address = t2@vendor.test
-t3_address = t3@vendor.test
-responder_domains = vendor.test
-internal_domains = partner.test
-[agent]
+BASE = (
+    OFFLINE_CONFIG
+    + """[agent]
 database = state.db
 ops_address = ops@partner.test
 blind_alert_after = 5m
 """
+)
 DRILL = """
 [drill]
 t1_address = drill-urgent@partner.test

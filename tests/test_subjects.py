@@ -14,6 +14,7 @@ from agent.core.folder import Fetched
 from agent.core.mail import normalise_subject as from_mail
 from agent.core.subjects import CASE_ID_PATTERNS, MAX_CASE_IDS, case_ids, is_reply, normalise_subject
 from agent.engine.ingest import ingest
+from support import OFFLINE_CONFIG
 
 T1_SUBJECT = "Incentives API: all requests fail with F500"
 KEY = "incentives api: all requests fail with f500"
@@ -102,21 +103,7 @@ def test_case_ids_are_bounded():
 
 
 # -- [escalation] case_id_patterns ------------------------------------------------------------------
-CONFIG = """
-[imap]
-host = 127.0.0.1
-username = watch@partner.test
-password = x
-[smtp]
-host = 127.0.0.1
-from_address = agent@partner.test
-[escalation]
-t1_address = urgent@vendor.test
-t2_address = t2@vendor.test
-t3_address = t3@vendor.test
-responder_domains = vendor.test
-internal_domains = partner.test
-"""
+CONFIG = OFFLINE_CONFIG
 
 
 def config(tmp_path: Path, patterns: str | None = None):
