@@ -47,7 +47,7 @@ def main() -> None:
                 f"Date: {now.strftime('%a, %d %b %Y %H:%M:%S +0000')}\r\nMessage-ID: <t{n}@partner.test>\r\n"
                 f"\r\nPartner ID: Acmes\r\n"
             ).encode()
-            ingest(store, Fetched("INBOX", n + 1, 1, raw, now, len(raw), False), cfg, now)
+            ingest(store, Fetched("INBOX", n + 1, 1, raw, now, len(raw)), cfg, now)
         ladder.decisions(store, cfg, now)  # the first call records each decision; later ones only compare
         times = []
         for _ in range(20):

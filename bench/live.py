@@ -215,7 +215,9 @@ def measure_live(
             records = list(relay.accepted)
             for rec in records[read[0] :]:
                 if rec.mail_from == AGENT_ADDR and T2_ADDR in rec.rcpt_tos:
-                    got[str(rec.message()["In-Reply-To"]).strip()] = rec.accepted_at
+                    t1_id = str(rec.message()["In-Reply-To"]).strip()
+                    if t1_id in deadlines:  # not the T2s of an earlier phase
+                        got[t1_id] = rec.accepted_at
             read[0] = len(records)
             return got
 

@@ -9,13 +9,22 @@ It starts the throwaway servers of tools/localmail.py (the tests' harness), fill
 against them and prints what it measured. The last line of its output is one JSON object (full sizes; --quick:
 500 mails to ingest, 1,500 vs 150 mails, 30 incidents over 8 s with t2_after 3 s, 10 replies, a 10 s window):
 
-  ingest_ratio                 an in-process Agent's first sync (Agent.cycle() on an empty database) of 5,000
-                               mixed mails (T1s, their threads, noise) / a bare imapclient SEARCH + FETCH of the
-                               same mails (BODY.PEEK[] INTERNALDATE RFC822.SIZE, 500 UIDs a command), the floor,
-                               measured in the same run (median of 4).                             goal <= 1.5
+  ingest_ratio                 an in-process Agent's first sync (Agent.cycle() on an empty database, its backlog
+                               read to the end) of 5,000 mixed mails (T1s, their threads, noise; all older than
+                               max_incident_age, as on a first start over years of mail) / a bare imapclient
+                               SEARCH + FETCH of the same mails (BODY.PEEK[] INTERNALDATE RFC822.SIZE, 500 UIDs a
+                               command), the floor, measured in the same run (median of 4).    goal <= 1.0
+  first_start_50k_s            `python -m agent run` on an empty database and the 50,000-mail folder: seconds from
+                               its launch to every mail read (no backlog left).                 goal <= 15
   resync_ratio                 the same agent's next cycle after the server changed the folder's UIDVALIDITY
                                (every stored UID void) / a bare SEARCH + FETCH of every mail's Message-ID
                                (BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)], 500 UIDs a command), median of 4.
+                                                                                                    goal <= 3
+  lateness_during_resync_max_s a `python -m agent run` that has read the 50,000-mail folder: T1s delivered (LMTP),
+                               the folder renumbered right after, each T2 due t2_after (3 s) after its T1: the
+                               largest (the relay answered 250 to the T2) - (its deadline), while the agent
+                               re-maps the folder. Also reported: how long the re-map took, and how many
+                               deadlines fell inside it.                                        goal <= 1.0
   idle_cycle_ratio_50k_vs_1k   median Agent.cycle() with nothing new on a 50,000-mail folder / on a 1,000-mail
                                folder, each on the IMAP connection that did the folder's first sync, as in
                                `run` (cycles interleaved). Also reported: the same on new connections.
@@ -56,6 +65,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backlog import measure_first_start, measure_resync_lateness
 from corpus import fill_maildir, mixed_corpus
 
 # Importable from here too: profiling scripts do `import run as bench` and use bench.BenchDovecot, USERS, LOCAL,
@@ -92,6 +102,8 @@ FULL = dict(
     cycles=1000,
     poll=5,
     gap=(0.3, 1.2),
+    resync_incidents=5,
+    resync_t2_after=3,
 )
 QUICK = dict(
     ingest=500,
@@ -105,6 +117,8 @@ QUICK = dict(
     cycles=200,
     poll=5,
     gap=(0.2, 0.6),
+    resync_incidents=3,
+    resync_t2_after=2,
 )
 
 
@@ -194,25 +208,25 @@ def main() -> int:
                     f"generated in {gen:.1f} s, written + doveadm force-resync in {took:.1f} s"
                 )
 
-            loads.enter("fill + first syncs (not measured)")
+            loads.enter("fill (not measured)")
             fill("big", size["big"], 2)
-            # The idle process reads the big folder first; meanwhile the bench does only unmeasured work: the
-            # in-process agent's first syncs (whose connections the idle-cycle figure then uses) and filling.
+            fill("ingest", size["ingest"], 1)
+            fill("small", size["small"], 3)
+            # The idle process starts on an empty database: its first sync of the big folder is first_start_50k_s,
+            # with nothing else running. Then the in-process agents' first syncs (their connections are the ones
+            # the idle-cycle figure uses), unmeasured, while the idle process settles.
+            loads.enter("first start (big folder)")
+            launched = time.monotonic()
             proc, big_db, rawdir = start_idle_process(work, dovecot, relay, size["poll"])
             agents: dict[str, Agent] = {}
             try:
                 try:
-                    agents["big"] = open_agent(work, dovecot, relay, "big", work / "big-inproc.db", "cycle")
-                    took, r = timed_cycle(agents["big"])
-                    say(
-                        f"in-process first sync of the big folder: {r.new_mails} mails in {took:.1f} s "
-                        f"(while the idle process read the same folder)"
-                    )
-                    fill("ingest", size["ingest"], 1)
-                    fill("small", size["small"], 3)
-                    agents["small"] = open_agent(work, dovecot, relay, "small", work / "small.db", "cycle")
-                    took, r = timed_cycle(agents["small"])
-                    say(f"in-process first sync of the small folder: {r.new_mails} mails in {took:.1f} s")
+                    measure_first_start(proc, launched, big_db, size["big"], figures)
+                    loads.enter("in-process first syncs (not measured)")
+                    for name in ("big", "small"):
+                        agents[name] = open_agent(work, dovecot, relay, name, work / f"{name}-inproc.db", "cycle")
+                        took, r = timed_cycle(agents[name], drain=True)
+                        say(f"in-process first sync of the {name} folder: {r.new_mails} mails in {took:.1f} s")
                     loads.enter("idle process")
                     measure_idle_process(proc, big_db, rawdir, size["big"], size["cpu_window"], size["poll"], figures)
                 finally:
@@ -228,6 +242,18 @@ def main() -> int:
             finally:
                 for a in agents.values():
                     close_agent(a)
+            loads.enter("lateness during a re-map")  # last to use the big folder: it renumbers it
+            measure_resync_lateness(
+                work,
+                dovecot,
+                relay,
+                big_db,
+                size["big"],
+                size["resync_incidents"],
+                size["resync_t2_after"],
+                size["poll"],
+                figures,
+            )
             loads.enter("live (lateness, replies)")
             measure_live(
                 work,
@@ -255,8 +281,10 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     goals = {
-        "ingest_ratio": 1.5,
-        "resync_ratio": None,
+        "ingest_ratio": 1.0,
+        "first_start_50k_s": 15.0,
+        "resync_ratio": 3.0,
+        "lateness_during_resync_max_s": 1.0,
         "idle_cycle_ratio_50k_vs_1k": 1.2,
         "escalation_lateness_p99_s": 1.0,
         "reply_detection_p99_s": 2.0,

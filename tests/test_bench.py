@@ -9,6 +9,9 @@ from support import REPO
 
 KEYS = (
     "ingest_ratio",
+    "first_start_50k_s",
+    "resync_ratio",
+    "lateness_during_resync_max_s",
     "idle_cycle_ratio_50k_vs_1k",
     "escalation_lateness_p99_s",
     "reply_detection_p99_s",

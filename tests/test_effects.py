@@ -218,6 +218,19 @@ def test_a_t1_older_than_max_incident_age_is_stale():
     assert [e.kind for e in out[1:]] == ["incident_opened", "not_escalated"]
 
 
+def test_a_t1_read_from_its_header_alone_is_said_unread_not_lacking_items():
+    """Old mail is fetched without its body, and so is mail over max_message_bytes: nobody read its SOP items, so
+    none is said missing, and no "your T1 lacks items" notice goes to its sender."""
+    m, raw = mail(sender="alice@partner.test", to="urgent@vendor.test", subject="API down", body="")
+    c = Classification(Kind.T1, "alice@partner.test wrote to the T1 address")
+    out = effects(Arrival(m, c, raw, T0, unread="over max_message_bytes"), None, SETTINGS, T0)
+    assert out[0].incident.state == State.AWAITING_RESPONSE and out[0].incident.missing_items == ()
+    assert [e.kind for e in out[1:]] == ["incident_opened", "watching"]
+    assert "SOP items not read (only its header was fetched: over max_message_bytes)" in out[1].detail
+    read = effects(Arrival(m, c, raw, T0), None, SETTINGS, T0)  # the same mail read whole: its items are missing
+    assert "missing_items" in [e.kind for e in read[1:]]
+
+
 def test_resolving_by_hand_cancels_what_is_pending_with_the_reason():
     out = resolution(incident(), "fixed on our side")
     assert out == [

@@ -53,7 +53,7 @@ def env(tmp_path: Path):
 
 
 def fetched(data: bytes, uid: int) -> Fetched:
-    return Fetched("INBOX", uid, 1, data, NOW, len(data), False)
+    return Fetched("INBOX", uid, 1, data, NOW, len(data))
 
 
 def test_no_out_of_office_in_any_language_stops_the_ladder(env):

@@ -39,7 +39,7 @@ def raw(sender, to, mid, subject="API down", date="Wed, 25 Nov 2026 11:15:00 +00
 
 
 def fetched(data, uid=1, folder="INBOX", internaldate=NOW - timedelta(minutes=5)):
-    return Fetched(folder, uid, 1, data, internaldate, len(data), False)
+    return Fetched(folder, uid, 1, data, internaldate, len(data))
 
 
 def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):

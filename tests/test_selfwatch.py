@@ -199,6 +199,19 @@ def test_the_agents_health_as_status_says_it(world):
     assert not stopped["ok"]
 
 
+def test_status_says_how_far_a_long_first_sync_is(world):
+    cfg, store = world
+    Watchman(cfg, store, Troubles(), NOW).read(NOW)
+    store.set_reading("INBOX", "first sync INBOX 34,000 / 50,000")
+    well = agent_health(store, cfg, NOW + timedelta(seconds=5))
+    assert well["syncing"] == {"INBOX": "first sync INBOX 34,000 / 50,000"}
+    assert health_lines(well, NOW + timedelta(seconds=5))[0] == (
+        "Agent: mailbox read 5s ago; first sync INBOX 34,000 / 50,000; heartbeat off"
+    )
+    store.set_reading("INBOX", None)
+    assert agent_health(store, cfg, NOW)["syncing"] == {}
+
+
 def test_the_heartbeats_outcome_is_recorded_on_each_change(world, tmp_path):
     cfg, store = world
     cfg = config(tmp_path, BASE.replace("[agent]\n", "[agent]\nheartbeat_url = http://127.0.0.1:9/ping\n"))

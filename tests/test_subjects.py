@@ -145,7 +145,7 @@ NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)
 
 
 def fetched(data: bytes, uid: int) -> Fetched:
-    return Fetched("INBOX", uid, 1, data, NOW - timedelta(minutes=1), len(data), False)
+    return Fetched("INBOX", uid, 1, data, NOW - timedelta(minutes=1), len(data))
 
 
 def mail(sender, to, mid, subject, body="Hello", extra="", date="Wed, 25 Nov 2026 11:15:00 +0000") -> bytes:

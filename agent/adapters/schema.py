@@ -259,3 +259,9 @@ def drills(db):
     # A drill incident (`escalation-agent drill`: its T1 went to [drill] t1_address) climbs the drill's ladder and
     # stays out of `status`, the metrics and the canned queries of real incidents.
     db.execute("ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0 CHECK (drill IN (0, 1))")
+
+
+@migrations(name="0011_reading")
+def reading(db):
+    # How far a long first sync or re-map of a folder is, written by the running agent for `status`.
+    db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")

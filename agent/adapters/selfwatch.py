@@ -21,6 +21,11 @@ def folder_reads(store: Store, folders: tuple[str, ...]) -> dict[str, datetime |
     return {f: from_iso(found.get(f)) for f in folders}
 
 
+def long_reads(store: Store) -> dict[str, str]:
+    """The folders a long first sync or re-map is still reading, and how far it is."""
+    return dict(store.db.execute("SELECT folder, reading FROM mailbox_state WHERE reading IS NOT NULL ORDER BY folder"))
+
+
 def last_good_read(store: Store, folders: tuple[str, ...]) -> datetime | None:
     """The last time every folder was read: the oldest folder's last read (None when one was never read)."""
     reads = folder_reads(store, folders).values()

@@ -115,6 +115,10 @@ class Store:
             [folder, state.uidvalidity, state.last_uid, iso(now)],
         )
 
+    def set_reading(self, folder: str, progress: str | None) -> None:
+        """How far a long read of the folder is (`first sync INBOX 34,000 / 50,000`), for `status`; None: done."""
+        self.db.execute("UPDATE mailbox_state SET reading = ? WHERE folder = ?", [progress, folder])
+
     # -- messages and threads --------------------------------------------------------------------
     def has_message(self, message_id: str) -> bool:
         return bool(self.db.execute("SELECT 1 FROM messages WHERE message_id = ?", [message_id]).fetchone())
@@ -194,12 +198,19 @@ class Store:
         ).fetchall()
         return [Candidate(r[0], from_iso(r[1]), frozenset(json.loads(r[2]))) for r in rows]
 
-    def own_message_ids(self) -> frozenset[str]:
+    def own_message_ids(self, among: tuple[str | None, ...]) -> frozenset[str]:
+        """Which of `among` are Message-IDs of mail the agent sent (an escalation, a notice, an alarm)."""
+        ids = [i for i in among if i]
+        if not ids:
+            return frozenset()
+        marks = ",".join("?" * len(ids))
         return frozenset(
             r[0]
             for r in self.db.execute(
-                "SELECT message_id FROM escalations UNION ALL SELECT message_id FROM notices "
-                "UNION ALL SELECT message_id FROM alarms"
+                f"SELECT message_id FROM escalations WHERE message_id IN ({marks}) UNION ALL "
+                f"SELECT message_id FROM notices WHERE message_id IN ({marks}) UNION ALL "
+                f"SELECT message_id FROM alarms WHERE message_id IN ({marks})",
+                ids * 3,
             )
         )
 

@@ -124,7 +124,7 @@ def poll(obj):
     lock = DatabaseLock(cfg.agent.database)
     try:
         lock.take()
-        result = agent.cycle()
+        result = agent.cycle(backlog_budget=None)  # one cycle: a backlog of old mail is read to its end
     finally:
         lock.release()
         agent.close()

@@ -38,6 +38,7 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
         ok=bool(reading and alarm is None and heartbeat["state"] != "failing"),
         last_good_read=iso(last),
         folders={f: iso(t) for f, t in folders.items()},
+        syncing=selfwatch.long_reads(store),  # a long first sync or re-map: {folder: "first sync INBOX 5 / 40"}
         reading=reading,
         blind_since=iso(blind_since),
         blind_reason=why,
@@ -61,6 +62,8 @@ def health_lines(h: dict, now: datetime) -> list[str]:
         head = f"Agent: the mailbox has not been read since {gmt(last)} ({when(last, now)}): is the agent running?"
     else:
         head = f"Agent: mailbox read {when(last, now)}"
+    if h["syncing"]:  # old mail still being read: the incidents already known keep their deadlines meanwhile
+        head += "; " + "; ".join(h["syncing"].values())
     beat = h["heartbeat"]
     head += f"; heartbeat {beat['state']}" + (f" since {beat['since']}" if beat["since"] else "")
     lines = [head]

@@ -22,6 +22,7 @@ class Arrival:
     internaldate: datetime | None = None
     bounce: Bounce | None = None
     recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
+    unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
     sent_at, source = t1_sent_at(mail, arrival.internaldate, now)
     age = now - sent_at
     found = items.extract(mail.text, mail.html)
-    missing = items.missing(found, items.is_physical(mail.text))
+    # A T1 fetched without its body (old, or over max_message_bytes) has items nobody read: none are said missing.
+    missing = items.missing(found, items.is_physical(mail.text)) if arrival.unread is None else []
     market = routing.marketplace(found, mail.text, mail.subject)
     problem = routing.misroute(mail.text, mail.subject)
     stale = age > settings.agent.max_incident_age
@@ -175,8 +176,13 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
         Event(
             "incident_opened",
             f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)} (from its {source}): "
-            f"{mail.subject}; {len(found)} SOP items found, {len(missing)} required missing; "
-            f"marketplace {market or 'unknown'}",
+            f"{mail.subject}; "
+            + (
+                f"{len(found)} SOP items found, {len(missing)} required missing"
+                if arrival.unread is None
+                else f"SOP items not read (only its header was fetched: {arrival.unread})"
+            )
+            + f"; marketplace {market or 'unknown'}",
             arrival.classification.reason,
         ),
     ]

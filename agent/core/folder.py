@@ -2,7 +2,33 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from agent.core import automatic, sop
+from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
+
+# The header fields a mail is classified and threaded by (agent.core.mail, .automatic, .trust): all that is
+# fetched of a mail that can no longer open an escalation. tests/test_folder.py reads the field corpus both ways.
+HEADER_FIELDS = tuple(
+    dict.fromkeys(
+        (
+            "Message-ID",
+            "From",
+            "To",
+            "Cc",
+            "Date",
+            "Subject",
+            "In-Reply-To",
+            "References",
+            "Thread-Index",
+            *ORIGINAL_MESSAGE_ID_HEADERS,
+            "Authentication-Results",
+            *automatic.FIELDS,
+        )
+    )
+)
+# INTERNALDATE is the server's clock and `now` ours: an hour of disagreement still fetches a mail whole.
+CLOCK_SKEW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -21,7 +47,15 @@ class Fetched:
     raw: bytes
     internaldate: datetime | None
     size: int
-    truncated: bool  # over max_message_bytes: only the header was fetched
+    header_only: str | None = None  # why only header fields were fetched (old, or too large); None: the whole mail
+
+
+def whole_after(now: datetime, max_incident_age: timedelta) -> datetime:
+    """Mail that reached the server before this is fetched without its body. A T1 counts from its Date, or its
+    INTERNALDATE when the Date is implausible, and a Date is believed up to DATE_AHEAD_TOLERANCE after it: such a
+    T1 is older than max_incident_age however it is read, so it is recorded `stale` and never escalated. What
+    answers or steers a live incident was written after its T1, so it is never this old."""
+    return now - max_incident_age - sop.DATE_AHEAD_TOLERANCE - CLOCK_SKEW
 
 
 @dataclass(frozen=True)
@@ -30,7 +64,7 @@ class Remap:
 
     known: tuple[tuple[int, str], ...]  # (its new UID, its Message-ID): recorded before, only its row re-mapped
     unknown: tuple[int, ...]  # never seen, or without a Message-ID: fetched in full
-    without_id: frozenset[int]  # of `unknown`, those without a Message-ID: their id is a hash of their bytes
+    without_id: frozenset[int]  # of `unknown`, those without a Message-ID: their id is made from their header fields
 
 
 def split_known(ids: Iterable[tuple[int, str | None]], seen: Collection[str]) -> Remap:

@@ -14,6 +14,9 @@ def clean(text: str | None) -> str:
 
 
 def decoded(value: str) -> str:
+    """RFC 2047 encoded words decoded; text without one is returned as it is, as `decode_header` would."""
+    if "=?" not in value:
+        return value
     try:
         return str(email.header.make_header(email.header.decode_header(value)))
     except Exception:  # unknown charset, broken encoded word: the raw text is better than nothing

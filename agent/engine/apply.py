@@ -30,6 +30,8 @@ def apply(
     store: Store, config: Config, incident_id: int | None, effects: Sequence[Effect], now: datetime
 ) -> int | None:
     """Apply `effects` to the incident, in order; returns its id (an `Open` makes a new one)."""
+    if not effects:  # most of a mailbox: no savepoint for nothing
+        return incident_id
     with store.transaction():
         for effect in effects:
             if isinstance(effect, Open):

@@ -43,7 +43,8 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     if store.has_message(mail.message_id):
         return None
     rules = config.escalation
-    bounced = bounce.parse(fetched.raw) if mail.automatic else None  # DSNs also carry Auto-Submitted
+    # DSNs also carry Auto-Submitted. One fetched without its body tells nothing: its report is in the body.
+    bounced = bounce.parse(fetched.raw) if mail.automatic and fetched.header_only is None else None
     thread = find_thread(mail, store, rules, config.imap.address)
     # A body is read for its case ids only where one may tie the mail or teach an incident's id (`reads_body`):
     # vendor mail in a thread, and, once an id is known, people's mail from the vendor (or ours to it) not tied by
@@ -65,7 +66,8 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
         said = read_command(mail.text)
         if said is None and in_domains(mail.sender, rules.internal_domains):
             forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules, config.imap.address)
-    c = classify(mail, thread, rules, config.smtp.from_address, store.own_message_ids(), trust, said, forward_from)
+    own = store.own_message_ids((mail.message_id, mail.original_message_id))
+    c = classify(mail, thread, rules, config.smtp.from_address, own, trust, said, forward_from)
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     with store.transaction():
@@ -73,7 +75,7 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
         recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
-        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent)
+        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only)
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
             opened = apply(store, config, None, effects(arrival, None, config, now), now)
             c = replace(c, incident_id=opened)
@@ -125,8 +127,8 @@ def _recent(store: Store, c: Classification) -> tuple[str, ...]:
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:
     """The mail with its body read. Its header fields stay those it was classified by."""
-    if fetched.truncated:
-        return mail  # over max_message_bytes: only the header block was fetched
+    if fetched.header_only is not None:
+        return mail  # old, or over max_message_bytes: only its header fields were fetched
     full = parse(fetched.raw)
     return replace(mail, text=full.text, html=full.html, defects=full.defects)
 

@@ -10,7 +10,7 @@ import schedule
 
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
-from agent.engine.service import Agent
+from agent.engine.service import Agent, CycleReport
 
 log = logging.getLogger("agent.service")
 
@@ -56,9 +56,9 @@ class Loop:
             self.agent.config.agent.dry_run,
             self.agent.store.path,
         )
-        self.agent.safe_cycle()  # at once: an agent that was down past a deadline escalates now
+        report = self.agent.safe_cycle()  # at once: an agent that was down past a deadline escalates now
         woken: bool | None = None  # how the last wait ended: IDLE announced mail, IDLE ran out, or no IDLE
-        next_poll = self.agent.clock().timestamp() + self.pause()
+        next_poll = self._next_poll(report)
         while not stop.is_set():
             self.agent.tick()
             now = self.agent.clock()
@@ -69,7 +69,7 @@ class Loop:
                 if report is not None and self.agent.idle_witness.after_cycle(woken, report.new_mails):
                     self._say_idle_is_mute()
                 woken = None
-                next_poll = self.agent.clock().timestamp() + self.pause()
+                next_poll = self._next_poll(report)
                 continue
             chores.run_pending()
             wait = next_poll - now.timestamp()
@@ -82,6 +82,12 @@ class Loop:
                 next_poll = 0  # the server announced new mail: a cycle now
         systemd.notify("STOPPING=1")
         log.info("stopped")
+
+    def _next_poll(self, report: CycleReport | None) -> float:
+        """A backlog of old mail is read a slice a cycle, and the next cycle comes at once until it is read."""
+        if report is not None and report.backlog_left:
+            return 0.0
+        return self.agent.clock().timestamp() + self.pause()
 
     def _wait(self, seconds: float, stop: threading.Event) -> bool | None:
         """Wait up to `seconds` (IDLE sessions are renewed every MAX_IDLE): True when IDLE announced mail, False

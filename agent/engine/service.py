@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.adapters import selfwatch
-from agent.adapters.imap import FolderSync, Mailbox
+from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core.errors import AgentError, MailboxError, why
-from agent.core.folder import Fetched, FolderState, split_known
-from agent.core.mail import header_message_id, synthetic_message_id
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
@@ -24,9 +22,8 @@ from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
-from agent.engine.ingest import ingest
 from agent.engine.lock import DatabaseLock
-from agent.engine.progress import Progress
+from agent.engine.reading import SLICE, Reader
 
 log = logging.getLogger("agent.service")
 
@@ -37,6 +34,7 @@ class CycleReport:
     sent: list[str] = field(default_factory=list)
     next_deadline: datetime | None = None
     mailbox_ok: bool = True
+    backlog_left: int = 0  # old mails still to read: the loop cycles again at once
 
 
 class Agent:
@@ -61,6 +59,7 @@ class Agent:
         self.heartbeat = Heartbeat(config.agent, self.troubles)
         self.mirror = Mirror(config.agent, store, self.troubles)
         self.watchman = Watchman(config, store, self.troubles, clock())  # the blind alarm; the heartbeat's outcome
+        self.reader = Reader(config, store, self.mailbox, self.tick, self._mark_drills)
         self._incidents_seen = 0  # incidents up to this id were looked at for being drills
         self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
@@ -77,84 +76,10 @@ class Agent:
 
     # -- one cycle -------------------------------------------------------------------------------
     def sync(self, now: datetime) -> int:
-        """Fetch and ingest what is new in every watched folder; returns how many mails were new."""
-        new = 0
-        for folder in self.config.imap.folders:
-            known = self.store.folder_state(folder)
-            pending = self.mailbox.pending(folder, known)
-            if pending.reset and known is not None:  # always known: a reset is a change from the stored UIDVALIDITY
-                new += self._remap(pending, known, now)
-                continue
-            what = f"first sync {folder}" if known is None else f"sync {folder}"
-            progress, done = Progress(what, len(pending.uids), self.tick), 0
-            for chunk in self.mailbox.fetch(pending, self.config.agent.max_message_bytes):
-                # One transaction (one fsync under synchronous=FULL) a chunk, its folder state included; each
-                # mail is a savepoint inside it, so a mail that fails is quarantined alone.
-                with self.store.transaction():
-                    for fetched in chunk:
-                        new += self._ingest_one(fetched, now)
-                    self._mark_drills()  # in the same transaction: a drill incident is never seen as a real one
-                    state = FolderState(pending.state.uidvalidity, chunk[-1].uid if chunk else pending.state.last_uid)
-                    self.store.set_folder_state(folder, state, now)
-                done += len(chunk)
-                progress.advance(done)  # a first sync over years of mail is long, and not a hang
-            if known != pending.state and not pending.uids:
-                self.store.set_folder_state(folder, pending.state, now)
+        """Fetch and ingest everything not read yet in every watched folder, a backlog too; returns how many
+        mails were new. The cycle reads the backlog a slice at a time instead (`cycle`)."""
+        new = self.reader.new(now) + self.reader.read_backlog(now, None)
         self.last_sync_at = now
-        return new
-
-    def _remap(self, pending: FolderSync, known: FolderState, now: datetime) -> int:
-        """The server renumbered the folder (a new UIDVALIDITY: every stored UID of it is void). Its mails are
-        matched to the stored ones by Message-ID, fetched alone; only mail never seen is fetched in full and
-        ingested, so nothing is re-opened, re-sent or re-told. The folder state keeps the old UIDVALIDITY until
-        the end: a crash midway repeats the re-map, and each step is safe to repeat (a row re-mapped again, a
-        mail ingested once by its Message-ID). Returns how many mails were new."""
-        folder, validity = pending.folder, pending.state.uidvalidity
-        log.warning(
-            "UIDVALIDITY changed folder=%s %s -> %s; re-mapping %s mails by Message-ID",
-            folder,
-            known.uidvalidity,
-            validity,
-            len(pending.uids),
-        )
-        progress, done = Progress(f"re-map {folder}", len(pending.uids), self.tick), 0
-        known_count, unknown, without_id = 0, list[int](), set[int]()
-        for chunk in self.mailbox.message_ids(pending):
-            ids = [(uid, header_message_id(field)) for uid, field in chunk]
-            with self.store.transaction():
-                plan = split_known(ids, self.store.known_message_ids([i for _, i in ids if i is not None]))
-                self.store.remap_messages(folder, validity, list(plan.known))
-            known_count += len(plan.known)
-            unknown += plan.unknown
-            without_id |= plan.without_id
-            done += len(chunk)
-            progress.advance(done)
-        new = fetched_new = 0
-        whole = FolderSync(folder, pending.state, unknown, True)
-        for batch in self.mailbox.fetch(whole, self.config.agent.max_message_bytes):
-            with self.store.transaction():
-                for fetched in batch:
-                    synthetic = synthetic_message_id(fetched.raw) if fetched.uid in without_id else None
-                    if synthetic is not None and self.store.has_message(synthetic):
-                        self.store.remap_messages(folder, validity, [(fetched.uid, synthetic)])
-                        known_count += 1
-                        continue
-                    fetched_new += 1
-                    new += self._ingest_one(fetched, now)
-                self._mark_drills()
-            done += len(batch)
-            progress.advance(min(done, len(pending.uids)))
-        with self.store.transaction():  # the one event, with the state that ends the re-map
-            self.store.event(
-                now,
-                "mailbox_reset",
-                f"{folder}: UIDVALIDITY {known.uidvalidity} -> {validity}; re-mapped by Message-ID: "
-                f"{known_count} known, {fetched_new} new",
-                None,
-                "the server renumbered the folder; only mail never seen was fetched in full",
-            )
-            self.store.set_folder_state(folder, FolderState(validity, max(pending.uids, default=0)), now)
-        log.info("re-mapped folder=%s known=%s new=%s", folder, known_count, fetched_new)
         return new
 
     def _mark_drills(self) -> None:
@@ -164,32 +89,21 @@ class Agent:
                 log.info("drill incident=%s (its T1 went to [drill] t1_address)", incident_id)
             self._incidents_seen = selfwatch.last_incident_id(self.store)
 
-    def _ingest_one(self, fetched: Fetched, now: datetime) -> int:
+    def _try_sync(self, now: datetime, read: Callable[[datetime], int] | None = None) -> tuple[int, bool]:
         try:
-            return 1 if ingest(self.store, fetched, self.config, now) else 0
-        except sqlite3.Error:
-            raise  # the database, not the mail: the cycle fails and the mail is read again next time
-        except Exception as e:  # one bad mail must never stop the cycle
-            reason = why(e)
-            self.store.event(
-                now, "quarantined", f"{fetched.folder} UID {fetched.uid} could not be processed", None, reason
-            )
-            log.error("mail quarantined folder=%s uid=%s: %s", fetched.folder, fetched.uid, reason)
-            return 0
-
-    def _try_sync(self, now: datetime) -> tuple[int, bool]:
-        try:
-            new = self.sync(now)
+            new = (read or self.reader.new)(now)
         except MailboxError as e:
             self._problem("imap", str(e))
             self.watchman.unreadable(now, self.last_sync_at)
             return 0, False
         self._fine("imap")
         self.watchman.read(now)
+        self.last_sync_at = now  # what is new is read: a backlog of old mail answers no incident
         return new, True
 
-    def cycle(self) -> CycleReport:
-        """Sync, decide, sync again right before a send (a reply that just came stops it), send."""
+    def cycle(self, backlog_budget: float | None = SLICE) -> CycleReport:
+        """Sync, decide, sync again right before a send (a reply that just came stops it), send; then read a slice
+        of a backlog of old mail (`backlog_budget` seconds; None: all of it), which no decision waits for."""
         now = self.clock()
         report = CycleReport()
         report.new_mails, report.mailbox_ok = self._try_sync(now)
@@ -238,6 +152,10 @@ class Agent:
         alarm_due = self.watchman.due_at()
         if alarm_due is not None and alarm_due > now:
             waiting.append(alarm_due)
+        if self.reader.backlogs and report.mailbox_ok:
+            old, report.mailbox_ok = self._try_sync(now, lambda t: self.reader.read_backlog(t, backlog_budget))
+            report.new_mails += old
+            report.backlog_left = self.reader.backlog_left()
         if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
             decisions = ladder.decisions(self.store, self.config, self.clock())
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
@@ -312,7 +230,8 @@ class Agent:
         if not self._ready and self.last_sync_at is not None:
             self._ready = systemd.notify("READY=1") or True
         problems = self.troubles.summary()
-        systemd.notify(f"STATUS={problems or 'watching ' + ', '.join(self.config.imap.folders)}")
+        reading = "; ".join(self.reader.progress().values())
+        systemd.notify(f"STATUS={problems or reading or 'watching ' + ', '.join(self.config.imap.folders)}")
         path = self.config.agent.metrics_textfile
         if path:
             try:

@@ -1,0 +1,227 @@
+"""Reading the watched folders: what is new, every cycle, and a backlog of old mail, a slice at a time.
+
+A first start over years of mail, or a folder the server renumbered, is mostly old mail: mail that reached the
+server before `whole_after`, which can neither open an escalation nor answer or steer a live incident (all of that
+is written after a live T1). So the recent part of such a folder is read first, in full; the old rest becomes a
+backlog, read for at most a slice of time after each cycle has decided and sent. Incidents already known keep
+their deadlines while it is read, and the cycle's check-then-act re-read takes in what is new above the backlog.
+"""
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.adapters.imap import CHUNK, FolderSync, Mailbox
+from agent.adapters.store import Store
+from agent.core.errors import why
+from agent.core.folder import Fetched, FolderState, split_known, whole_after
+from agent.core.mail import header_message_id, parse
+from agent.core.settings import Config
+from agent.engine.ingest import ingest
+from agent.engine.progress import Progress
+
+log = logging.getLogger("agent.service")
+
+SLICE = 0.5  # seconds of backlog a cycle reads: how late a deadline can be acted on while a backlog is read
+SPLIT_OVER = 2 * CHUNK  # a sync of more mails than this reads the recent ones first, and the rest as a backlog
+
+
+@dataclass
+class Backlog:
+    """A folder's old mail still to be read. `state` is where the reading of new mail goes on from: the folder's
+    UIDVALIDITY, and every UID above the backlog up to `state.last_uid` read."""
+
+    folder: str
+    state: FolderState
+    uids: list[int]  # still to be read, oldest first
+    progress: Progress
+    renumbered_from: FolderState | None = None  # a re-map: the stored state (old UIDVALIDITY) until the end
+    counts: dict[str, int] = field(default_factory=lambda: {"known": 0, "new": 0})  # a re-map's, for its event
+
+
+class Reader:
+    def __init__(self, config: Config, store: Store, mailbox: Mailbox, tick: Callable[[], None], after_chunk):
+        self.config, self.store, self.mailbox, self.tick = config, store, mailbox, tick
+        self.after_chunk = after_chunk  # inside each chunk's transaction (drills are marked there)
+        self.backlogs: dict[str, Backlog] = {}
+
+    def backlog_left(self) -> int:
+        return sum(len(b.uids) for b in self.backlogs.values())
+
+    def progress(self) -> dict[str, str]:
+        """Each folder with a backlog: `first sync 34,000 / 50,000`."""
+        return {
+            f: f"{b.progress.what} {b.progress.total - len(b.uids):,} / {b.progress.total:,}"
+            for f, b in self.backlogs.items()
+        }
+
+    # -- what is new --------------------------------------------------------------------------------
+    def new(self, now: datetime) -> int:
+        """Read what is new in every folder, in full; a long first sync or a re-map leaves its old part as a
+        backlog. Returns how many mails were new."""
+        return sum(self._new_in(folder, now) for folder in self.config.imap.folders)
+
+    def _new_in(self, folder: str, now: datetime) -> int:
+        stored = self.store.folder_state(folder)
+        backlog = self.backlogs.get(folder)
+        pending = self.mailbox.pending(folder, backlog.state if backlog else stored)
+        if pending.reset and backlog is not None:  # renumbered again while its backlog was read: start over
+            del self.backlogs[folder]
+            backlog = None
+            pending = self.mailbox.pending(folder, stored)
+        if pending.reset and stored is not None:  # always so: a reset is a change from the stored UIDVALIDITY
+            return self._renumbered(pending, stored, now)
+        if backlog is None and len(pending.uids) > SPLIT_OVER:
+            recent, old = self._split(pending, now)
+            if old:
+                what = "first sync" if stored is None else "sync"
+                state = FolderState(pending.state.uidvalidity, pending.uids[-1])
+                backlog = Backlog(folder, state, old, Progress(f"{what} {folder}", len(old), self.tick))
+                self.backlogs[folder] = backlog
+                with self.store.transaction():  # true already: every UID below the backlog's first is read
+                    self.store.set_folder_state(folder, FolderState(state.uidvalidity, old[0] - 1), now)
+                    self.store.set_reading(folder, self.progress()[folder])
+                log.info("%s %s: %s recent mails first, then %s older ones", what, folder, len(recent), len(old))
+                return self._read(FolderSync(folder, pending.state, recent, False), now, persist=False)
+        if backlog is not None:
+            new = self._read(pending, now, persist=False)
+            backlog.state = FolderState(backlog.state.uidvalidity, max(pending.uids, default=backlog.state.last_uid))
+            return new
+        new = self._read(pending, now, persist=True)
+        if stored != pending.state and not pending.uids:
+            self.store.set_folder_state(folder, pending.state, now)
+        return new
+
+    def _split(self, pending: FolderSync, now: datetime) -> tuple[list[int], list[int]]:
+        """(recent, old) of the pending UIDs: the recent part from the first that reached the server on or after
+        the day before `whole_after` (SEARCH SINCE counts whole days, in the server's zone). A mail copied in later
+        with an old date sits among the recent ones: it is still fetched without its body."""
+        since = (whole_after(now, self.config.agent.max_incident_age) - timedelta(days=1)).date()
+        found = self.mailbox.uids_since(pending.folder, pending.uids[0], since)
+        first = min(found, default=pending.uids[-1] + 1)
+        return [u for u in pending.uids if u >= first], [u for u in pending.uids if u < first]
+
+    def _read(self, sync: FolderSync, now: datetime, *, persist: bool) -> int:
+        """Fetch and ingest these UIDs. With `persist`, each chunk's transaction also stores how far the folder
+        was read (one fsync a chunk; each mail a savepoint inside it, so a mail that fails is quarantined alone)."""
+        new = 0
+        for chunk in self.mailbox.fetch(sync, self.config.agent.max_message_bytes, self._whole_after(now)):
+            with self.store.transaction():
+                for fetched in chunk:
+                    new += self.ingest_one(fetched, now)
+                self.after_chunk()
+                if persist:
+                    last = chunk[-1].uid if chunk else sync.state.last_uid
+                    self.store.set_folder_state(sync.folder, FolderState(sync.state.uidvalidity, last), now)
+            self.tick()
+        return new
+
+    # -- the backlog ----------------------------------------------------------------------------------
+    def read_backlog(self, now: datetime, budget: float | None) -> int:
+        """Read backlog chunks for about `budget` seconds (None: all of it). Returns how many mails were new."""
+        end = None if budget is None else time.monotonic() + budget
+        new = 0
+        for folder in list(self.backlogs):
+            backlog = self.backlogs[folder]
+            while backlog.uids and (end is None or time.monotonic() < end):
+                chunk, backlog.uids = backlog.uids[:CHUNK], backlog.uids[CHUNK:]
+                if backlog.renumbered_from is not None:
+                    new += self._remap(backlog, chunk, now)
+                else:
+                    sync = FolderSync(folder, backlog.state, chunk, False)
+                    new += self._read(sync, now, persist=True)
+                backlog.progress.advance(backlog.progress.total - len(backlog.uids))
+                self.store.set_reading(folder, self.progress()[folder])  # for `status`, another process
+            if not backlog.uids:
+                self._finish(backlog, now)
+        return new
+
+    def _finish(self, backlog: Backlog, now: datetime) -> None:
+        with self.store.transaction():
+            if backlog.renumbered_from is not None:  # the one event, with the state that ends the re-map
+                old, new = backlog.renumbered_from.uidvalidity, backlog.state.uidvalidity
+                self.store.event(
+                    now,
+                    "mailbox_reset",
+                    f"{backlog.folder}: UIDVALIDITY {old} -> {new}; re-mapped by Message-ID: "
+                    f"{backlog.counts['known']} known, {backlog.counts['new']} new",
+                    None,
+                    "the server renumbered the folder; only mail never seen was fetched in full",
+                )
+                log.info("re-mapped folder=%s known=%s new=%s", backlog.folder, *backlog.counts.values())
+            self.store.set_folder_state(backlog.folder, backlog.state, now)
+            self.store.set_reading(backlog.folder, None)
+        self.backlogs.pop(backlog.folder, None)
+
+    # -- a renumbered folder --------------------------------------------------------------------------
+    def _renumbered(self, pending: FolderSync, stored: FolderState, now: datetime) -> int:
+        """The server renumbered the folder (a new UIDVALIDITY: every stored UID of it is void). Its mails are
+        matched to the stored ones by Message-ID, fetched alone; only mail never seen is fetched in full and
+        ingested, so nothing is re-opened, re-sent or re-told. The recent part is re-mapped now, the rest as a
+        backlog. The stored state keeps the old UIDVALIDITY until the end: a crash midway repeats the re-map, and
+        each step is safe to repeat (a row re-mapped again, a mail ingested once by its Message-ID)."""
+        folder = pending.folder
+        log.warning(
+            "UIDVALIDITY changed folder=%s %s -> %s; re-mapping %s mails by Message-ID",
+            folder,
+            stored.uidvalidity,
+            pending.state.uidvalidity,
+            len(pending.uids),
+        )
+        recent, old = self._split(pending, now) if len(pending.uids) > SPLIT_OVER else (pending.uids, [])
+        state = FolderState(pending.state.uidvalidity, max(pending.uids, default=0))
+        backlog = Backlog(folder, state, old, Progress(f"re-map {folder}", len(old), self.tick), stored)
+        new = sum(self._remap(backlog, recent[i : i + CHUNK], now) for i in range(0, len(recent), CHUNK))
+        if old:
+            self.backlogs[folder] = backlog
+        else:
+            self._finish(backlog, now)
+        return new
+
+    def _remap(self, backlog: Backlog, uids: list[int], now: datetime) -> int:
+        """Re-map one chunk of a renumbered folder: known mails' rows take their new UIDs, the rest is ingested."""
+        folder, validity = backlog.folder, backlog.state.uidvalidity
+        sync = FolderSync(folder, backlog.state, uids, True)
+        new = 0
+        for ids in self.mailbox.message_ids(sync):
+            pairs = [(uid, header_message_id(value)) for uid, value in ids]
+            with self.store.transaction():
+                plan = split_known(pairs, self.store.known_message_ids([i for _, i in pairs if i is not None]))
+                self.store.remap_messages(folder, validity, list(plan.known))
+            backlog.counts["known"] += len(plan.known)
+            unknown = FolderSync(folder, backlog.state, list(plan.unknown), True)
+            for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, self._whole_after(now)):
+                with self.store.transaction():
+                    for fetched in batch:
+                        synthetic = (
+                            parse(fetched.raw, headers_only=True).message_id if fetched.uid in plan.without_id else None
+                        )
+                        if synthetic is not None and self.store.has_message(synthetic):
+                            self.store.remap_messages(folder, validity, [(fetched.uid, synthetic)])
+                            backlog.counts["known"] += 1
+                            continue
+                        backlog.counts["new"] += 1
+                        new += self.ingest_one(fetched, now)
+                    self.after_chunk()
+            self.tick()
+        return new
+
+    # -- one mail -------------------------------------------------------------------------------------
+    def ingest_one(self, fetched: Fetched, now: datetime) -> int:
+        try:
+            return 1 if ingest(self.store, fetched, self.config, now) else 0
+        except sqlite3.Error:
+            raise  # the database, not the mail: the cycle fails and the mail is read again next time
+        except Exception as e:  # one bad mail must never stop the cycle
+            reason = why(e)
+            self.store.event(
+                now, "quarantined", f"{fetched.folder} UID {fetched.uid} could not be processed", None, reason
+            )
+            log.error("mail quarantined folder=%s uid=%s: %s", fetched.folder, fetched.uid, reason)
+            return 0
+
+    def _whole_after(self, now: datetime) -> datetime:
+        return whole_after(now, self.config.agent.max_incident_age)

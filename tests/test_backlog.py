@@ -1,0 +1,127 @@
+"""No blackout: a long first sync or re-map reads its recent mail first and the old rest a slice a cycle, while the
+incidents already known keep their deadlines. Against a real Dovecot and SMTP relay; in-process agents."""
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from agent.adapters.config import load
+from agent.adapters.store import Store
+from agent.engine import reading
+from agent.engine.service import Agent
+from support import T2_ADDR, query, reply, send, sent_to, t1, write_config
+
+
+@pytest.fixture(autouse=True)
+def small_backlogs(monkeypatch):
+    """A backlog from 20 mails on, 5 a chunk: the same paths as 50,000 mails, with a folder a test can fill."""
+    monkeypatch.setattr(reading, "SPLIT_OVER", 20)
+    monkeypatch.setattr(reading, "CHUNK", 5)
+
+
+def old_mail(n: int, when: datetime) -> bytes:
+    return (
+        f"From: News <news@else.test>\r\nTo: watch@partner.test\r\nSubject: digest {n}\r\n"
+        f"Date: {format_datetime(when)}\r\nMessage-ID: <digest-{n}@else.test>\r\n\r\nold news {n}\r\n"
+    ).encode()
+
+
+def fill(dovecot, now: datetime, count: int = 40) -> None:
+    for n in range(count):
+        when = now - timedelta(days=300 - n)
+        dovecot.append("watch", old_mail(n, when), internaldate=when)
+
+
+def agent_for(config):
+    cfg = load(config)
+    return Agent(cfg, Store(cfg.agent.database))
+
+
+def test_a_first_start_escalates_a_live_incident_before_its_backlog_of_old_mail_is_read(servers, tmp_path):
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now)
+    live = t1(when=now - timedelta(minutes=5))
+    dovecot.append("watch", live.as_bytes(), internaldate=now - timedelta(minutes=5))
+    config = write_config(tmp_path, dovecot, relay, escalation_t2_after="2m")
+    db = tmp_path / "state.db"
+    agent = agent_for(config)
+    try:
+        first = agent.cycle(backlog_budget=0)  # no time for the backlog: only the recent part is read
+        assert first.backlog_left == 40 and len(sent_to(relay, T2_ADDR)) == 1
+        assert query(db, "SELECT state, t1_message_id FROM incidents") == [("awaiting_response", live["Message-ID"])]
+        assert query(db, "SELECT last_uid, reading FROM mailbox_state") == [(0, "first sync INBOX 0 / 40")]
+        second = agent.cycle(backlog_budget=0.001)  # one chunk a cycle at least
+        assert second.backlog_left == 35
+        [(reading_now, last_uid)] = query(db, "SELECT reading, last_uid FROM mailbox_state")
+        assert reading_now == "first sync INBOX 5 / 40" and last_uid == 5  # how far the old part is read
+        while agent.cycle().backlog_left:
+            pass
+    finally:
+        agent.close()
+        agent.store.close()
+    # the old mail, the T1, and the T2's copy to the watched mailbox, which came while the backlog was read
+    assert query(db, "SELECT count(*), max(uid) FROM messages") == [(42, 42)]
+    assert query(db, "SELECT last_uid, reading FROM mailbox_state") == [(42, None)]
+    assert len(sent_to(relay, T2_ADDR)) == 1
+
+
+def test_a_restart_midway_through_a_backlog_goes_on_from_where_it_stopped(servers, tmp_path):
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now)
+    config = write_config(tmp_path, dovecot, relay)
+    db = tmp_path / "state.db"
+    first = agent_for(config)
+    first.cycle(backlog_budget=0.001)
+    first.close()
+    first.store.close()  # as after a crash: the backlog in memory is gone
+    assert query(db, "SELECT last_uid FROM mailbox_state") == [(5,)]
+    second = agent_for(config)
+    try:
+        assert second.sync(now) == 35
+    finally:
+        second.close()
+        second.store.close()
+    assert query(db, "SELECT count(*), count(DISTINCT message_id) FROM messages") == [(40, 40)]
+
+
+def test_a_renumbered_folder_keeps_a_live_deadline_and_a_new_reply_stops_the_ladder(servers, tmp_path):
+    """The recent part of a renumbered folder is re-mapped first; the reply that came meanwhile is read by the
+    check before the send, while most of the old mail is still to be re-mapped."""
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now)
+    sent = now - timedelta(seconds=30)
+    answered, waiting = t1(subject="API down: F500", when=sent), t1(subject="Reports API: 503", when=sent)
+    for msg in (answered, waiting):
+        send(relay, msg)
+    config = write_config(tmp_path, dovecot, relay, escalation_t2_after="1h")
+    db = tmp_path / "state.db"
+    agent = agent_for(config)
+    try:
+        agent.sync(now)
+        dovecot.set_uid_validity("watch", 4242)
+        agent.close()  # Dovecot drops the session of a renumbered folder: the next cycle connects again
+        send(relay, reply(answered))  # arrives while the folder is renumbered
+        agent.config = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1s"))
+        agent.reader.config = agent.config
+        report = agent.cycle(backlog_budget=0)
+        assert report.backlog_left == 40
+        assert [m.message()["Subject"] for m in sent_to(relay, T2_ADDR)] == ["[T2 escalation] Reports API: 503"]
+        assert query(db, "SELECT subject, state FROM incidents ORDER BY id") == [
+            ("API down: F500", "responded"),
+            ("Reports API: 503", "awaiting_response"),
+        ]
+        assert query(db, "SELECT uidvalidity FROM mailbox_state") != [(4242,)]  # the re-map is not over
+        while agent.cycle().backlog_left:
+            pass
+    finally:
+        agent.close()
+        agent.store.close()
+    assert query(db, "SELECT uidvalidity FROM mailbox_state") == [(4242,)]
+    assert query(db, "SELECT count(*) FROM messages WHERE uidvalidity != 4242") == [(0,)]
+    [(detail,)] = query(db, "SELECT detail FROM events WHERE kind = 'mailbox_reset'")
+    assert detail.endswith("re-mapped by Message-ID: 42 known, 1 new")
+    assert len(sent_to(relay, T2_ADDR)) == 1
