@@ -125,3 +125,28 @@ def test_a_renumbered_folder_keeps_a_live_deadline_and_a_new_reply_stops_the_lad
     [(detail,)] = query(db, "SELECT detail FROM events WHERE kind = 'mailbox_reset'")
     assert detail.endswith("re-mapped by Message-ID: 42 known, 1 new")
     assert len(sent_to(relay, T2_ADDR)) == 1
+
+
+def test_two_folders_backlogs_each_read_from_its_own_folder(servers, tmp_path):
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    for n in range(30):
+        when = now - timedelta(days=300 - n)
+        dovecot.append("watch", old_mail(n, when), internaldate=when)
+        dovecot.append("watch", old_mail(100 + n, when), folder="Archive", internaldate=when)
+    db = tmp_path / "state.db"
+    agent = agent_for(write_config(tmp_path, dovecot, relay, imap_folders="INBOX, Archive"))
+    try:
+        assert agent.cycle(backlog_budget=0).backlog_left == 60
+        while agent.cycle(backlog_budget=0.001).backlog_left:
+            pass
+    finally:
+        agent.close()
+        agent.store.close()
+    rows = query(db, "SELECT folder, message_id FROM messages ORDER BY folder, uid")
+    assert [m for f, m in rows if f == "Archive"] == [f"<digest-{100 + n}@else.test>" for n in range(30)]
+    assert [m for f, m in rows if f == "INBOX"] == [f"<digest-{n}@else.test>" for n in range(30)]
+    assert query(db, "SELECT folder, last_uid, reading FROM mailbox_state ORDER BY folder") == [
+        ("Archive", 30, None),
+        ("INBOX", 30, None),
+    ]

@@ -127,6 +127,17 @@ class Mailbox:
         # `N:*` always matches the highest UID, even when it is not new: filter.
         return sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
 
+    def select(self, folder: str) -> int:
+        """EXAMINE `folder` unless this connection has it selected; returns its UIDVALIDITY. For reading on in a
+        folder (a backlog) after other folders were read."""
+
+        def look(client):
+            if self._selected != folder:
+                self._examine(client, folder)
+            return self._validity
+
+        return self._call(f"examining {folder}", look)
+
     def uids_since(self, folder: str, first_uid: int, day: date) -> list[int]:
         """UIDs from `first_uid` on of mail that reached the server on `day` or later (SEARCH SINCE: the
         INTERNALDATE's day, in the server's zone). The folder must be selected, as `pending` leaves it."""

@@ -126,6 +126,9 @@ class Reader:
         new = 0
         for folder in list(self.backlogs):
             backlog = self.backlogs[folder]
+            if self.mailbox.select(folder) != backlog.state.uidvalidity:
+                del self.backlogs[folder]  # renumbered meanwhile: the next read of what is new starts over
+                continue
             while backlog.uids and (end is None or time.monotonic() < end):
                 chunk, backlog.uids = backlog.uids[:CHUNK], backlog.uids[CHUNK:]
                 if backlog.renumbered_from is not None:
