@@ -659,12 +659,9 @@ def test_utf8_markdown_labels():
     assert items["name"] == "José Núñez" and items["consistent"] == "Sí, el 100 % de las peticiones."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='agent/mail.py: Foxmail\'s From: "=?gb2312?B?...?=" <a@b> (an encoded-word in '
-    "quotes, against RFC 2047 but decoded by common readers) stays encoded",
-)
 def test_foxmail_quoted_encoded_sender_name_decodes():
+    """Foxmail writes From: "=?gb2312?B?...?=" <a@b>: an encoded word in quotes, against RFC 2047, which common
+    readers decode all the same."""
     assert mail("chinese_gb2312.eml").sender_name == "王磊"
 
 

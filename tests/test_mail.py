@@ -88,3 +88,19 @@ def test_clean_removes_header_breaking_characters():
 def test_domains_match_exactly_or_as_subdomains():
     assert in_domains("a@mail.partner.test", ("partner.test",))
     assert not in_domains("a@notpartner.test", ("partner.test",))
+
+
+def test_a_mail_reads_the_same_from_its_header_block_as_whole():
+    """Ingest reads every mail's header block first and some mails whole later: on every mail of the field corpus
+    the two agree on every field the header gives."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    corpus = sorted((Path(__file__).parent / "corpus").rglob("*.eml"))
+    assert len(corpus) > 30
+    for path in corpus:
+        raw = path.read_bytes()
+        head, whole = parse(raw, headers_only=True), parse(raw)
+        for f in fields(head):
+            if f.name not in ("text", "html", "defects"):
+                assert getattr(head, f.name) == getattr(whole, f.name), (path.name, f.name)

@@ -144,8 +144,8 @@ class Store:
 
     def add_message(self, row: dict) -> None:
         self._insert("messages", row)
-        if row["incident_id"] is None:  # it may belong to a T1 not seen yet
-            refs = set(f"{row['in_reply_to']} {row['refs']}".split())
+        refs = set(f"{row['in_reply_to']} {row['refs']}".split())
+        if row["incident_id"] is None and refs:  # it may belong to a T1 not seen yet
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO message_refs (message_id, ref) VALUES (?, ?)",
                 [(row["message_id"], ref) for ref in refs],

@@ -14,16 +14,16 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
-import html
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import mailparser
 
 from agent.core import limits
 from agent.core.automatic import automatic
+from agent.core.bodies import bodies, readable
 from agent.core.header_cut import MAX_ADDRESSES
 from agent.core.limits import header_block
 from agent.core.subjects import normalise_subject as normalise_subject  # its home now; kept importable here
@@ -41,9 +41,7 @@ ORIGINAL_MESSAGE_ID_HEADERS = ("X-Microsoft-Original-Message-ID", "X-Google-Orig
 _MSGID = re.compile(rf"<[\x21-\x3b\x3d\x3f-\x7e]{{1,{MAX_MESSAGE_ID - 2}}}>")  # printable ASCII
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-_STYLE = re.compile(r"<(style|head|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^<>]*>")  # not [^>]*: on "<<<<..." that is quadratic
-_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^<>]*>", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)")  # four digits, not a zone's (+0100)
 _IDENTITY_FIELDS = ("From", "To", "Cc", "Date", "Subject", "In-Reply-To", "References")
 _Header = Callable[[str], str]  # a header field's value by name, "" when absent or undecodable
 _Pairs = Iterable[tuple[object, str]] | None  # (name, address), as email.utils.getaddresses gives them
@@ -137,55 +135,50 @@ def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str
 
 def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
     """Parse a mail. Never raises. With `headers_only` the body is not read: for ingest's first reading of every
-    mail (only some bodies are needed), and for mail fetched without its body (old, or over the size cap)."""
+    mail (only some bodies are needed), and for mail fetched without its body (old, or over the size cap).
+
+    The header fields are always read by the email package's header parser, so a mail reads the same however much
+    of it was fetched; mail-parser reads the body of a whole mail."""
     cut, defects = limits.cut(raw, headers_only)
-    if not headers_only:
-        try:
-            return _from_mailparser(raw, cut, defects)
-        except Exception as e:  # mail-parser and the email package raise on some mails: read the headers alone
-            defects += (f"mail-parser failed ({type(e).__name__}): read the headers only",)
     try:
-        return _from_headers(raw, cut, defects)
+        mail = _from_headers(raw, cut, defects)
     except Exception as e:
         defects += (f"reading the headers failed ({type(e).__name__})",)
-    return _mail(
-        raw,
-        message_id="",
-        subject="",
-        sender=("", ""),
-        to=(),
-        cc=(),
-        date=None,
-        header=lambda _: "",
-        text="",
-        html="",
-        defects=defects,
-    )
-
-
-def _from_mailparser(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
-    parsed = mailparser.parse_from_bytes(cut)
-    header = _header_reader(parsed.message)
-    plain, markup = _bodies(parsed.message)
-    return _mail(
-        raw,
-        message_id=header("Message-ID"),
-        subject=_first(parsed.subject),
-        sender=_first_address(parsed.from_),
-        to=_addresses(parsed.to),
-        cc=_addresses(parsed.cc),
-        date=parsed.date,
-        header=header,
-        text=_text(plain, markup),
-        html=markup,
-        defects=defects + tuple(str(d) for d in parsed.defects),
+        mail = _mail(
+            raw,
+            message_id="",
+            subject="",
+            sender=("", ""),
+            to=(),
+            cc=(),
+            date=None,
+            header=lambda _: "",
+            text="",
+            html="",
+            defects=defects,
+        )
+    if headers_only:
+        return mail
+    try:
+        parsed = mailparser.parse_from_bytes(cut)
+        plain, markup = bodies(parsed.message)
+        text, found = readable(plain, markup), tuple(str(d) for d in parsed.defects)
+    except Exception as e:  # mail-parser and the email package raise on some mails: the headers are still read
+        return replace(
+            mail, defects=_defects(mail.defects + (f"mail-parser failed ({type(e).__name__}): read the headers only",))
+        )
+    return replace(
+        mail,
+        text=SURROGATE.sub("\ufffd", text),
+        html=SURROGATE.sub("\ufffd", markup),
+        defects=_defects(mail.defects + found),
     )
 
 
 def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
-    """The header fields alone, from the email package's cheapest parser. It reads them as mail-parser does (the
-    field corpus is read the same both ways, tests/test_mail.py) at a third of the cost: most of a mailbox is only
-    ever read this far, and a first start reads years of it."""
+    """The header fields alone, from the email package's cheapest parser: a third of mail-parser's cost on a header
+    block (most of a mailbox is only ever read this far, and a first start reads years of it), and it decodes what
+    mail-parser leaves encoded (an encoded word in quotes, as Foxmail writes a name)."""
     msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block(cut))
     header = _header_reader(msg)
 
@@ -199,6 +192,8 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
         date = email.utils.parsedate_to_datetime(header("Date"))
     except Exception:
         date = None
+    if any(int(year) < 1900 for year in _YEAR.findall(header("Date"))):
+        date = None  # RFC 5322 3.3: a year is 1900 or later; the email package reads "0000" as the two-digit "00"
     return _mail(
         raw,
         message_id=header("Message-ID"),
@@ -255,10 +250,14 @@ def _mail(
         text=SURROGATE.sub("\ufffd", text),
         html=SURROGATE.sub("\ufffd", html),
         size=len(raw),
-        defects=tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS],
+        defects=_defects(defects),
         original_message_id=_original_message_id(header, ids[0] if ids else ""),
         date_offset=_date_offset(header("Date")),
     )
+
+
+def _defects(defects: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS]
 
 
 def _date_offset(value: str) -> int | None:
@@ -301,13 +300,6 @@ def _header_reader(msg: email.message.Message) -> _Header:
     return header
 
 
-def _first(value: object) -> str:
-    """mail-parser gives a list when a header is repeated: the first one counts, as in the email package."""
-    if isinstance(value, (list, tuple)):
-        value = value[0] if value else ""
-    return value if isinstance(value, str) else ""
-
-
 def _first_address(pairs: _Pairs) -> tuple[str, str]:
     for name, address in pairs or ():
         address = clean(address).lower()
@@ -328,62 +320,3 @@ def _thread_index(value: str) -> str | None:
         return None
     # 22 bytes: a reserved byte, 5 bytes of time and a 16-byte GUID shared by the whole conversation.
     return base64.b64encode(decoded[:22]).decode() if len(decoded) >= 22 else None
-
-
-# What senders write in the charset parameter, and the superset their client really used: one ① in a
-# "Shift_JIS" mail, or a GBK character in a "GB2312" one, would otherwise turn the whole body to U+FFFD.
-_SUPERSETS = {
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "ms_kanji": "cp932",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "euc-cn": "gb18030",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "euc-kr": "cp949",
-    "ks_c_5601-1987": "cp949",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-}
-
-
-def _bodies(msg: email.message.Message) -> tuple[str, str]:
-    """(plain, html) of the mail itself, each text part decoded from its declared charset (as its superset).
-
-    Not mail-parser's text_plain: it returns 7bit and 8bit parts undecoded, so an ISO-2022-JP body (how
-    Japanese clients send) stayed escape sequences. Attachments and attached messages are not the
-    sender's words and are left out.
-    """
-    plain: list[str] = []
-    markup: list[str] = []
-    stack = [msg]
-    while stack:
-        part = stack.pop(0)
-        if part.is_multipart():
-            stack[:0] = [p for p in (part.get_payload() or []) if not isinstance(p, str)]
-            continue
-        ctype = part.get_content_type()
-        if ctype not in ("text/plain", "text/html") or part.get_content_disposition() == "attachment":
-            continue
-        data = part.get_payload(decode=True) or b""
-        assert isinstance(data, bytes)  # a part that is not multipart decodes to bytes
-        declared = (part.get_content_charset() or "us-ascii").lower()
-        try:
-            text = data.decode(_SUPERSETS.get(declared, declared), errors="replace")
-        except LookupError:  # a charset nobody knows: UTF-8 is the likeliest truth
-            text = data.decode("utf-8", errors="replace")
-        (plain if ctype == "text/plain" else markup).append(text.replace("\r\n", "\n"))
-    return "\n".join(plain), "\n".join(markup)
-
-
-def _text(plain: str, markup: str) -> str:
-    if plain.strip():
-        return plain
-    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _STYLE.sub("", markup))))
-    return "\n".join(line.rstrip() for line in text.splitlines())
