@@ -104,3 +104,22 @@ def test_a_mail_reads_the_same_from_its_header_block_as_whole():
         for f in fields(head):
             if f.name not in ("text", "html", "defects"):
                 assert getattr(head, f.name) == getattr(whole, f.name), (path.name, f.name)
+
+
+def test_a_date_without_a_zone_is_no_date_and_minus_0000_is_utc():
+    """A Date with no zone is the sender's local time in a zone nobody knows: taking it for UTC could make a T1 look
+    hours old and escalate it at once. "-0000" says the time is UTC (RFC 5322 3.3), as qmail writes its bounces."""
+
+    def date(value: bytes):
+        return parse(b"From: a@b.test\r\nDate: " + value + b"\r\n\r\nx", headers_only=True).date
+
+    assert date(b"Wed, 25 Nov 2026 11:15:00") is None
+    assert date(b"25 Nov 2026 11:15:42 -0000") == datetime(2026, 11, 25, 11, 15, 42, tzinfo=UTC)
+    assert date(b"Wed, 25 Nov 2026 12:15:00 +0100") == datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
+    assert date(b"Mon, 01 Jan 0000 00:00:00 +0100") is None  # not the two-digit "00"
+
+
+def test_the_space_between_an_encoded_word_and_plain_text_is_kept():
+    """RFC 2047 6.2: only the space between two encoded words goes. Thunderbird folds a long subject so."""
+    raw = b"From: a@b.test\r\nSubject:\r\n =?UTF-8?Q?URGENTE=3A_API_ca=C3=ADda?=\r\n [1034]\r\n\r\nx"
+    assert parse(raw, headers_only=True).subject == "URGENTE: API caída [1034]"

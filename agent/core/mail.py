@@ -192,6 +192,8 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
         date = email.utils.parsedate_to_datetime(header("Date"))
     except Exception:
         date = None
+    if date is not None and date.tzinfo is None and "-0000" not in header("Date"):
+        date = None  # no zone: local time in a zone nobody knows. "-0000" is UTC (RFC 5322 3.3), naive here too
     if any(int(year) < 1900 for year in _YEAR.findall(header("Date"))):
         date = None  # RFC 5322 3.3: a year is 1900 or later; the email package reads "0000" as the two-digit "00"
     return _mail(
