@@ -137,9 +137,10 @@ class Reader:
                     sync = FolderSync(folder, backlog.state, chunk, False)
                     new += self._read(sync, now, persist=True)
                 backlog.progress.advance(backlog.progress.total - len(backlog.uids))
-                self.store.set_reading(folder, self.progress()[folder])  # for `status`, another process
             if not backlog.uids:
                 self._finish(backlog, now)
+            else:  # once a slice, not a chunk: each write outside a chunk's transaction is an fsync of its own
+                self.store.set_reading(folder, self.progress()[folder])  # for `status`, another process
         return new
 
     def _finish(self, backlog: Backlog, now: datetime) -> None:
