@@ -150,3 +150,15 @@ def test_two_folders_backlogs_each_read_from_its_own_folder(servers, tmp_path):
         ("Archive", 30, None),
         ("INBOX", 30, None),
     ]
+
+
+def test_a_deadline_cuts_a_backlog_slice_short():
+    """Pure: a cycle reads its backlog for SLICE seconds, or until the next deadline, whichever comes first."""
+    from agent.engine.reading import slice_budget
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert slice_budget(0.5, None, now) == 0.5
+    assert slice_budget(0.5, now + timedelta(seconds=10), now) == 0.5
+    assert slice_budget(0.5, now + timedelta(seconds=0.2), now) == 0.2
+    assert slice_budget(0.5, now - timedelta(seconds=1), now) == 0.0  # due already: the next cycle sends first
+    assert slice_budget(None, now + timedelta(seconds=0.2), now) is None  # `poll`: one cycle reads it all

@@ -29,6 +29,14 @@ SLICE = 0.5  # seconds of backlog a cycle reads: how late a deadline can be acte
 SPLIT_OVER = 2 * CHUNK  # a sync of more mails than this reads the recent ones first, and the rest as a backlog
 
 
+def slice_budget(budget: float | None, next_deadline: datetime | None, now: datetime) -> float | None:
+    """How long a cycle may read its backlog: `budget` seconds (None: all of it), cut short by the next deadline,
+    so a deadline waits for one chunk at most."""
+    if budget is None or next_deadline is None:
+        return budget
+    return min(budget, max(0.0, (next_deadline - now).total_seconds()))
+
+
 @dataclass
 class Backlog:
     """A folder's old mail still to be read. `state` is where the reading of new mail goes on from: the folder's
@@ -129,6 +137,7 @@ class Reader:
             if self.mailbox.select(folder) != backlog.state.uidvalidity:
                 del self.backlogs[folder]  # renumbered meanwhile: the next read of what is new starts over
                 continue
+            before = len(backlog.uids)
             while backlog.uids and (end is None or time.monotonic() < end):
                 chunk, backlog.uids = backlog.uids[:CHUNK], backlog.uids[CHUNK:]
                 if backlog.renumbered_from is not None:
@@ -139,7 +148,7 @@ class Reader:
                 backlog.progress.advance(backlog.progress.total - len(backlog.uids))
             if not backlog.uids:
                 self._finish(backlog, now)
-            else:  # once a slice, not a chunk: each write outside a chunk's transaction is an fsync of its own
+            elif len(backlog.uids) < before:  # once a slice, not a chunk: each such write is an fsync of its own
                 self.store.set_reading(folder, self.progress()[folder])  # for `status`, another process
         return new
 

@@ -23,7 +23,7 @@ from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
 from agent.engine.lock import DatabaseLock
-from agent.engine.reading import SLICE, Reader
+from agent.engine.reading import SLICE, Reader, slice_budget
 
 log = logging.getLogger("agent.service")
 
@@ -152,14 +152,15 @@ class Agent:
         alarm_due = self.watchman.due_at()
         if alarm_due is not None and alarm_due > now:
             waiting.append(alarm_due)
-        if self.reader.backlogs and report.mailbox_ok:
-            old, report.mailbox_ok = self._try_sync(now, lambda t: self.reader.read_backlog(t, backlog_budget))
-            report.new_mails += old
-            report.backlog_left = self.reader.backlog_left()
         if report.sent:  # a send starts the next window: learn its deadline now, not at the next poll
             decisions = ladder.decisions(self.store, self.config, self.clock())
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
         report.next_deadline = self.next_deadline = min(future, default=None)
+        if self.reader.backlogs and report.mailbox_ok:
+            budget = slice_budget(backlog_budget, report.next_deadline, self.clock())
+            old, report.mailbox_ok = self._try_sync(now, lambda t: self.reader.read_backlog(t, budget))
+            report.new_mails += old
+            report.backlog_left = self.reader.backlog_left()
         return report
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
