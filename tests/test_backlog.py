@@ -162,3 +162,31 @@ def test_a_deadline_cuts_a_backlog_slice_short():
     assert slice_budget(0.5, now + timedelta(seconds=0.2), now) == 0.2
     assert slice_budget(0.5, now - timedelta(seconds=1), now) == 0.0  # due already: the next cycle sends first
     assert slice_budget(None, now + timedelta(seconds=0.2), now) is None  # `poll`: one cycle reads it all
+
+
+def test_after_a_long_outage_of_the_agent_an_old_reply_to_a_waiting_incident_is_read_before_any_send(servers, tmp_path):
+    """The agent saw a T1 six days ago (with a T2 window of a week) and was then down. The vendor answered five
+    days ago, so its reply is far older than max_incident_age: it is still read, and before the ladder decides,
+    not left in a backlog of old mail."""
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    then = now - timedelta(days=6)
+    incident = t1(when=then)
+    dovecot.append("watch", incident.as_bytes(), internaldate=then)
+    config = write_config(tmp_path, dovecot, relay, escalation_t2_after="7d", escalation_t3_after="1h")
+    db = tmp_path / "state.db"
+    agent = agent_for(config)
+    try:
+        agent.sync(then + timedelta(minutes=1))  # read when it was new: an incident awaiting a response
+        answered = now - timedelta(days=5)
+        answer = reply(incident, body="Fixed on our side, sorry for the trouble.")
+        dovecot.append("watch", answer.as_bytes(), internaldate=answered)
+        fill(dovecot, now)  # and a long backlog of old mail behind it
+        agent.config = load(write_config(tmp_path, dovecot, relay, escalation_t2_after="1h"))
+        agent.reader.config = agent.config
+        agent.cycle(backlog_budget=0)
+    finally:
+        agent.close()
+        agent.store.close()
+    assert sent_to(relay, T2_ADDR) == []
+    assert query(db, "SELECT state FROM incidents") == [("responded",)]

@@ -97,3 +97,13 @@ def test_mail_is_fetched_whole_from_a_little_before_max_incident_age():
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     # 24 h, the 15 minutes a Date may run ahead of the server's clock, and an hour for the two clocks' disagreement
     assert whole_after(now, timedelta(hours=24)) == datetime(2026, 11, 30, 10, 45, tzinfo=UTC)
+
+
+def test_mail_since_the_oldest_t1_still_awaiting_a_response_is_fetched_whole():
+    """After a long outage of the agent, a reply or command of two days ago may concern an incident that still
+    waits (held, or with long windows): it is read whole, and before the decisions."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    three_days_ago = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert whole_after(now, timedelta(hours=24), three_days_ago) == datetime(2026, 11, 28, 10, 45, tzinfo=UTC)
+    an_hour_ago = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+    assert whole_after(now, timedelta(hours=24), an_hour_ago) == whole_after(now, timedelta(hours=24))

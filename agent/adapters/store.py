@@ -155,6 +155,13 @@ class Store(MessageRows):
         row = self.incident_row(incident_id)
         return _incident(row, self.escalation_rows(incident_id), self.notice_rows(incident_id))
 
+    def oldest_awaiting_t1(self) -> datetime | None:
+        """When the oldest T1 still awaiting a response was sent: mail since then may answer or steer it."""
+        row = self.db.execute(
+            "SELECT min(t1_sent_at) FROM incidents WHERE state = ?", [str(State.AWAITING_RESPONSE)]
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
     def open_incidents(self) -> list[tuple[Incident, str | None]]:
         """Every incident awaiting a response, with its last recorded decision: three queries, however many."""
         waiting = [str(State.AWAITING_RESPONSE)]

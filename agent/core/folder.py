@@ -50,12 +50,16 @@ class Fetched:
     header_only: str | None = None  # why only header fields were fetched (old, or too large); None: the whole mail
 
 
-def whole_after(now: datetime, max_incident_age: timedelta) -> datetime:
-    """Mail that reached the server before this is fetched without its body. A T1 counts from its Date, or its
-    INTERNALDATE when the Date is implausible, and a Date is believed up to DATE_AHEAD_TOLERANCE after it: such a
-    T1 is older than max_incident_age however it is read, so it is recorded `stale` and never escalated. What
-    answers or steers a live incident was written after its T1, so it is never this old."""
-    return now - max_incident_age - sop.DATE_AHEAD_TOLERANCE - CLOCK_SKEW
+def whole_after(now: datetime, max_incident_age: timedelta, oldest_awaiting: datetime | None = None) -> datetime:
+    """Mail that reached the server before this is fetched without its body, and read after what is newer.
+
+    Such mail can neither open an escalation nor answer or steer an incident still awaiting a response. A T1
+    counts from its Date, or its INTERNALDATE when the Date is implausible, and a Date is believed up to
+    DATE_AHEAD_TOLERANCE after it: a T1 this old is older than max_incident_age however it is read, so it is
+    recorded `stale`. What answers or steers an incident is written after its T1: the cutoff goes back to the
+    oldest T1 still awaiting a response (`oldest_awaiting`), as after a long outage of the agent itself."""
+    cutoffs = [now - max_incident_age] + ([oldest_awaiting] if oldest_awaiting is not None else [])
+    return min(cutoffs) - sop.DATE_AHEAD_TOLERANCE - CLOCK_SKEW
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ class Reader:
         """(recent, old) of the pending UIDs: the recent part from the first that reached the server on or after
         the day before `whole_after` (SEARCH SINCE counts whole days, in the server's zone). A mail copied in later
         with an old date sits among the recent ones: it is still fetched without its body."""
-        since = (whole_after(now, self.config.agent.max_incident_age) - timedelta(days=1)).date()
+        since = (self._whole_after(now) - timedelta(days=1)).date()
         found = self.mailbox.uids_since(pending.folder, pending.uids[0], since)
         first = min(found, default=pending.uids[-1] + 1)
         return [u for u in pending.uids if u >= first], [u for u in pending.uids if u < first]
@@ -237,4 +237,4 @@ class Reader:
             return 0
 
     def _whole_after(self, now: datetime) -> datetime:
-        return whole_after(now, self.config.agent.max_incident_age)
+        return whole_after(now, self.config.agent.max_incident_age, self.store.oldest_awaiting_t1())
