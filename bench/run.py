@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks of escalation-agent against a real Dovecot and a real SMTP server on 127.0.0.1.
 
-    python bench/run.py            # the full run (about 10 minutes here); docs/benchmarks.md has its results
+    python bench/run.py            # the full run (about 5 minutes here); docs/benchmarks.md has its results
     python bench/run.py --quick    # a smaller run (under a minute), the same JSON keys plus "quick": true
     python bench/run.py --keep     # keep the work directory (databases, agent logs) for a look afterwards
 

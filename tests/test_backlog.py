@@ -190,3 +190,139 @@ def test_after_a_long_outage_of_the_agent_an_old_reply_to_a_waiting_incident_is_
         agent.store.close()
     assert sent_to(relay, T2_ADDR) == []
     assert query(db, "SELECT state FROM incidents") == [("responded",)]
+
+
+class FailingOnce:
+    """An IMAPClient whose FETCH of these UIDs fails once, as a dropped connection does."""
+
+    def __init__(self, client, fail_uids: set, failed: list):
+        self._client, self._fail, self._failed = client, fail_uids, failed
+
+    def fetch(self, uids, items, *args, **kwargs):
+        if not self._failed and self._fail & set(uids):
+            self._failed.append(sorted(uids))
+            raise ConnectionError("the connection dropped")
+        return self._client.fetch(uids, items, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def failing_agent(config, fail_uids: set, failed: list):
+    from agent.adapters.imap import Mailbox, connect
+
+    cfg = load(config)
+    return Agent(
+        cfg, Store(cfg.agent.database), Mailbox(cfg.imap, lambda c: FailingOnce(connect(c), fail_uids, failed))
+    )
+
+
+def test_a_failed_read_of_the_recent_part_leaves_no_recent_mail_unread(servers, tmp_path, monkeypatch):
+    """The recent part of a long sync is read in chunks (here of 2). The second chunk, the vendor's reply, fails to
+    come (the T2 waits out unconfirmed_grace meanwhile): the next cycle reads it, and it stops the ladder."""
+    from agent.adapters import imap as imap_mod
+
+    monkeypatch.setattr(imap_mod, "CHUNK", 2)
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now, count=30)  # UIDs 1-30, a year old
+    incident = t1(when=now - timedelta(minutes=30, seconds=5))  # its T2 due 5 s ago
+    for msg in (incident, t1(subject="other", when=now - timedelta(minutes=1)), reply(incident)):
+        dovecot.append("watch", msg.as_bytes(), internaldate=now - timedelta(minutes=20))  # UIDs 31-33
+    failed: list = []
+    agent = failing_agent(write_config(tmp_path, dovecot, relay, escalation_t2_after="30m"), {33}, failed)
+    db = tmp_path / "state.db"
+    try:
+        assert not agent.cycle(backlog_budget=0).mailbox_ok and failed == [[33]]
+        report = agent.cycle(backlog_budget=0)
+        assert report.mailbox_ok and report.backlog_left == 30
+        assert sent_to(relay, T2_ADDR) == []
+        while agent.cycle().backlog_left:
+            pass
+    finally:
+        agent.close()
+        agent.store.close()
+    assert query(db, "SELECT count(*) FROM messages") == [(33,)]
+    assert query(db, "SELECT state FROM incidents ORDER BY id") == [("responded",), ("awaiting_response",)]
+
+
+def test_a_backlog_chunk_that_fails_is_read_again_and_an_expunged_one_skips_nothing(servers, tmp_path):
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now)
+    db = tmp_path / "state.db"
+    config = write_config(tmp_path, dovecot, relay)
+    failed: list = []
+    agent = failing_agent(config, {12}, failed)  # the third chunk of 5 fails once
+    try:
+        agent.cycle(backlog_budget=0)
+        while not failed:
+            agent.cycle(backlog_budget=0.001)  # a chunk a cycle
+        assert agent.reader.backlog_left() == 30  # the failed chunk is still to be read
+        with dovecot.imap("watch") as c:  # a retention policy deletes the chunk after it meanwhile
+            c.select_folder("INBOX")
+            c.delete_messages([16, 17, 18, 19, 20])
+            c.expunge()
+        while agent.reader.backlog_left() > 20:
+            agent.cycle(backlog_budget=0.001)  # UIDs 11-15 again, then 16-20: nothing is left of them
+        [(last_uid,)] = query(db, "SELECT last_uid FROM mailbox_state")
+        assert last_uid < agent.reader.backlogs["INBOX"].uids[0]  # never past what the backlog has still to read
+    finally:
+        agent.close()
+        agent.store.close()
+    restarted = agent_for(config)  # as after a crash here
+    try:
+        restarted.sync(now)
+    finally:
+        restarted.close()
+        restarted.store.close()
+    uids = [u for (u,) in query(db, "SELECT uid FROM messages ORDER BY uid")]
+    assert uids == [u for u in range(1, 41) if not 16 <= u <= 20]
+
+
+def test_status_forgets_the_progress_of_a_backlog_that_a_stopped_process_was_reading(servers, tmp_path):
+    dovecot, relay = servers
+    fill(dovecot, datetime.now(UTC))
+    config = write_config(tmp_path, dovecot, relay)
+    db = tmp_path / "state.db"
+    first = agent_for(config)
+    first.cycle(backlog_budget=0.001)
+    first.close()
+    first.store.close()
+    assert query(db, "SELECT reading FROM mailbox_state") == [("first sync INBOX 5 / 40",)]
+    with dovecot.imap("watch") as c:  # meanwhile most of the old mail is deleted: no backlog any more
+        c.select_folder("INBOX")
+        c.delete_messages(list(range(6, 41)))
+        c.expunge()
+    second = agent_for(config)
+    try:
+        assert second.cycle().backlog_left == 0
+    finally:
+        second.close()
+        second.store.close()
+    assert query(db, "SELECT reading FROM mailbox_state") == [(None,)]
+
+
+def test_a_renumbered_folder_finds_a_mail_without_message_id_under_the_id_an_earlier_version_gave_it(servers, tmp_path):
+    """Earlier versions made the id of a mail without a Message-ID from its bytes; a re-map must not take such a
+    mail for new (a T1 without one would open a second incident)."""
+    from agent.core.mail import bytes_message_id
+
+    dovecot, relay = servers
+    raw = b"From: Bob <bob@partner.test>\r\nTo: watch@partner.test\r\nSubject: no id\r\n\r\nlunch?\r\n"
+    dovecot.append("watch", raw)
+    config = write_config(tmp_path, dovecot, relay)
+    db = tmp_path / "state.db"
+    agent = agent_for(config)
+    try:
+        assert agent.sync(datetime.now(UTC)) == 1
+        [(uid, stored)] = dovecot.messages("watch").items()
+        with agent.store.transaction():  # as an earlier version recorded it
+            agent.store.db.execute("UPDATE messages SET message_id = ?", [bytes_message_id(stored)])
+        dovecot.set_uid_validity("watch", 5151)
+        agent.close()
+        assert agent.sync(datetime.now(UTC)) == 0
+    finally:
+        agent.close()
+        agent.store.close()
+    assert query(db, "SELECT message_id, uidvalidity FROM messages") == [(bytes_message_id(stored), 5151)]

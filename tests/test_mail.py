@@ -123,3 +123,26 @@ def test_the_space_between_an_encoded_word_and_plain_text_is_kept():
     """RFC 2047 6.2: only the space between two encoded words goes. Thunderbird folds a long subject so."""
     raw = b"From: a@b.test\r\nSubject:\r\n =?UTF-8?Q?URGENTE=3A_API_ca=C3=ADda?=\r\n [1034]\r\n\r\nx"
     assert parse(raw, headers_only=True).subject == "URGENTE: API caída [1034]"
+
+
+def test_raw_8_bit_header_bytes_are_read_as_utf_8_else_cp1252():
+    """Against RFC 5322, but common: a subject that is not read as written no longer matches its thread."""
+    utf8 = parse("From: Jörg <joerg@partner.test>\r\nSubject: Störung der API\r\n\r\nx".encode(), headers_only=True)
+    assert (utf8.subject, utf8.sender_name) == ("Störung der API", "Jörg")
+    latin = parse("Subject: Störung der API\r\n\r\nx".encode("latin-1"), headers_only=True)
+    assert latin.subject == "Störung der API"
+
+
+def test_an_encoded_word_with_bytes_outside_its_declared_charset_is_read_as_its_superset():
+    """Chinese clients label GBK text "gb2312"; a character outside GB2312 must not leave the word encoded."""
+    import base64
+
+    word = base64.b64encode("王镕".encode("gbk")).decode()
+    assert parse(f"Subject: =?gb2312?B?{word}?=\r\n\r\nx".encode(), headers_only=True).subject == "王镕"
+
+
+def test_an_address_as_display_name_is_not_the_sender():
+    """`From: support@vendor.test <x@evil.test>` comes from x@evil.test: this Python's getaddresses would also
+    return the display name as an address, and the first one was taken for the sender."""
+    m = parse(b"From: support@vendor.test <x@evil.test>\r\nTo: urgent@vendor.test <a@else.test>\r\n\r\nx")
+    assert (m.sender, m.to) == ("x@evil.test", ("a@else.test",))

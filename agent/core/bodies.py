@@ -5,31 +5,11 @@ import email.message
 import html
 import re
 
+from agent.core.text import SUPERSETS
+
 _STYLE = re.compile(r"<(style|head|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: on "<<<<..." that is quadratic
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^<>]*>", re.IGNORECASE)
-
-# What senders write in the charset parameter, and the superset their client really used: one ① in a
-# "Shift_JIS" mail, or a GBK character in a "GB2312" one, would otherwise turn the whole body to U+FFFD.
-_SUPERSETS = {
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "ms_kanji": "cp932",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "euc-cn": "gb18030",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "euc-kr": "cp949",
-    "ks_c_5601-1987": "cp949",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-}
 
 
 def bodies(msg: email.message.Message) -> tuple[str, str]:
@@ -54,7 +34,7 @@ def bodies(msg: email.message.Message) -> tuple[str, str]:
         assert isinstance(data, bytes)  # a part that is not multipart decodes to bytes
         declared = (part.get_content_charset() or "us-ascii").lower()
         try:
-            text = data.decode(_SUPERSETS.get(declared, declared), errors="replace")
+            text = data.decode(SUPERSETS.get(declared, declared), errors="replace")
         except LookupError:  # a charset nobody knows: UTF-8 is the likeliest truth
             text = data.decode("utf-8", errors="replace")
         (plain if ctype == "text/plain" else markup).append(text.replace("\r\n", "\n"))

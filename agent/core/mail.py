@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import mailparser
+import mailparser.utils as mailparser_utils
 
 from agent.core import limits
 from agent.core.automatic import automatic
@@ -111,7 +112,12 @@ def synthetic_message_id(raw: bytes, header: Callable[[str], str] | None = None)
     it is, so that its header fields alone (old mail is fetched so) and the whole mail give the same id; of its
     bytes only when it has none of them."""
     values = [" ".join(header(name).split()) for name in _IDENTITY_FIELDS] if header else []
-    data = "\n".join(values).encode("utf-8", "surrogateescape") if any(values) else raw
+    return bytes_message_id("\n".join(values).encode("utf-8", "surrogateescape") if any(values) else raw)
+
+
+def bytes_message_id(data: bytes) -> str:
+    """The id made of these bytes. Of a whole mail's bytes, it is the id that earlier versions of the agent gave a
+    mail without a Message-ID: a re-map still finds the rows they recorded."""
     return f"<{hashlib.sha256(data).hexdigest()[:32]}@no-message-id.invalid>"
 
 
@@ -183,8 +189,10 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
     header = _header_reader(msg)
 
     def pairs(name: str) -> list[tuple[str, str]]:
+        # mail-parser's address parser, not email.utils.getaddresses: this Python's takes the display name of
+        # `support@vendor.test <x@evil.test>` for a second address, and the first address is the sender.
         try:
-            return [(_decoded(n), a) for n, a in email.utils.getaddresses([header(name)])]
+            return [(_decoded(n), a) for n, a in mailparser_utils.get_addresses(header(name))]
         except Exception:
             return []
 
@@ -294,12 +302,24 @@ def _header_reader(msg: email.message.Message) -> _Header:
         value = first.get(name.lower())
         if value is None:
             return ""
+        if isinstance(value, str) and SURROGATE.search(value):  # raw 8-bit bytes, against RFC 5322 but common
+            return _eight_bit(value)
         try:
             return str(msg.policy.header_fetch_parse(name, value) or "")  # type: ignore[arg-type]
         except Exception:  # a header the email package cannot decode is as good as absent
             return ""
 
     return header
+
+
+def _eight_bit(value: str) -> str:
+    """A header field's raw 8-bit bytes (the parser keeps them as surrogates) as UTF-8, as clients send them, else
+    as cp1252; compat32 would give U+FFFD for each, and a subject would no longer match its thread."""
+    data = value.encode("ascii", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
 
 
 def _first_address(pairs: _Pairs) -> tuple[str, str]:

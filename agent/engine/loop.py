@@ -61,6 +61,7 @@ class Loop:
         next_poll = self._next_poll(report)
         while not stop.is_set():
             self.agent.tick()
+            chores.run_pending()  # here, not only between waits: cycles follow each other while a backlog is read
             now = self.agent.clock()
             due = self.agent.next_deadline is not None and now >= self.agent.next_deadline
             if due or now.timestamp() >= next_poll:
@@ -71,7 +72,6 @@ class Loop:
                 woken = None
                 next_poll = self._next_poll(report)
                 continue
-            chores.run_pending()
             wait = next_poll - now.timestamp()
             if self.agent.next_deadline is not None:
                 wait = min(wait, (self.agent.next_deadline - now).total_seconds())

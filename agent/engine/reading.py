@@ -18,7 +18,7 @@ from agent.adapters.imap import CHUNK, FolderSync, Mailbox
 from agent.adapters.store import Store
 from agent.core.errors import why
 from agent.core.folder import Fetched, FolderState, split_known, whole_after
-from agent.core.mail import header_message_id, parse
+from agent.core.mail import bytes_message_id, header_message_id, parse
 from agent.core.settings import Config
 from agent.engine.ingest import ingest
 from agent.engine.progress import Progress
@@ -55,16 +55,14 @@ class Reader:
         self.config, self.store, self.mailbox, self.tick = config, store, mailbox, tick
         self.after_chunk = after_chunk  # inside each chunk's transaction (drills are marked there)
         self.backlogs: dict[str, Backlog] = {}
+        self._begun: set[str] = set()  # folders read since this process started
 
     def backlog_left(self) -> int:
         return sum(len(b.uids) for b in self.backlogs.values())
 
     def progress(self) -> dict[str, str]:
-        """Each folder with a backlog: `first sync 34,000 / 50,000`."""
-        return {
-            f: f"{b.progress.what} {b.progress.total - len(b.uids):,} / {b.progress.total:,}"
-            for f, b in self.backlogs.items()
-        }
+        """Each folder with a backlog: `first sync INBOX 34,000 / 50,000`."""
+        return {f: _progress(b) for f, b in self.backlogs.items()}
 
     # -- what is new --------------------------------------------------------------------------------
     def new(self, now: datetime) -> int:
@@ -73,6 +71,9 @@ class Reader:
         return sum(self._new_in(folder, now) for folder in self.config.imap.folders)
 
     def _new_in(self, folder: str, now: datetime) -> int:
+        if folder not in self._begun:  # a backlog of a process that stopped midway is no longer being read
+            self._begun.add(folder)
+            self.store.set_reading(folder, None)
         stored = self.store.folder_state(folder)
         backlog = self.backlogs.get(folder)
         pending = self.mailbox.pending(folder, backlog.state if backlog else stored)
@@ -88,12 +89,13 @@ class Reader:
                 what = "first sync" if stored is None else "sync"
                 state = FolderState(pending.state.uidvalidity, pending.uids[-1])
                 backlog = Backlog(folder, state, old, Progress(f"{what} {folder}", len(old), self.tick))
-                self.backlogs[folder] = backlog
                 with self.store.transaction():  # true already: every UID below the backlog's first is read
                     self.store.set_folder_state(folder, FolderState(state.uidvalidity, old[0] - 1), now)
-                    self.store.set_reading(folder, self.progress()[folder])
+                    self.store.set_reading(folder, _progress(backlog))
                 log.info("%s %s: %s recent mails first, then %s older ones", what, folder, len(recent), len(old))
-                return self._read(FolderSync(folder, pending.state, recent, False), now, persist=False)
+                new = self._read(FolderSync(folder, pending.state, recent, False), now, persist=False)
+                self.backlogs[folder] = backlog  # once its recent part is read: a failure midway starts over
+                return new
         if backlog is not None:
             new = self._read(pending, now, persist=False)
             backlog.state = FolderState(backlog.state.uidvalidity, max(pending.uids, default=backlog.state.last_uid))
@@ -133,23 +135,26 @@ class Reader:
         end = None if budget is None else time.monotonic() + budget
         new = 0
         for folder in list(self.backlogs):
+            if end is not None and time.monotonic() >= end:
+                break
             backlog = self.backlogs[folder]
             if self.mailbox.select(folder) != backlog.state.uidvalidity:
                 del self.backlogs[folder]  # renumbered meanwhile: the next read of what is new starts over
                 continue
             before = len(backlog.uids)
             while backlog.uids and (end is None or time.monotonic() < end):
-                chunk, backlog.uids = backlog.uids[:CHUNK], backlog.uids[CHUNK:]
+                chunk = backlog.uids[:CHUNK]
                 if backlog.renumbered_from is not None:
                     new += self._remap(backlog, chunk, now)
-                else:
-                    sync = FolderSync(folder, backlog.state, chunk, False)
+                else:  # an expunged chunk must not move the folder state past the rest: it ends below the chunk
+                    sync = FolderSync(folder, FolderState(backlog.state.uidvalidity, chunk[0] - 1), chunk, False)
                     new += self._read(sync, now, persist=True)
+                backlog.uids = backlog.uids[len(chunk) :]  # only once read: a chunk that failed is read again
                 backlog.progress.advance(backlog.progress.total - len(backlog.uids))
             if not backlog.uids:
                 self._finish(backlog, now)
             elif len(backlog.uids) < before:  # once a slice, not a chunk: each such write is an fsync of its own
-                self.store.set_reading(folder, self.progress()[folder])  # for `status`, another process
+                self.store.set_reading(folder, _progress(backlog))  # for `status`, another process
         return new
 
     def _finish(self, backlog: Backlog, now: datetime) -> None:
@@ -195,32 +200,41 @@ class Reader:
         return new
 
     def _remap(self, backlog: Backlog, uids: list[int], now: datetime) -> int:
-        """Re-map one chunk of a renumbered folder: known mails' rows take their new UIDs, the rest is ingested."""
+        """Re-map one chunk of a renumbered folder: known mails' rows take their new UIDs, the rest is ingested.
+        A mail without a Message-ID is fetched whole, for its id made by an older version too (of its bytes)."""
         folder, validity = backlog.folder, backlog.state.uidvalidity
-        sync = FolderSync(folder, backlog.state, uids, True)
-        new = 0
-        for ids in self.mailbox.message_ids(sync):
+        known = fresh = new = 0
+        for ids in self.mailbox.message_ids(FolderSync(folder, backlog.state, uids, True)):
             pairs = [(uid, header_message_id(value)) for uid, value in ids]
             with self.store.transaction():
                 plan = split_known(pairs, self.store.known_message_ids([i for _, i in pairs if i is not None]))
                 self.store.remap_messages(folder, validity, list(plan.known))
-            backlog.counts["known"] += len(plan.known)
-            unknown = FolderSync(folder, backlog.state, list(plan.unknown), True)
-            for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, self._whole_after(now)):
-                with self.store.transaction():
-                    for fetched in batch:
-                        synthetic = (
-                            parse(fetched.raw, headers_only=True).message_id if fetched.uid in plan.without_id else None
-                        )
-                        if synthetic is not None and self.store.has_message(synthetic):
-                            self.store.remap_messages(folder, validity, [(fetched.uid, synthetic)])
-                            backlog.counts["known"] += 1
-                            continue
-                        backlog.counts["new"] += 1
-                        new += self.ingest_one(fetched, now)
-                    self.after_chunk()
+            known += len(plan.known)
+            with_id = [u for u in plan.unknown if u not in plan.without_id]
+            for part, cutoff in ((with_id, self._whole_after(now)), (sorted(plan.without_id), None)):
+                unknown = FolderSync(folder, backlog.state, part, True)
+                for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, cutoff):
+                    with self.store.transaction():
+                        for fetched in batch:
+                            seen = self._seen_without_id(fetched) if fetched.uid in plan.without_id else None
+                            if seen is not None:
+                                self.store.remap_messages(folder, validity, [(fetched.uid, seen)])
+                                known += 1
+                                continue
+                            fresh += 1
+                            new += self.ingest_one(fetched, now)
+                        self.after_chunk()
             self.tick()
+        backlog.counts["known"] += known  # once the chunk is through: a chunk read again is not counted twice
+        backlog.counts["new"] += fresh
         return new
+
+    def _seen_without_id(self, fetched: Fetched) -> str | None:
+        """The id under which a mail without a Message-ID was recorded, if it was."""
+        for candidate in (parse(fetched.raw, headers_only=True).message_id, bytes_message_id(fetched.raw)):
+            if self.store.has_message(candidate):
+                return candidate
+        return None
 
     # -- one mail -------------------------------------------------------------------------------------
     def ingest_one(self, fetched: Fetched, now: datetime) -> int:
@@ -238,3 +252,7 @@ class Reader:
 
     def _whole_after(self, now: datetime) -> datetime:
         return whole_after(now, self.config.agent.max_incident_age, self.store.oldest_awaiting_t1())
+
+
+def _progress(backlog: Backlog) -> str:
+    return f"{backlog.progress.what} {backlog.progress.total - len(backlog.uids):,} / {backlog.progress.total:,}"

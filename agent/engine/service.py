@@ -160,7 +160,8 @@ class Agent:
             budget = slice_budget(backlog_budget, report.next_deadline, self.clock())
             old, report.mailbox_ok = self._try_sync(now, lambda t: self.reader.read_backlog(t, budget))
             report.new_mails += old
-            report.backlog_left = self.reader.backlog_left()
+            if report.mailbox_ok:  # else the loop backs off as after any failed read, not at once again
+                report.backlog_left = self.reader.backlog_left()
         return report
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
