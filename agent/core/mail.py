@@ -189,10 +189,14 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
     header = _header_reader(msg)
 
     def pairs(name: str) -> list[tuple[str, str]]:
-        # mail-parser's address parser, not email.utils.getaddresses: this Python's takes the display name of
-        # `support@vendor.test <x@evil.test>` for a second address, and the first address is the sender.
+        value = header(name)
+        # This Python's email.utils.getaddresses takes the display name of `support@vendor.test <x@evil.test>` for
+        # a second address, and the first address is the sender. Where an @ stands outside angle brackets beside
+        # one inside, mail-parser's parser reads the field (three times the cost); elsewhere the two agree.
+        ambiguous = "<" in value and value.count("@") > value.count("<")
         try:
-            return [(_decoded(n), a) for n, a in mailparser_utils.get_addresses(header(name))]
+            found = mailparser_utils.get_addresses(value) if ambiguous else email.utils.getaddresses([value])
+            return [(_decoded(n), a) for n, a in found]
         except Exception:
             return []
 
