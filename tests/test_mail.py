@@ -146,5 +146,5 @@ def test_an_address_as_display_name_is_not_the_sender():
     return the display name as an address, and the first one was taken for the sender."""
     m = parse(b"From: support@vendor.test <x@evil.test>\r\nTo: urgent@vendor.test <a@else.test>\r\n\r\nx")
     assert (m.sender, m.to) == ("x@evil.test", ("a@else.test",))
-    m = parse(b"From: x@evil.test <support@vendor.test>\r\nTo: A <a@x.test>, b@y.test, \"c@z\" <c@z.test>\r\n\r\nx")
+    m = parse(b'From: x@evil.test <support@vendor.test>\r\nTo: A <a@x.test>, b@y.test, "c@z" <c@z.test>\r\n\r\nx')
     assert (m.sender, m.to) == ("support@vendor.test", ("a@x.test", "b@y.test", "c@z.test"))
