@@ -296,24 +296,31 @@ def _original_message_id(header: _Header, message_id: str) -> str | None:
 
 
 def _header_reader(msg: email.message.Message) -> _Header:
-    """A field's value by name: the first of that name counts, as in `Message.get`. Read in one pass: `get` scans
-    every field for each name asked, and a mail is asked for twenty."""
+    """A field's value by name: the first of that name counts, as in `Message.get`. Read in one pass, each field
+    once: `get` scans every field for each name asked, and a mail is asked for twenty names, some of them twice."""
     first: dict[str, object] = {}
     for name, value in msg.raw_items():
         first.setdefault(name.lower(), value)
+    read: dict[str, str] = {}
 
     def header(name: str) -> str:
-        value = first.get(name.lower())
-        if value is None:
-            return ""
-        if isinstance(value, str) and SURROGATE.search(value):  # raw 8-bit bytes, against RFC 5322 but common
-            return _eight_bit(value)
-        try:
-            return str(msg.policy.header_fetch_parse(name, value) or "")  # type: ignore[arg-type]
-        except Exception:  # a header the email package cannot decode is as good as absent
-            return ""
+        key = name.lower()
+        if key not in read:
+            read[key] = _field(msg, name, first.get(key))
+        return read[key]
 
     return header
+
+
+def _field(msg: email.message.Message, name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and SURROGATE.search(value):  # raw 8-bit bytes, against RFC 5322 but common
+        return _eight_bit(value)
+    try:
+        return str(msg.policy.header_fetch_parse(name, value) or "")  # type: ignore[arg-type]
+    except Exception:  # a header the email package cannot decode is as good as absent
+        return ""
 
 
 def _eight_bit(value: str) -> str:
