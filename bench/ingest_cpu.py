@@ -1,0 +1,91 @@
+"""What ingest costs a mail in CPU alone, with no IMAP: the bench's mails as a first start fetches them (old: the
+header fields only) ingested into a fresh database, 500 a transaction, and the time of each stage.
+
+    python bench/ingest_cpu.py [MAILS]     # default 5,000; three runs, then one timed by stage
+
+Timers wrap the stages in the last run, so its total is a little above the others. Compare runs of two commits
+on the same minute: this VM's speed drifts by up to a third within an hour.
+"""
+
+import email.parser
+import email.policy
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from corpus import mixed_corpus
+from decisions import CONFIG
+
+from agent.adapters import store as store_mod  # noqa: E402 (corpus put the checkout on sys.path)
+from agent.adapters.config import load  # noqa: E402
+from agent.core import limits  # noqa: E402
+from agent.core import mail as mail_mod  # noqa: E402
+from agent.core.folder import HEADER_FIELDS, Fetched  # noqa: E402
+from agent.engine import ingest as ingest_mod  # noqa: E402
+
+WANTED = {name.lower() for name in HEADER_FIELDS}
+STAGES = {
+    ingest_mod: ("parse", "find_thread", "classify", "effects", "apply", "_message_row"),
+    mail_mod: ("_from_headers",),
+    limits: ("cut",),
+}
+STORE_STAGES = ("has_message", "add_message", "own_message_ids", "has_case_ids")
+
+
+def as_fetched(raw: bytes) -> bytes:
+    """What `BODY[HEADER.FIELDS (...)]` answers: those fields as written, then a blank line."""
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    kept = [f"{n}: {v}".encode("utf-8", "surrogateescape") for n, v in msg.raw_items() if n.lower() in WANTED]
+    return b"".join(line.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n") + b"\r\n" for line in kept) + b"\r\n"
+
+
+def run(mails: list, now: datetime) -> float:
+    with tempfile.TemporaryDirectory() as work:
+        (Path(work) / "config.ini").write_text(CONFIG.format(db=Path(work) / "state.db"))
+        cfg = load(Path(work) / "config.ini")
+        store = store_mod.Store(cfg.agent.database)
+        started = time.perf_counter()
+        for i in range(0, len(mails), 500):
+            with store.transaction():
+                for n, (raw, when) in enumerate(mails[i : i + 500]):
+                    fetched = Fetched("INBOX", i + n + 1, 1, raw, when, 9000, "older than max_incident_age")
+                    ingest_mod.ingest(store, fetched, cfg, now)
+        took = time.perf_counter() - started
+        store.close()
+    return took
+
+
+def timed(spent: dict, name: str, fn):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+    return wrapper
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    now = datetime.now(UTC)
+    mails = [(as_fetched(r), w) for r, w in mixed_corpus(count, 1, now - timedelta(days=2), timedelta(days=730))]
+    for _ in range(3):
+        print(f"{count} mails: {run(mails, now) / count * 1e6:.0f} µs a mail", flush=True)
+    spent: dict[str, float] = {}
+    for module, names in STAGES.items():
+        for name in names:
+            setattr(module, name, timed(spent, name, getattr(module, name)))
+    for name in STORE_STAGES:
+        setattr(store_mod.Store, name, timed(spent, name, getattr(store_mod.Store, name)))
+    total = run(mails, now)
+    print(f"timed by stage: {total / count * 1e6:.0f} µs a mail, of which", flush=True)
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:16} {seconds / count * 1e6:6.1f} µs")
+    print("(parse includes _from_headers and cut; the rest of ingest's own code and its savepoint are not timed)")
+
+
+if __name__ == "__main__":
+    main()
