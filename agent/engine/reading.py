@@ -100,7 +100,8 @@ class Reader:
             new = self._read(pending, now, persist=False)
             backlog.state = FolderState(backlog.state.uidvalidity, max(pending.uids, default=backlog.state.last_uid))
             return new
-        new = self._read(pending, now, persist=True)
+        what = f"first sync {folder}" if stored is None else f"sync {folder}"  # all of it recent, or little
+        new = self._read(pending, now, persist=True, progress=Progress(what, len(pending.uids), self.tick))
         if stored != pending.state and not pending.uids:
             self.store.set_folder_state(folder, pending.state, now)
         return new
@@ -114,10 +115,11 @@ class Reader:
         first = min(found, default=pending.uids[-1] + 1)
         return [u for u in pending.uids if u >= first], [u for u in pending.uids if u < first]
 
-    def _read(self, sync: FolderSync, now: datetime, *, persist: bool) -> int:
+    def _read(self, sync: FolderSync, now: datetime, *, persist: bool, progress: Progress | None = None) -> int:
         """Fetch and ingest these UIDs. With `persist`, each chunk's transaction also stores how far the folder
-        was read (one fsync a chunk; each mail a savepoint inside it, so a mail that fails is quarantined alone)."""
-        new = 0
+        was read (one fsync a chunk; each mail a savepoint inside it, so a mail that fails is quarantined alone).
+        `progress` says how far a long read is, every few seconds."""
+        new = done = 0
         for chunk in self.mailbox.fetch(sync, self.config.agent.max_message_bytes, self._whole_after(now)):
             with self.store.transaction():
                 for fetched in chunk:
@@ -127,6 +129,9 @@ class Reader:
                     last = chunk[-1].uid if chunk else sync.state.last_uid
                     self.store.set_folder_state(sync.folder, FolderState(sync.state.uidvalidity, last), now)
             self.tick()
+            done += len(chunk)
+            if progress is not None:
+                progress.advance(done)
         return new
 
     # -- the backlog ----------------------------------------------------------------------------------
