@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 from flufl.bounce import all_failures
 
+from agent.core.headers import plain_address
 from agent.core.limits import header_block
-from agent.core.mail import bounded, plain_address
+from agent.core.mail import bounded
 from agent.core.text import decoded
 
 _MSGID = re.compile(r"<[^<>\s]+>")

@@ -9,8 +9,9 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from agent.core import items as sop_items
 from agent.core import page
+from agent.core.headers import plain_address
 from agent.core.limits import header_block
-from agent.core.mail import bounded, clean, in_domains, message_ids, plain_address
+from agent.core.mail import bounded, clean, in_domains, message_ids
 from agent.core.page import Bullets, Heading, Page, Para, Quote, Table
 from agent.core.policy import Status
 from agent.core.sop import Tier

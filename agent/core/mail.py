@@ -7,7 +7,6 @@ hit leaves a line in `Mail.defects`; any exception from the parsers becomes a `M
 scan instead.
 """
 
-import base64
 import email.header
 import email.message
 import email.parser
@@ -15,17 +14,17 @@ import email.policy
 import email.utils
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import mailparser
-import mailparser.utils as mailparser_utils
 
 from agent.core import limits
 from agent.core.automatic import automatic
 from agent.core.bodies import bodies, readable
 from agent.core.header_cut import MAX_ADDRESSES
+from agent.core.headers import Header, address_pairs, addresses, date_offset, first_address, reader, thread_index
 from agent.core.limits import header_block
 from agent.core.subjects import normalise_subject as normalise_subject  # its home now; kept importable here
 from agent.core.text import SURROGATE
@@ -40,12 +39,8 @@ MAX_DEFECTS = 20
 ORIGINAL_MESSAGE_ID_HEADERS = ("X-Microsoft-Original-Message-ID", "X-Google-Original-Message-ID")
 
 _MSGID = re.compile(rf"<[\x21-\x3b\x3d\x3f-\x7e]{{1,{MAX_MESSAGE_ID - 2}}}>")  # printable ASCII
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)")  # four digits, not a zone's (+0100)
 _IDENTITY_FIELDS = ("From", "To", "Cc", "Date", "Subject", "In-Reply-To", "References")
-_Header = Callable[[str], str]  # a header field's value by name, "" when absent or undecodable
-_Pairs = Iterable[tuple[object, str]] | None  # (name, address), as email.utils.getaddresses gives them
 
 
 @dataclass(frozen=True)
@@ -100,13 +95,6 @@ def message_ids(text: str | None) -> tuple[str, ...]:
     return tuple(i for i in _MSGID.findall(text or "") if "=?" not in i)
 
 
-def plain_address(address: str | None) -> bool:
-    """True for a plain ASCII `local@domain` that can go into a header we write and read back the same: no quotes,
-    comments, spaces, commas or encoded words (`"a, b"@x` would become two recipients)."""
-    a = address or ""
-    return len(a) <= 254 and "=?" not in a and _ADDRESS.fullmatch(a) is not None
-
-
 def synthetic_message_id(raw: bytes, header: Callable[[str], str] | None = None) -> str:
     """A stable id for a mail that has none, so it is still seen once: a hash of the fields that say which mail
     it is, so that its header fields alone (old mail is fetched so) and the whole mail give the same id; of its
@@ -128,7 +116,7 @@ def header_message_id(fields: bytes) -> str | None:
         msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(fields)
     except Exception:
         return None
-    ids = message_ids(_header_reader(msg)("Message-ID"))
+    ids = message_ids(reader(msg)("Message-ID"))
     return ids[0] if ids else None
 
 
@@ -186,19 +174,7 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
     block (most of a mailbox is only ever read this far, and a first start reads years of it), and it decodes what
     mail-parser leaves encoded (an encoded word in quotes, as Foxmail writes a name)."""
     msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block(cut))
-    header = _header_reader(msg)
-
-    def pairs(name: str) -> list[tuple[str, str]]:
-        value = header(name)
-        # This Python's email.utils.getaddresses takes the display name of `support@vendor.test <x@evil.test>` for
-        # a second address, and the first address is the sender. Where an @ stands outside angle brackets beside
-        # one inside, mail-parser's parser reads the field (three times the cost); elsewhere the two agree.
-        ambiguous = "<" in value and value.count("@") > value.count("<")
-        try:
-            found = mailparser_utils.get_addresses(value) if ambiguous else email.utils.getaddresses([value])
-            return [(_decoded(n), a) for n, a in found]
-        except Exception:
-            return []
+    header = reader(msg)
 
     try:
         date = email.utils.parsedate_to_datetime(header("Date"))
@@ -212,9 +188,9 @@ def _from_headers(raw: bytes, cut: bytes, defects: tuple[str, ...]) -> Mail:
         raw,
         message_id=header("Message-ID"),
         subject=_decoded(header("Subject")),
-        sender=_first_address(pairs("From")),
-        to=_addresses(pairs("To")),
-        cc=_addresses(pairs("Cc")),
+        sender=first_address(address_pairs(header("From"))),
+        to=addresses(address_pairs(header("To"))),
+        cc=addresses(address_pairs(header("Cc"))),
         date=date,
         header=header,
         text="",
@@ -232,7 +208,7 @@ def _mail(
     to: tuple[str, ...],
     cc: tuple[str, ...],
     date: object,  # whatever the parser made of the Date header: aware_utc keeps only a datetime
-    header: _Header,
+    header: Header,
     text: str,
     html: str,
     defects: tuple[str, ...],
@@ -259,14 +235,14 @@ def _mail(
         date=aware_utc(date),
         in_reply_to=in_reply_to,
         references=references,
-        thread_index=_thread_index(header("Thread-Index")),
+        thread_index=thread_index(header("Thread-Index")),
         automatic=automatic(header, sender[1]),
         text=SURROGATE.sub("\ufffd", text),
         html=SURROGATE.sub("\ufffd", html),
         size=len(raw),
         defects=_defects(defects),
         original_message_id=_original_message_id(header, ids[0] if ids else ""),
-        date_offset=_date_offset(header("Date")),
+        date_offset=date_offset(header("Date")),
     )
 
 
@@ -274,16 +250,7 @@ def _defects(defects: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS]
 
 
-def _date_offset(value: str) -> int | None:
-    try:
-        parsed = email.utils.parsedate_tz(value)
-    except Exception:
-        return None
-    offset = parsed[9] if parsed else None
-    return offset // 60 if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
-
-
-def _original_message_id(header: _Header, message_id: str) -> str | None:
+def _original_message_id(header: Header, message_id: str) -> str | None:
     """The id a relay kept when it replaced the Message-ID; bare ids (no angle brackets) are taken too."""
     for name in ORIGINAL_MESSAGE_ID_HEADERS:
         value = clean(header(name))[: MAX_MESSAGE_ID + 2]
@@ -293,63 +260,3 @@ def _original_message_id(header: _Header, message_id: str) -> str | None:
         if found and found[0] != message_id:
             return found[0]
     return None
-
-
-def _header_reader(msg: email.message.Message) -> _Header:
-    """A field's value by name: the first of that name counts, as in `Message.get`. Read in one pass, each field
-    once: `get` scans every field for each name asked, and a mail is asked for twenty names, some of them twice."""
-    first: dict[str, object] = {}
-    for name, value in msg.raw_items():
-        first.setdefault(name.lower(), value)
-    read: dict[str, str] = {}
-
-    def header(name: str) -> str:
-        key = name.lower()
-        if key not in read:
-            read[key] = _field(msg, name, first.get(key))
-        return read[key]
-
-    return header
-
-
-def _field(msg: email.message.Message, name: str, value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str) and SURROGATE.search(value):  # raw 8-bit bytes, against RFC 5322 but common
-        return _eight_bit(value)
-    try:
-        return str(msg.policy.header_fetch_parse(name, value) or "")  # type: ignore[arg-type]
-    except Exception:  # a header the email package cannot decode is as good as absent
-        return ""
-
-
-def _eight_bit(value: str) -> str:
-    """A header field's raw 8-bit bytes (the parser keeps them as surrogates) as UTF-8, as clients send them, else
-    as cp1252; compat32 would give U+FFFD for each, and a subject would no longer match its thread."""
-    data = value.encode("ascii", "surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
-
-
-def _first_address(pairs: _Pairs) -> tuple[str, str]:
-    for name, address in pairs or ():
-        address = clean(address).lower()
-        if plain_address(address):
-            return (name if isinstance(name, str) else ""), address
-    return "", ""
-
-
-def _addresses(pairs: _Pairs) -> tuple[str, ...]:
-    out = dict.fromkeys(a for a in (clean(a).lower() for _, a in (pairs or ())) if plain_address(a))
-    return tuple(out)
-
-
-def _thread_index(value: str) -> str | None:
-    try:
-        decoded = base64.b64decode("".join(value.split())[:1024], validate=True)
-    except (ValueError, TypeError):
-        return None
-    # 22 bytes: a reserved byte, 5 bytes of time and a 16-byte GUID shared by the whole conversation.
-    return base64.b64encode(decoded[:22]).decode() if len(decoded) >= 22 else None
