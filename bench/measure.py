@@ -33,16 +33,11 @@ def measure_ingest(work: Path, dovecot, relay, count: int, figures: dict) -> Non
     if n != count:
         raise RuntimeError(f"the ingest folder holds {n} mails, not {count}")
     db = work / "ingest.db"
-    cfg = load_config(write_config(work / "ingest.ini", dovecot, relay, "ingest", db, poll=60, dry_run=True))
-    store = Store(db)
-    agent = Agent(cfg, store)
+    agent = open_agent(work, dovecot, relay, "ingest", db, "ingest")
     try:
-        started = time.perf_counter()
-        report = agent.cycle(backlog_budget=None)  # every mail, its backlog of old mail too
-        agent_s = time.perf_counter() - started
+        agent_s, report = timed_cycle(agent, drain=True)  # every mail, its backlog of old mail too
     finally:
-        agent.close()
-        store.close()
+        close_agent(agent)
     floors.append(floor_fetch(dovecot, "ingest"))
     floor_s = statistics.median(f[0] for f in floors)
     kinds = dict(query(db, "SELECT kind, count(*) FROM messages GROUP BY kind"))
@@ -81,16 +76,11 @@ def measure_resync(work: Path, dovecot, relay, count: int, figures: dict) -> Non
     floors = [floor_message_ids(dovecot, "ingest") for _ in range(3)]
     if floors[0][1] != count:
         raise RuntimeError(f"the ingest folder holds {floors[0][1]} mails, not {count}")
-    cfg = load_config(write_config(work / "resync.ini", dovecot, relay, "ingest", db, poll=60, dry_run=True))
-    store = Store(db)
-    agent = Agent(cfg, store)
+    agent = open_agent(work, dovecot, relay, "ingest", db, "resync")
     try:
-        started = time.perf_counter()
-        report = agent.cycle(backlog_budget=None)  # every mail, its backlog of old mail too
-        agent_s = time.perf_counter() - started
+        agent_s, report = timed_cycle(agent, drain=True)  # every mail, its backlog of old mail too
     finally:
-        agent.close()
-        store.close()
+        close_agent(agent)
     floors.append(floor_message_ids(dovecot, "ingest"))
     floor_s = statistics.median(f[0] for f in floors)
     after = query(db, "SELECT count(*) FROM messages")[0][0]

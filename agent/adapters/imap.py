@@ -193,13 +193,12 @@ class Mailbox:
         # The header fields come with the size and date: one command, and for old mail (most of a first start)
         # the only one. A FETCH of BODY[HEADER] instead costs the parser here a mail's every Received and DKIM line.
         meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", f"BODY.PEEK[{CLASSIFIED_FIELDS}]"])
+        arrived = {uid: aware_utc(meta[uid].get(b"INTERNALDATE")) for uid in uids if uid in meta}  # else expunged
         why: dict[int, str | None] = {}
-        for uid in uids:
-            if uid in meta:  # else expunged between SEARCH and FETCH
-                arrived = aware_utc(meta[uid].get(b"INTERNALDATE"))
-                old = whole_after is not None and arrived is not None and arrived < whole_after
-                large = meta[uid].get(b"RFC822.SIZE", 0) > max_bytes
-                why[uid] = OLD if old else LARGE if large else None
+        for uid, at in arrived.items():
+            old = whole_after is not None and at is not None and at < whole_after
+            large = meta[uid].get(b"RFC822.SIZE", 0) > max_bytes
+            why[uid] = OLD if old else LARGE if large else None
         whole = [u for u, reason in why.items() if reason is None]
         bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
         out = []
@@ -211,7 +210,7 @@ class Mailbox:
                     uid,
                     sync.state.uidvalidity,
                     bytes(data or b""),
-                    aware_utc(meta[uid].get(b"INTERNALDATE")),
+                    arrived[uid],
                     int(meta[uid].get(b"RFC822.SIZE", len(data or b""))),
                     reason,
                 )

@@ -83,16 +83,16 @@ class Reader:
             pending = self.mailbox.pending(folder, stored)
         if pending.reset and stored is not None:  # always so: a reset is a change from the stored UIDVALIDITY
             return self._renumbered(pending, stored, now)
+        what = f"first sync {folder}" if stored is None else f"sync {folder}"
         if backlog is None and len(pending.uids) > SPLIT_OVER:
             recent, old = self._split(pending, now)
             if old:
-                what = "first sync" if stored is None else "sync"
                 state = FolderState(pending.state.uidvalidity, pending.uids[-1])
-                backlog = Backlog(folder, state, old, Progress(f"{what} {folder}", len(old), self.tick))
+                backlog = Backlog(folder, state, old, Progress(what, len(old), self.tick))
                 with self.store.transaction():  # true already: every UID below the backlog's first is read
                     self.store.set_folder_state(folder, FolderState(state.uidvalidity, old[0] - 1), now)
                     self.store.set_reading(folder, _progress(backlog))
-                log.info("%s %s: %s recent mails first, then %s older ones", what, folder, len(recent), len(old))
+                log.info("%s: %s recent mails first, then %s older ones", what, len(recent), len(old))
                 new = self._read(FolderSync(folder, pending.state, recent, False), now, persist=False)
                 self.backlogs[folder] = backlog  # once its recent part is read: a failure midway starts over
                 return new
@@ -100,7 +100,6 @@ class Reader:
             new = self._read(pending, now, persist=False)
             backlog.state = FolderState(backlog.state.uidvalidity, max(pending.uids, default=backlog.state.last_uid))
             return new
-        what = f"first sync {folder}" if stored is None else f"sync {folder}"  # all of it recent, or little
         new = self._read(pending, now, persist=True, progress=Progress(what, len(pending.uids), self.tick))
         if stored != pending.state and not pending.uids:
             self.store.set_folder_state(folder, pending.state, now)
