@@ -3,9 +3,7 @@
 import functools
 import json
 import logging
-import os
 import signal
-import sys
 import threading
 
 import click
@@ -16,7 +14,7 @@ from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
-from agent.cli import report
+from agent.cli import logs, report
 from agent.core.commands import Command, Verb, read_command
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
@@ -36,16 +34,6 @@ def _errors_as_sentences(fn):
             raise click.ClickException(str(e)) from None
 
     return wrapper
-
-
-def _setup_logging(level: str) -> None:
-    # Under systemd the journal stamps each line itself.
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr)
-    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns on every MIME part it skips
-    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # a line per detector for every bounce
 
 
 class _Context:
@@ -87,7 +75,7 @@ def run(obj):
     for sig in (signal.SIGTERM, signal.SIGINT):  # first: a stop during start-up is a clean stop too
         signal.signal(sig, lambda *_: stop.set())
     cfg = obj.config
-    _setup_logging(cfg.agent.log_level)
+    logs.setup(cfg.agent.log_level)
     for warning in cfg.warnings:
         logging.getLogger("agent").warning("%s", warning)
     store = obj.store()
@@ -118,7 +106,7 @@ def run(obj):
 def poll(obj):
     """Run one full cycle (sync, decide, send what is due), then exit."""
     cfg = obj.config
-    _setup_logging(cfg.agent.log_level)
+    logs.setup(cfg.agent.log_level)
     store = obj.store()
     agent = Agent(cfg, store)
     lock = DatabaseLock(cfg.agent.database)
@@ -168,7 +156,7 @@ def status(obj, as_json, everything, drills, agent_only):
 def drill(obj, slack):
     """A synthetic incident through the [drill] ladder, end to end; exit 0 only when every step passed."""
     cfg = obj.config
-    _setup_logging("warning")
+    logs.setup("warning")
     store = obj.store()
     try:
         failed = drill_mod.Drill(cfg, store, click.echo, config_mod.parse_duration(slack, "--slack")).run()
