@@ -6,9 +6,8 @@ import os
 import subprocess
 import sys
 
-from support import OFFLINE_CONFIG, REPO
-
 from agent.cli import logs
+from support import OFFLINE_CONFIG, REPO
 
 
 def record(level: int, msg: str, *args) -> logging.LogRecord:

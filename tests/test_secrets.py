@@ -1,7 +1,6 @@
 """Passwords never reach the log, the database or an error message."""
 
-import sqlite3
-
+from agent.adapters.sqlite import sqlite3
 from support import LOCAL, T2_ADDR, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import SmtpRelay
 

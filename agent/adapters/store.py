@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from agent.adapters.schema import migrations
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.threads import MessageRows
 from agent.core.effects import NewIncident
 from agent.core.errors import StoreError, UnknownIncident

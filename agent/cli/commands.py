@@ -9,6 +9,7 @@ import threading
 import click
 
 from agent.adapters import config as config_mod
+from agent.adapters import sqlite
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
@@ -276,7 +277,7 @@ def check(obj):
         click.echo(f"Warning: {warning}", err=True)
     store = obj.store()
     store.close()
-    click.echo(f"database {cfg.agent.database}: ok")
+    click.echo(f"database {cfg.agent.database}: ok, {sqlite.describe()}")
     mailbox = Mailbox(cfg.imap)
     try:
         for line in mailbox.check():

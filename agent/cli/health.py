@@ -4,7 +4,7 @@ when, and why), and the heartbeat's last outcome. Read from the database, so ano
 
 from datetime import datetime, timedelta
 
-from agent.adapters import selfwatch
+from agent.adapters import selfwatch, sqlite
 from agent.adapters.store import Store
 from agent.cli.report import when
 from agent.core.settings import Config
@@ -46,6 +46,7 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
         if alarm is None
         else dict(status=alarm["status"], sent_at=alarm["sent_at"], to=config.agent.ops_address),
         heartbeat=heartbeat,
+        sqlite=dict(version=sqlite.version, library=sqlite.library, wal_reset_fix=sqlite.has_wal_reset_fix()),
     )
 
 
@@ -75,4 +76,5 @@ def health_lines(h: dict, now: datetime) -> list[str]:
         lines.append(f"  alarm to {alarm['to']}: {alarm['status']}{sent}")
     if beat["detail"]:
         lines.append(f"  heartbeat: {beat['detail']}")
+    lines.append(f"  database: {sqlite.describe()}")
     return lines

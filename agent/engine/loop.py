@@ -3,11 +3,11 @@ IMAP IDLE announces mail; it backs off while a server is in trouble, and stops o
 
 import logging
 import random
-import sqlite3
 import threading
 
 import schedule
 
+from agent.adapters.sqlite import sqlite3
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
 from agent.engine.service import Agent, CycleReport
