@@ -5,10 +5,10 @@ import json
 
 import pytest
 import sqlite_utils.utils
-from support import OFFLINE_CONFIG, agent_command
 
 from agent.adapters import sqlite
 from agent.adapters.store import Store
+from support import OFFLINE_CONFIG, agent_command
 
 
 @pytest.mark.parametrize(
