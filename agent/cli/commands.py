@@ -16,7 +16,7 @@ from agent.adapters.store import Store
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.cli import logs, report
-from agent.core.commands import Command, Verb, read_command
+from agent.core.commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
@@ -240,10 +240,10 @@ def _steer(obj, incident_id: int, command: Command) -> None:
 @_errors_as_sentences
 def hold(obj, incident_id, duration, note):
     """Hold the next escalation for DURATION (30m, 2h; at most 24h): the twin of the mail command #hold."""
-    said = read_command(f"#hold {duration} {note}")
-    if not isinstance(said, Command):
-        raise click.ClickException(said.why if said else "give a duration, e.g. 30m or 2h")
-    _steer(obj, incident_id, said)
+    hold_for, problem = hold_duration(duration)
+    if hold_for is None:
+        raise click.ClickException(f"DURATION {problem}: give e.g. 30m or 2h, at most 24h (hold {incident_id} 30m)")
+    _steer(obj, incident_id, Command(Verb.HOLD, " ".join(note.split())[:500], hold_for))
 
 
 @cli.command()
