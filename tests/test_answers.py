@@ -4,12 +4,11 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
-from support import OFFLINE_CONFIG, agent_command
-
 from agent.cli.report import status_table
 from agent.core import history, notices
 from agent.core.compose import Answered, Original, notice
 from agent.core.times import iso
+from support import OFFLINE_CONFIG, agent_command
 
 T0 = datetime(2026, 11, 25, 11, 15, 6, tzinfo=UTC)
 T1 = Original(
