@@ -2,8 +2,8 @@
 and in the daemon's log (real Dovecot and aiosmtpd, with a throwaway private CA)."""
 
 import pytest
-from support import agent_command, write_config
 
+from support import agent_command, write_config
 from tools.localmail import Dovecot, SmtpRelay
 
 pytestmark = pytest.mark.integration
