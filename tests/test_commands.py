@@ -64,4 +64,6 @@ def test_check_names_the_step_that_failed_starttls_against_a_server_without_tls(
     result = agent_command(write_config(tmp_path, dovecot, relay, imap_security="starttls"), "check")
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"Error: IMAP server 127.0.0.1:{dovecot.imap_port}: STARTTLS failed (")
+    assert line.startswith(
+        f"Error: [imap] security = starttls, but 127.0.0.1:{dovecot.imap_port} does not offer STARTTLS"
+    )
