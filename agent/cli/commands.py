@@ -9,7 +9,7 @@ import threading
 import click
 
 from agent.adapters import config as config_mod
-from agent.adapters import sqlite
+from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
@@ -132,13 +132,15 @@ def poll(obj):
 @click.pass_obj
 @_errors_as_sentences
 def status(obj, as_json, everything, drills, agent_only):
-    """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health."""
+    """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health.
+    T1s recorded stale (already older than max_incident_age when first seen) only with --all."""
     cfg = obj.config
     store = obj.store()
     now = utcnow()
     try:
         rows = [] if agent_only else report.status_rows(store, cfg, now, everything=everything, drills=drills)
         well = health_mod.agent_health(store, cfg, now)
+        stale = 0 if everything else store.stale_count()
     finally:
         store.close()
     if agent_only:
@@ -147,6 +149,8 @@ def status(obj, as_json, everything, drills, agent_only):
         click.echo(json.dumps(rows, indent=2))  # the contract: an array of incidents, nothing else
     else:
         click.echo(report.status_table(rows, now))
+        if stale:
+            click.echo(f"({stale} older T1s, seen after max_incident_age and never escalated: status --all lists them)")
         click.echo(health_mod.health_lines(well, now)[0])
 
 
@@ -276,11 +280,16 @@ def check(obj):
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
     store = obj.store()
-    store.close()
+    try:
+        push = selfwatch.last_event(store, ("idle_announced", "idle_silent"))
+    finally:
+        store.close()
     click.echo(f"database {cfg.agent.database}: ok, {sqlite.describe()}")
     mailbox = Mailbox(cfg.imap)
     try:
         for line in mailbox.check():
+            if line.startswith("IDLE"):
+                line = health_mod.idle_line(line, push, cfg)
             click.echo(f"IMAP {cfg.imap.host}:{cfg.imap.port} {line}")
     finally:
         mailbox.close()

@@ -78,3 +78,15 @@ def health_lines(h: dict, now: datetime) -> list[str]:
         lines.append(f"  heartbeat: {beat['detail']}")
     lines.append(f"  database: {sqlite.describe()}")
     return lines
+
+
+def idle_line(offered: str, push: dict | None, config: Config) -> str:
+    """What `check` may promise of how soon a reply is seen: only what the running agent saw of IDLE."""
+    every = f"within poll_interval = {config.agent.poll_interval}s"
+    if offered != "IDLE offered" or not config.imap.idle:
+        return f"{offered}: replies are seen at the next poll, {every}"
+    if push is None:
+        return f"IDLE offered, not yet seen announcing new mail: count on the next poll, {every}"
+    if push["kind"] == "idle_silent":
+        return f"IDLE offered, but it never announced new mail (seen {push['at']}): replies are seen {every}"
+    return f"IDLE offered and seen announcing new mail ({push['at']}): replies are seen as they arrive"
