@@ -2,6 +2,7 @@
 no import circle anywhere in agent/; no module reads another's private attribute; no Effect goes unapplied."""
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -106,3 +107,29 @@ def test_an_effect_without_its_branch_in_apply_fails_the_type_check(tmp_path):
     broken.write_text(source.replace(branch, ""))
     out, _, code = mypy.api.run(["--no-incremental", "--follow-imports=silent", "--python-version=3.11", str(broken)])
     assert code == 1 and 'Argument 1 to "assert_never" has incompatible type "Steer"' in out, out
+
+
+SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|WITH)\b", re.IGNORECASE)
+
+
+def sql_in(source: str) -> list[str]:
+    """String literals that are SQL, and calls that run it (`.execute`, `.query`, `.connect`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
+            found.append(f"line {node.lineno}: {node.value[:40]!r}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("execute", "executemany", "query", "connect"):
+                found.append(f"line {node.lineno}: .{node.func.attr}()")
+    return found
+
+
+def test_the_engine_and_the_cli_run_no_sql_the_adapters_do():
+    shell = [p for layer in ("engine", "cli") for p in sorted((AGENT / layer).rglob("*.py"))]
+    found = {str(p.relative_to(REPO)): sql_in(p.read_text()) for p in shell}
+    assert {path: sql for path, sql in found.items() if sql} == {}
+
+
+def test_the_sql_check_would_see_sql():
+    assert sorted(sql_in('rows = db.execute("SELECT 1")\n')) == ["line 1: 'SELECT 1'", "line 1: .execute()"]
+    assert sql_in('text = "selected: " + f(x)\n') == []

@@ -7,6 +7,7 @@ import threading
 
 import schedule
 
+from agent.adapters import upkeep
 from agent.adapters.sqlite import sqlite3
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
@@ -152,6 +153,6 @@ class Loop:
     def _checkpoint(self) -> None:
         """Keep the WAL file small; a chore, so any failure is only logged."""
         try:
-            self.agent.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            upkeep.checkpoint(self.agent.store)
         except sqlite3.Error as e:
             log.warning("WAL checkpoint failed: %s", e)
