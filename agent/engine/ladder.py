@@ -13,7 +13,7 @@ from agent.core.policy import Decision, Outgoing, Policy, State, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso, span
-from agent.engine import outbox
+from agent.engine import evidence, outbox
 from agent.engine.apply import apply
 
 log = logging.getLogger("agent.escalate")
@@ -35,7 +35,7 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
             # never climb the real one to the vendor.
             log.debug("drill incident=%s skipped: no [drill] ladder in the config", incident_id)
             continue
-        d = decide(incident, drills if incident.drill else policy, now)
+        d = decide(incident, drills if incident.drill else policy, now, evidence.hold(store, config, incident))
         out[incident_id] = d
         summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"
         if last_decision != summary:

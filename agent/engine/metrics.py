@@ -11,6 +11,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from agent.adapters import probes
+from agent.core import probe
 from agent.core.policy import State, Status
 
 log = logging.getLogger("agent.metrics")
@@ -123,7 +125,34 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
         "Seconds since the last successful mailbox sync (+Inf: none since start).",
         [({}, age)],
     )
+    lines += _probe_families(db)
     return "\n".join(lines) + "\n"
+
+
+def _probe_families(db) -> list[str]:
+    """[probe]: the API check's last outcome and since when it fails; no series until it has run once."""
+    s = probe.summarise(probes.last(db, 500))
+    if s is None:
+        return []
+    lines = _family(
+        "escalation_agent_probe_up",
+        "gauge",
+        "1 when the API check's last run passed, 0 when it failed.",
+        [({}, int(s.last.ok))],
+    )
+    lines += _family(
+        "escalation_agent_probe_failing_since_timestamp_seconds",
+        "gauge",
+        "Unix time of the first failure of the API check's current run of failures (0: it answers).",
+        [({}, s.failing_since.timestamp() if s.failing_since else 0.0)],
+    )
+    lines += _family(
+        "escalation_agent_probe_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the API check's last run.",
+        [({}, s.last.at.timestamp())],
+    )
+    return lines
 
 
 def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime) -> str:
