@@ -101,7 +101,8 @@ def _read(status: int, headers, data: bytes) -> tuple[int, str]:
     except ValueError:
         answer = {}
     answer = answer if isinstance(answer, dict) else {}
-    inner = answer.get("agcodResponse") if isinstance(answer.get("agcodResponse"), dict) else {}
+    nested = answer.get("agcodResponse")
+    inner: dict = nested if isinstance(nested, dict) else {}
     code = answer.get("errorCode") or inner.get("errorCode")
     if status == 200 and not code and isinstance(answer.get("availableFunds"), dict):
         return OK, f"200 {answer.get('status') or 'SUCCESS'}{tail}"
