@@ -24,6 +24,9 @@ log = logging.getLogger("agent.probe")
 OUTPUT_LIMIT = 64 * 1024  # bytes of a probe's output read: only its first line counts
 
 
+_children: set[subprocess.Popen] = set()  # probes running now: killed with the agent (`Prober.close`)
+
+
 def run_command(config: ProbeConfig, at: datetime) -> probe.Run:
     try:
         child = subprocess.Popen(
@@ -35,11 +38,14 @@ def run_command(config: ProbeConfig, at: datetime) -> probe.Run:
         )
     except OSError as e:
         return probe.Run(at, False, probe.evidence(f"cannot start {config.command[0]}: {e.strerror or e}", "?"))
+    _children.add(child)
     try:
         output, _ = child.communicate(timeout=config.timeout.total_seconds())
     except subprocess.TimeoutExpired:
         _kill_group(child)
         return probe.command_run(at, None, None, config.timeout)
+    finally:
+        _children.discard(child)
     return probe.command_run(at, child.returncode, output[:OUTPUT_LIMIT], config.timeout)
 
 
@@ -103,7 +109,13 @@ class Prober:
                 return out
 
     def close(self) -> None:
+        """Stop probing; a probe running now is killed with its process group (its own session outlives us else)."""
         self._stop.set()
+        for child in list(_children):
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def _work(self) -> None:
         next_at = 0.0
