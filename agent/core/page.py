@@ -180,16 +180,15 @@ def _quote(block: Quote) -> str:
 
 
 def _strip(block: Strip) -> str:
-    """One bordered cell a run, its mark in colour (never a colour behind it): reads in dark mode and without colour."""
-    cells = "".join(
-        f'<td align="center" style="padding:0 2px;border:{RULE};font-size:12px;line-height:16px;'
-        f'color:{PASS if ok else MARK}">{"&#10003;" if ok else "&#10007;"}</td>'
+    """One mark a run, its colour on the text (never behind it), its shape telling pass from failure without colour: a
+    line of characters, so that on a phone it wraps rather than scrolls."""
+    marks = "".join(
+        f'<span style="color:{PASS}">&#10003;</span>' if ok else f'<span style="color:{MARK}">&#10007;</span>'
         for ok in block.marks
     )
     return (
         f'<p style="margin:0 0 4px;font-size:13px;line-height:18px;{WRAP}">{_e(block.caption)}</p>'
-        f'<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;'
-        f'margin:0 0 16px"><tr>{cells}</tr></table>'
+        f'<p style="margin:0 0 16px;font-size:15px;line-height:20px;letter-spacing:2px;{WRAP}">{marks}</p>'
     )
 
 
