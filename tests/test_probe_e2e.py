@@ -173,6 +173,7 @@ def test_with_hold_on_recovery_the_t3_waits_while_the_api_answers_and_goes_when_
     with AgentProcess(config):
         send(relay, t1())
         relay.wait_for(to(T2_ADDR), 30)
+        wait_until(lambda: runs(db), 15, "a failing probe")  # a recovery needs a failure seen since the T1
         api.set("ok")
         wait_until(lambda: notices(relay, "the API answers again"), 30, "the recovery mail")
         [(t2_sent,)] = query(db, "SELECT sent_at FROM escalations WHERE tier = 2")

@@ -111,11 +111,14 @@ class Prober:
     def close(self) -> None:
         """Stop probing; a probe running now is killed with its process group (its own session outlives us else)."""
         self._stop.set()
-        for child in list(_children):
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        for attempt in range(2):  # again after the join: a run may have started just as we stopped
+            for child in list(_children):
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if attempt == 0:
+                self._thread.join(timeout=1.0)
 
     def _work(self) -> None:
         next_at = 0.0

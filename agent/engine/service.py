@@ -65,8 +65,7 @@ class Agent:
         self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
         self._ready = False
-        # [probe]: the API check runs beside the loop, never in it (agent/engine/probe.py)
-        self.prober = Prober(config.probe, clock) if config.probe is not None else None
+        self.prober: Prober | None = None  # [probe]: started by `run`, beside the loop (agent/engine/probe.py)
 
     def close(self) -> None:
         if self.prober is not None:
@@ -174,10 +173,11 @@ class Agent:
     def _probe_chores(self, now: datetime) -> None:
         """[probe]: run it while an incident is open (or always); tell each incident's people when the API answers
         again."""
-        if self.prober is None or self.config.probe is None:
+        if self.config.probe is None:
             return
         open_incidents = [i for i, _ in self.store.open_incidents() if not i.drill]
-        self.prober.want(self.config.probe.always or bool(open_incidents))
+        if self.prober is not None:
+            self.prober.want(self.config.probe.always or bool(open_incidents))
         evidence.tell_recoveries(self.store, self.config, open_incidents, now)
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
@@ -238,9 +238,13 @@ class Agent:
 
         lock = DatabaseLock(self.config.agent.database)
         lock.take()  # systemd's Restart= tries again later: a drill holds it for a minute or two
+        if self.config.probe is not None and self.prober is None:  # only the service probes: `poll` runs no thread
+            self.prober = Prober(self.config.probe, self.clock)
         try:
             Loop(self).run(stop)
         finally:
+            if self.prober is not None:
+                self.prober.close()
             lock.release()
 
     def _publish(self) -> None:
