@@ -47,7 +47,7 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
         if alarm is None
         else dict(status=alarm["status"], sent_at=alarm["sent_at"], to=config.agent.ops_address),
         heartbeat=heartbeat,
-        api=evidence.health(store, config),  # [probe]: the API check's state (off without it)
+        **({"api": evidence.health(store, config)} if config.probe is not None else {}),  # [probe]: the API check
     )
 
 

@@ -51,7 +51,8 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
         decision=d.reason.value,
         state_changed_at=r["state_changed_at"],
         hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
-        api_hold=d.reason == Reason.API_ANSWERS,  # [probe] hold_on_recovery: waits while the API answers again
+        # [probe] hold_on_recovery: the next tier waits while the API answers again
+        **({"api_hold": d.reason == Reason.API_ANSWERS} if config.probe is not None else {}),
     )
 
 
@@ -142,14 +143,12 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         messages=messages,
         outsiders=outsiders,
         events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
-        probes=_probes(store, config, r),
+        **({"probes": _probes(store, config, r)} if config.probe is not None else {}),  # [probe]: the API check
     )
 
 
-def _probes(store: Store, config: Config, r: dict) -> list[dict] | None:
-    """[probe]: the API check's runs since the T1 (None without [probe])."""
-    if config.probe is None:
-        return None
+def _probes(store: Store, config: Config, r: dict) -> list[dict]:
+    """[probe]: the API check's runs since the T1."""
     runs = evidence.runs_for(store, from_iso(r["t1_sent_at"]))
     return [dict(at=iso(run.at), ok=run.ok, evidence=run.evidence) for run in runs]
 
