@@ -187,3 +187,14 @@ def test_the_datasette_timeline_and_the_metrics_show_the_runs(tmp_path, store):
     assert "escalation_agent_probe_up 1" in text
     assert "escalation_agent_probe_failing_since_timestamp_seconds 0.0" in text
     assert "escalation_agent_probe_up" not in metrics.render(Store(tmp_path / "empty.db"), T0, T0)
+
+
+def test_a_hold_is_one_decision_event_however_many_probes_pass(tmp_path, store):
+    cfg = config(tmp_path, PROBE + "hold_on_recovery = true\n")
+    incident_id = open_incident(store)
+    record(store, "xx+++", T0 + 1790 * S, incident_id, every=S)
+    ladder.decisions(store, cfg, T0 + 1800 * S)
+    record(store, "+++", T0 + 1800 * S, incident_id, every=S)
+    ladder.decisions(store, cfg, T0 + 1803 * S)
+    held = [e for e in store.events(incident_id) if e["reason"] == Reason.API_ANSWERS.value]
+    assert [e["detail"] for e in held] == ["hold the next tier while the API answers again"]

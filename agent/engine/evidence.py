@@ -39,13 +39,6 @@ def runs_for(store: Store, t1_sent_at: datetime) -> list[probe.Run]:
     return probes.since(store.db, t1_sent_at)
 
 
-def summary(store: Store, config: Config, t1_sent_at: datetime) -> probe.Summary | None:
-    """What an escalation says of the API check; None without [probe] (the mail is as it always was)."""
-    if config.probe is None:
-        return None
-    return probe.summarise(runs_for(store, t1_sent_at))
-
-
 def hold(store: Store, config: Config, incident: Incident) -> probe.Hold | None:
     """hold_on_recovery: the API answers again since the incident's T1 failed it, so the next tier waits."""
     cfg = config.probe
