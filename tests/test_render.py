@@ -78,7 +78,30 @@ def mails():
         "T3, long ids": escalate(LONG, Tier.T3, (t1, t2_step)),
         "notice, long ids": long_notice,
         **{f"notice {kind}": msg for kind, msg in notice_mails().items()},
+        "T2, API check": api_checked(),
     }
+
+
+def api_checked():
+    """A T2 with the [probe] evidence: the sentence with a long untrusted evidence line, and a full strip."""
+    from agent.core import probe
+
+    runs = [
+        probe.Run(T0 + timedelta(seconds=47 * i), i > 33, "F500 GeneralError requestId=" + "R" * 120) for i in range(37)
+    ]
+    t1 = Step(Tier.T1, "urgent@vendor.test", T0, LONG_ID)
+    return escalation(
+        COMPLETE,
+        Tier.T2,
+        (t1,),
+        timedelta(minutes=30),
+        to="t2@vendor.test",
+        cc=(LONG_ADDRESS,),
+        from_address="agent@partner.test",
+        message_id=LONG_ID,
+        now=T0 + timedelta(minutes=30),
+        api_check=probe.summarise(runs),
+    )
 
 
 MAILS = mails()
@@ -121,7 +144,7 @@ def _luminance(rgb: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-@pytest.mark.parametrize("name", ["T2", "T2, no items", "notice t1_bounced", "notice misrouted_all"])
+@pytest.mark.parametrize("name", ["T2", "T2, no items", "notice t1_bounced", "notice misrouted_all", "T2, API check"])
 def test_a_dark_mode_shows_the_clients_own_colours(browser, name):
     browser.load(html_of(MAILS[name]), 390, dark=True)
     backgrounds = browser.script(

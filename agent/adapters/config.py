@@ -12,7 +12,15 @@ from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: 
 from agent.core import routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
-from agent.core.settings import AgentConfig, Config, DrillConfig, EscalationConfig, ImapConfig, SmtpConfig
+from agent.core.settings import (
+    AgentConfig,
+    Config,
+    DrillConfig,
+    EscalationConfig,
+    ImapConfig,
+    ProbeConfig,
+    SmtpConfig,
+)
 from agent.core.sop import Tier
 
 SECURITY = ("ssl", "starttls", "none")
@@ -55,6 +63,7 @@ def load(path: Path | str | None = None) -> Config:
         warnings=_warnings(path, parser)
         + _address_warnings(Section(parser, "imap"), imap)
         + _domain_warnings(escalation),
+        probe=_probe(Section(parser, "probe")),
     )
 
 
@@ -304,3 +313,23 @@ def _drill(
         t3_after=windows["t3_after"],
         from_address=addresses["from_address"],
     )
+
+
+# -- [probe]: the API check (docs/probe.md) ---------------------------------------------------------------------------
+def _probe(s: Section) -> ProbeConfig | None:
+    """[probe]: None when neither command nor url is set (then nothing about the agent changes)."""
+    command = tuple(shlex.split(s.text("command") or ""))
+    url = _url(s, "url")
+    interval = s.duration("interval", timedelta(seconds=60))
+    timeout = s.duration("timeout", timedelta(seconds=10))
+    status = s.integer("url_status", 200, 100, 599)
+    always = s.flag("always", False)
+    recovered_after = s.integer("recovered_after", 3, 1, 100)
+    hold = s.flag("hold_on_recovery", False)
+    if not command and url is None:
+        return None
+    if interval.total_seconds() < 1:
+        raise ConfigError(f"{s.key('interval')} must be at least 1s")
+    if not 0 < timeout.total_seconds() <= interval.total_seconds():
+        raise ConfigError(f"{s.key('timeout')} must be more than 0s and at most {s.key('interval')}")
+    return ProbeConfig(command, url, status, interval, timeout, always, recovered_after, hold)

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.adapters import probes
 from agent.adapters.sqlite import sqlite3
+from agent.core.probe import Run
 
 FAILURE_KINDS = ("send_failed", "send_rejected")
 
@@ -16,6 +18,7 @@ class Figures:
     failures: int  # send_failed and send_rejected events, drills left out
     drills: int
     blind: int  # blind alarms not cancelled whose outage has no all-clear yet
+    probe_runs: tuple[Run, ...] = ()  # [probe]: the API check's last runs, oldest first
 
 
 def read(db) -> Figures:
@@ -45,6 +48,7 @@ def read(db) -> Figures:
             "SELECT count(*) FROM alarms a WHERE kind = 'blind' AND status != 'cancelled' AND NOT EXISTS "
             "(SELECT 1 FROM alarms s WHERE s.kind = 'sight' AND s.outage = a.outage)"
         ),
+        probe_runs=tuple(probes.last(db, 500)),
     )
 
 

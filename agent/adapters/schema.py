@@ -265,3 +265,23 @@ def drills(db):
 def reading(db):
     # How far a long first sync or re-map of a folder is, written by the running agent for `status`.
     db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")
+
+
+@migrations(name="0019_probes")
+def probes(db):
+    # [probe]: every run of the API check (docs/probe.md), for the escalations' evidence, `show`, the export and
+    # reports. at: ISO 8601 UTC; ok: 1 the API answered as it should, 0 it failed; evidence: the probe's first output
+    # line (control characters stripped, at most 160 characters; untrusted text); incident_id: the oldest incident open
+    # when it ran, NULL when it ran with `always = true` and none was. execute, not executescript (see 0009).
+    db.execute(
+        """
+        CREATE TABLE probes (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+            evidence TEXT NOT NULL,
+            incident_id INTEGER REFERENCES incidents(id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX probes_at ON probes(at)")

@@ -141,6 +141,12 @@ def incident_markdown(detail: dict) -> str:
                 for n in d["notices"]
             ],
         )
+    if d.get("probes"):  # [probe]: the API check's runs since the T1
+        out += ["", "## API check", ""]
+        out += _table(
+            ("Time (UTC)", "Outcome", "Evidence"),
+            [(utc(p["at"]), "pass" if p["ok"] else "FAIL", text(p["evidence"])) for p in d["probes"]],
+        )
     out += ["", "## Mails in the thread", ""]
     out += _table(
         ("Sent (UTC)", "Kind", "From", "Message-ID", "Why"),

@@ -9,6 +9,7 @@ from agent.adapters.store import Store
 from agent.cli.report import when
 from agent.core.settings import Config
 from agent.core.times import from_iso, gmt, iso
+from agent.engine import evidence
 from agent.engine.blind import HEARTBEAT_KINDS, TOUCH_EVERY
 
 
@@ -47,6 +48,7 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
         else dict(status=alarm["status"], sent_at=alarm["sent_at"], to=config.agent.ops_address),
         heartbeat=heartbeat,
         sqlite=dict(version=sqlite.version, library=sqlite.library, wal_reset_fix=sqlite.has_wal_reset_fix()),
+        **({"api": evidence.health(store, config)} if config.probe is not None else {}),  # [probe]: the API check
     )
 
 
@@ -67,7 +69,14 @@ def health_lines(h: dict, now: datetime) -> list[str]:
         head += "; " + "; ".join(h["syncing"].values())
     beat = h["heartbeat"]
     head += f"; heartbeat {beat['state']}" + (f" since {beat['since']}" if beat["since"] else "")
+    api = h.get("api") or {"state": "off"}
+    if api["state"] == "failing":
+        head += f"; API failing since {gmt(from_iso(api['since']))}"
+    elif api["state"] == "answering":
+        head += f"; API answering since {gmt(from_iso(api['since']))}"
     lines = [head]
+    if api["state"] != "off":
+        lines.append(f"  {evidence.health_line(api)}")
     for folder, at in h["folders"].items():
         lines.append(f"  folder {folder}: last good read {when(from_iso(at), now) if at else 'never'}")
     if h["alarm"] is not None:

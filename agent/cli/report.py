@@ -10,6 +10,7 @@ from agent.core.policy import Decision, Incident, Reason, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
+from agent.engine import evidence
 from agent.engine.ladder import policy_of
 
 
@@ -36,7 +37,7 @@ def status_rows(store: Store, config: Config, now: datetime, *, everything: bool
 def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
     """One incident as `status` shows it, from its stored row."""
     incident = store.incident(r["id"])
-    d = decide(incident, policy_of(config, incident.drill), now)
+    d = decide(incident, policy_of(config, incident.drill), now, evidence.hold(store, config, incident))
     return dict(
         id=r["id"],
         state=r["state"],
@@ -50,6 +51,8 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
         decision=d.reason.value,
         state_changed_at=r["state_changed_at"],
         hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
+        # [probe] hold_on_recovery: the next tier waits while the API answers again
+        **({"api_hold": d.reason == Reason.API_ANSWERS} if config.probe is not None else {}),
     )
 
 
@@ -69,6 +72,8 @@ def status_table(rows: list[dict], now: datetime) -> str:
         if r.get("hold_until"):
             until = from_iso(r["hold_until"])
             nxt = f"{r['next_tier']} on hold until {until.astimezone(UTC):%H:%M} GMT ({when(until, now)})"
+        if r.get("api_hold"):
+            nxt = f"{r['next_tier']} on hold: the API answers again"
         table.append((str(r["id"]), r["state"], Tier(r["tier"]).label, nxt, r["subject"][:60]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join(
@@ -139,7 +144,14 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         messages=messages,
         outsiders=outsiders,
         events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
+        **({"probes": _probes(store, config, r)} if config.probe is not None else {}),  # [probe]: the API check
     )
+
+
+def _probes(store: Store, config: Config, r: dict) -> list[dict]:
+    """[probe]: the API check's runs since the T1."""
+    runs = evidence.runs_for(store, from_iso(r["t1_sent_at"]))
+    return [dict(at=iso(run.at), ok=run.ok, evidence=run.evidence) for run in runs]
 
 
 def incident_text(d: dict) -> str:
@@ -183,4 +195,7 @@ def incident_text(d: dict) -> str:
     for e in d["events"]:
         reason = f"  [{e['reason']}]" if e["reason"] else ""
         lines.append(f"  {e['at']}  {e['kind']:<20} {e['detail']}{reason}")
+    if d.get("probes") is not None:
+        lines += ["", f"API check ({len(d['probes'])} runs since the T1):"]
+        lines += [f"  {p['at']}  {'pass' if p['ok'] else 'FAIL'}  {p['evidence']}" for p in d["probes"]]
     return "\n".join(lines)

@@ -8,11 +8,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
 from agent.core import items as sop_items
-from agent.core import page
+from agent.core import page, probe
 from agent.core.headers import plain_address
 from agent.core.limits import header_block
 from agent.core.mail import bounded, clean, in_domains, message_ids
-from agent.core.page import Bullets, Heading, Page, Para, Quote, Table
+from agent.core.page import Bullets, Heading, Page, Para, Quote, Strip, Table
 from agent.core.policy import Status
 from agent.core.sop import Tier
 from agent.core.times import gmt, span
@@ -104,12 +104,14 @@ def escalation(
     message_id: str,
     now: datetime,
     caveat: str | None = None,
+    api_check: probe.Summary | None = None,
 ) -> EmailMessage:
-    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
+    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first; `api_check`: [probe] since the T1."""
     subject = f"[{tier.label} escalation] {original.subject or '(no subject)'}"
     ids = original.references + tuple(s.message_id or "" for s in steps)
     msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
-    return write(msg, escalation_page(original, tier, steps, window, now, caveat), attached=original.raw)
+    body = escalation_page(original, tier, steps, window, now, caveat, api_check)
+    return write(msg, body, attached=original.raw)
 
 
 def envelope(
@@ -185,7 +187,13 @@ def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
 
 
 def escalation_page(
-    original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime, caveat: str | None = None
+    original: Original,
+    tier: Tier,
+    steps: tuple[Step, ...],
+    window: timedelta,
+    now: datetime,
+    caveat: str | None = None,
+    api_check: probe.Summary | None = None,
 ) -> Page:
     """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
@@ -204,12 +212,22 @@ def escalation_page(
         Table(sop_rows(original), "MISSING", "(required by the procedure)"),
         Heading("What happened (times in GMT):"),
         Bullets(tuple(timeline)),
+        *_api_check(api_check),
         *([Para(caveat)] if caveat else []),
         Para("Please reply to all, so that the engineers in Cc see your answer.", strong=True),
         Heading("The original message (attached in full):"),
         Quote(t1_head(original), quoted(original.text)),
     ]
     return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
+
+
+def _api_check(summary: probe.Summary | None) -> tuple[page.Block, ...]:
+    """The evidence of the API check ([probe]): one sentence, then the strip of its recent runs."""
+    if summary is None:
+        return ()
+    shown = len(summary.strip)
+    caption = f"The last {shown} probes, oldest first" if shown > 1 else "The one probe so far"
+    return (Para(probe.sentence(summary)), Strip(summary.strip, caption))
 
 
 def sop_rows(original: Original) -> tuple[tuple[str, str | None], ...]:

@@ -147,6 +147,23 @@ def watching(t2_due: datetime, local: str | None) -> Text:
     )
 
 
+def api_recovered(since: datetime, passes: int, hold: bool) -> Text:
+    """The API check passes again while the incident is open: one mail in the thread per recovery."""
+    then = (
+        "While it keeps answering, the next tier waits (hold_on_recovery); if it fails again, the ladder goes on."
+        if hold
+        else "The ladder goes on as before: the next tier is sent on time unless the incident is stopped."
+    )
+    return (
+        "the API answers again",
+        _body(
+            f"The API answers again since {gmt(since)}: the agent's API check passed {passes} times in a row.",
+            "If the incident is over, reply #stop in this thread (with a note if you like).",
+            then,
+        ),
+    )
+
+
 def command_reply(title: str, body: str) -> Text:
     """The answer to an engineer's command: what was done and what happens next, in one or two sentences."""
     blocks = []

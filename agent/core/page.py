@@ -50,7 +50,15 @@ class Quote:
     lines: tuple[str, ...] = ()
 
 
-Block = Para | Heading | Bullets | Table | Quote
+@dataclass(frozen=True)
+class Strip:
+    """A compact pass/fail strip (the API check's recent runs, oldest first): True a pass, False a failure."""
+
+    marks: tuple[bool, ...]
+    caption: str
+
+
+Block = Para | Heading | Bullets | Table | Quote | Strip
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ def _text_block(block: Block) -> list[str]:
         return [f"- {item}" for item in block.items]
     if isinstance(block, Table):
         return [field(k, v if v is not None else f"{block.missing} {block.why}".strip()) for k, v in block.rows]
+    if isinstance(block, Strip):
+        return [f"{block.caption} (+ passed, x failed): {''.join('+' if ok else 'x' for ok in block.marks)}"]
     head = [field(k, v) for k, v in block.head]
     body = [f"> {line}" if line.strip() else ">" for line in block.lines]
     return head + ([""] if head and body else []) + body
@@ -114,6 +124,7 @@ FONT = "font-family:Arial,Helvetica,sans-serif"
 WRAP = "overflow-wrap:anywhere;word-wrap:break-word;word-break:break-word"  # a 90-character Message-ID breaks
 RULE = "1px solid #8c8c8c"  # a mid grey: visible on a light background and a dark one
 MARK = "#d93025"  # the missing item's mark: a red readable on white and on a dark mode's near-black
+PASS = "#1e8e3e"  # a passed probe's mark: a green readable on white and on near-black
 COLUMN = 640  # px: Outlook's Word renderer takes the width attribute; everyone else shrinks to the screen
 LABELS = 38  # per cent of a table for its labels
 
@@ -168,6 +179,19 @@ def _quote(block: Quote) -> str:
     )
 
 
+def _strip(block: Strip) -> str:
+    """One mark a run, its colour on the text (never behind it), its shape telling pass from failure without colour: a
+    line of characters, so that on a phone it wraps rather than scrolls."""
+    marks = "".join(
+        f'<span style="color:{PASS}">&#10003;</span>' if ok else f'<span style="color:{MARK}">&#10007;</span>'
+        for ok in block.marks
+    )
+    return (
+        f'<p style="margin:0 0 4px;font-size:13px;line-height:18px;{WRAP}">{_e(block.caption)}</p>'
+        f'<p style="margin:0 0 16px;font-size:15px;line-height:20px;letter-spacing:2px;{WRAP}">{marks}</p>'
+    )
+
+
 def _html_block(block: Block) -> str:
     if isinstance(block, Para):
         inner = f"<strong>{_e(block.text)}</strong>" if block.strong else _e(block.text)
@@ -179,6 +203,8 @@ def _html_block(block: Block) -> str:
         return f'<ul style="margin:0 0 16px;padding:0 0 0 22px">\n{items}\n</ul>'
     if isinstance(block, Table):
         return _table(block)
+    if isinstance(block, Strip):
+        return _strip(block)
     return _quote(block)
 
 

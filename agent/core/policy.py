@@ -4,6 +4,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agent.core.probe import Hold
 from agent.core.sop import Tier
 
 
@@ -50,6 +51,7 @@ class Reason(enum.StrEnum):
     STALE = "too old when first seen"
     NOT_YET_DUE = "window still open"
     HELD = "on hold by an engineer's command"
+    API_ANSWERS = "held: the API answers again (hold_on_recovery)"
     ASKED = "an engineer asked for the next tier now"
     T2_DUE = "no response within the T2 window"
     T3_DUE = "no response within the T3 window"
@@ -131,7 +133,9 @@ _CLOSED = {
 }
 
 
-def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
+def decide(incident: Incident, policy: Policy, now: datetime, probe: Hold | None = None) -> Decision:
+    """`probe`: the API answers again and [probe] hold_on_recovery is set: a tier that falls due waits (an engineer's
+    #escalate does not), rechecked at the next probe."""
     if incident.state in _CLOSED:
         return Decision(_CLOSED[incident.state])
     t3 = incident.escalation(Tier.T3)
@@ -158,6 +162,8 @@ def decide(incident: Incident, policy: Policy, now: datetime) -> Decision:
             if steer.hold_until is not None and due_at < steer.hold_until:
                 due_at, reason, waiting = steer.hold_until, due_reason, Reason.HELD
             if now >= due_at:
+                if probe is not None and reason != Reason.ASKED:
+                    return Decision(Reason.API_ANSWERS, due_at=max(probe.recheck_at, now))
                 return Decision(reason, tier, due_at)
             return Decision(waiting, due_at=due_at)
         if e.status == Status.PENDING:

@@ -113,6 +113,19 @@ class AgentConfig:
     opened_notice: bool = True  # when an incident opens, its people are told the agent watches, and how to steer
 
 
+# -- [probe]: the API check (agent/core/probe.py, agent/engine/probe.py, docs/probe.md) ----------------------------
+@dataclass(frozen=True)
+class ProbeConfig:
+    command: tuple[str, ...] = ()  # exit 0: the API works; anything else: it fails; its first output line: evidence
+    url: str | None = None  # or/and an HTTP(S) GET that must answer url_status
+    url_status: int = 200
+    interval: timedelta = timedelta(seconds=60)
+    timeout: timedelta = timedelta(seconds=10)
+    always: bool = False  # probe all the time, not only while an incident is open
+    recovered_after: int = 3  # passes in a row that make the API count as answering again
+    hold_on_recovery: bool = False  # while it answers again, the next tier waits
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -121,3 +134,4 @@ class Config:
     escalation: EscalationConfig
     agent: AgentConfig
     warnings: tuple[str, ...] = ()  # things to fix that do not stop the agent
+    probe: ProbeConfig | None = None  # [probe]: None when neither command nor url is set

@@ -22,7 +22,7 @@ from agent.core.effects import (
 from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
-from agent.engine import outbox
+from agent.engine import evidence, outbox
 
 log = logging.getLogger("agent.ingest")
 
@@ -74,13 +74,18 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, DeliveryFailed):
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
+        body = effect.body
+        note = evidence.watching_note(store, config, now) if effect.kind == "watching" else None
+        if note:  # what the API check says as the T1 opens: the engineers decide whether the urgent line fits
+            first, _, rest = body.partition("\n\n")
+            body = f"{first}\n\n{note}\n\n{rest}"
         outbox.notify(
             store,
             config,
             incident_id,
             effect.kind,
             effect.subject,
-            effect.body,
+            body,
             now,
             effect.reason,
             effect.to,

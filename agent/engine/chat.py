@@ -5,7 +5,9 @@ It reads the audit log, not the code paths that wrote it: after each cycle, the 
 mirrored one. The mirror is best effort (a line may be lost in a crash); the audit log is the record."""
 
 from agent.adapters.store import Store
+from agent.core.probe import clock
 from agent.core.settings import AgentConfig
+from agent.core.times import from_iso
 from agent.engine import courier
 from agent.engine.health import Troubles
 
@@ -29,6 +31,12 @@ def line(event: dict) -> str | None:
         text = f"resolved by hand ({detail})"
     elif kind == "notice_decided" and "'exhausted'" in detail:
         text = "every tier tried, no response"
+    elif kind == "notice_decided" and "'api_recovered " in detail:  # [probe]: the API check passes again
+        since = detail.split("'api_recovered ", 1)[1].split("'", 1)[0]
+        try:
+            text = f"the API answers again since {clock(from_iso(since))} (API check)"
+        except ValueError:
+            text = "the API answers again (API check)"
     elif kind in ("blind", "sight"):
         text = detail
     else:

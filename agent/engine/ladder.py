@@ -9,11 +9,11 @@ from agent.core import effects, notices, steering
 from agent.core.commands import Command
 from agent.core.effect import Event
 from agent.core.errors import AgentError
-from agent.core.policy import Decision, Outgoing, Policy, State, decide
+from agent.core.policy import Decision, Outgoing, Policy, Reason, State, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso, span
-from agent.engine import outbox
+from agent.engine import evidence, outbox
 from agent.engine.apply import apply
 
 log = logging.getLogger("agent.escalate")
@@ -35,14 +35,17 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
             # never climb the real one to the vendor.
             log.debug("drill incident=%s skipped: no [drill] ladder in the config", incident_id)
             continue
-        d = decide(incident, drills if incident.drill else policy, now)
+        d = decide(incident, drills if incident.drill else policy, now, evidence.hold(store, config, incident))
         out[incident_id] = d
-        summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={iso(d.due_at)}"
+        held = d.reason == Reason.API_ANSWERS  # its recheck moves with every probe: one event for the whole hold
+        summary = f"{d.reason.name} tier={d.tier and d.tier.label} due={'next check' if held else iso(d.due_at)}"
         if last_decision != summary:
             with store.transaction():
                 store.set_last_decision(incident_id, summary)
                 if d.tier is not None and d.due_at is not None:
                     what = f"send {d.tier.label} (due {gmt(d.due_at)})"
+                elif held:
+                    what = "hold the next tier while the API answers again"
                 else:
                     what = f"wait until {gmt(d.due_at)}" if d.due_at else "nothing to send"
                 store.event(now, "decision", what, incident_id, d.reason.value)

@@ -12,6 +12,7 @@ from agent.adapters.sqlite import sqlite3
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
 from agent.engine.lock import DatabaseLock
+from agent.engine.probe import Prober
 from agent.engine.service import Agent, CycleReport
 
 log = logging.getLogger("agent.service")
@@ -23,9 +24,13 @@ def serve(agent: Agent, stop: threading.Event) -> None:
     """The service: the database's lock, then the loop until `stop` is set."""
     lock = DatabaseLock(agent.config.agent.database)
     lock.take()  # systemd's Restart= tries again later: a drill holds it for a minute or two
+    if agent.config.probe is not None and agent.prober is None:  # only the service probes: `poll` runs no thread
+        agent.prober = Prober(agent.config.probe, agent.clock)
     try:
         Loop(agent).run(stop)
     finally:
+        if agent.prober is not None:
+            agent.prober.close()
         lock.release()
 
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from agent.adapters import figures
+from agent.core import probe
 from agent.core.policy import State, Status
 
 log = logging.getLogger("agent.metrics")
@@ -112,7 +113,34 @@ def exposition(f: figures.Figures, last_sync_at: datetime | None, now: datetime)
         ),
     ]
     lines = [line for name, kind, text, samples in families for line in _family(PREFIX + name, kind, text, samples)]
+    lines += _probe_families(f.probe_runs)
     return "\n".join(lines) + "\n"
+
+
+def _probe_families(runs: tuple[probe.Run, ...]) -> list[str]:
+    """[probe]: the API check's last outcome and since when it fails; no series until it has run once."""
+    s = probe.summarise(list(runs))
+    if s is None:
+        return []
+    lines = _family(
+        "escalation_agent_probe_up",
+        "gauge",
+        "1 when the API check's last run passed, 0 when it failed.",
+        [({}, int(s.last.ok))],
+    )
+    lines += _family(
+        "escalation_agent_probe_failing_since_timestamp_seconds",
+        "gauge",
+        "Unix time of the first failure of the API check's current run of failures (0: it answers).",
+        [({}, s.failing_since.timestamp() if s.failing_since else 0.0)],
+    )
+    lines += _family(
+        "escalation_agent_probe_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the API check's last run.",
+        [({}, s.last.at.timestamp())],
+    )
+    return lines
 
 
 def serve(port: int, render: Callable[[], str]) -> ThreadingHTTPServer:

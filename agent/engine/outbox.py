@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from agent.adapters import selfwatch
+from agent.adapters import probes, selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, items
+from agent.core import compose, items, probe
 from agent.core.errors import PermanentSendError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
@@ -97,6 +97,8 @@ def escalate(
         message_id=message_id,
         now=now,
         caveat=caveat,
+        # [probe]: the API check's runs since the T1, as evidence; without it the mail is as it always was
+        api_check=probe.summarise(probes.since(store.db, original.sent_at)) if config.probe else None,
     )
     fields = dict(
         message_id=message_id,

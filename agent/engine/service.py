@@ -15,12 +15,13 @@ from agent.core.errors import AgentError, MailboxError, why
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
-from agent.engine import ladder, metrics, outbox, systemd
+from agent.engine import evidence, ladder, metrics, outbox, systemd
 from agent.engine.blind import Watchman
 from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
+from agent.engine.probe import Prober
 from agent.engine.reading import SLICE, Reader, slice_budget
 
 log = logging.getLogger("agent.service")
@@ -62,8 +63,11 @@ class Agent:
         self.ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
         self._ready = False
+        self.prober: Prober | None = None  # [probe]: started by `run`, beside the loop (agent/engine/probe.py)
 
     def close(self) -> None:
+        if self.prober is not None:
+            self.prober.close()
         self.mailbox.close()
 
     def problem(self, where: str, text: str) -> None:
@@ -104,6 +108,7 @@ class Agent:
         of a backlog of old mail (`backlog_budget` seconds; None: all of it), which no decision waits for."""
         now = self.clock()
         report = CycleReport()
+        evidence.collect(self.store, self.prober)  # the API check's runs since the last cycle, recorded
         report.new_mails, report.mailbox_ok = self._try_sync(now)
         agent_cfg = self.config.agent
         if outbox.in_doubt(self.store):
@@ -139,6 +144,7 @@ class Agent:
         for incident_id, d in decisions.items():
             if d.notice == "exhausted":
                 ladder.tell_exhausted(self.store, self.config, incident_id, now)
+        self._probe_chores(now)
         for row in self.store.outbox_with_status(Outgoing.NOTICE, Status.PENDING):
             status = self._deliver(Outgoing.NOTICE, row["id"])
             if status in (Status.SENT, Status.DRY_RUN):
@@ -161,6 +167,16 @@ class Agent:
             if report.mailbox_ok:  # else the loop backs off as after any failed read, not at once again
                 report.backlog_left = self.reader.backlog_left()
         return report
+
+    def _probe_chores(self, now: datetime) -> None:
+        """[probe]: run it while an incident is open (or always); tell each incident's people when the API answers
+        again."""
+        if self.config.probe is None:
+            return
+        open_incidents = [i for i, _ in self.store.open_incidents() if not i.drill]
+        if self.prober is not None:
+            self.prober.want(self.config.probe.always or bool(open_incidents))
+        evidence.tell_recoveries(self.store, self.config, open_incidents, now)
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
         status = outbox.deliver(self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock)
