@@ -17,6 +17,7 @@ from agent.adapters.store import Store
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.cli import report
+from agent.core import ties
 from agent.core.commands import Command, Verb, read_command
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
@@ -229,10 +230,10 @@ def resolve(obj, incident_id, note):
     """Stop escalating an incident by hand."""
     store = obj.store()
     try:
-        ladder.resolve(store, obj.config, incident_id, note, utcnow())
+        told = ladder.resolve(store, obj.config, incident_id, note, utcnow())
     finally:
         store.close()
-    click.echo(f"incident {incident_id} resolved")
+    click.echo(f"incident {incident_id} resolved" + (f"; {told}" if told else ""))
 
 
 def _steer(obj, incident_id: int, command: Command) -> None:
@@ -286,6 +287,9 @@ def check(obj):
     click.echo(f"config {cfg.path}: ok")
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
+    commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands
+    if commands_guard:
+        click.echo(f"Warning: {commands_guard}", err=True)
     store = obj.store()
     store.close()
     click.echo(f"database {cfg.agent.database}: ok")
