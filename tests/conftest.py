@@ -17,6 +17,9 @@ E2E_MODULES = {
     "test_audit",
     "test_commands",
     "test_oauth2",
+    # issue 21.2 (a command needs a tie) and 21.5 (the stand-down)
+    "test_forged_commands",
+    "test_stand_down_mail",
 }
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 

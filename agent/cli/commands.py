@@ -287,9 +287,6 @@ def check(obj):
     click.echo(f"config {cfg.path}: ok")
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands
-    if commands_guard:
-        click.echo(f"Warning: {commands_guard}", err=True)
     store = obj.store()
     store.close()
     click.echo(f"database {cfg.agent.database}: ok")
@@ -302,6 +299,9 @@ def check(obj):
     click.echo(Smtp(cfg.smtp).check())
     if cfg.agent.dry_run:
         click.echo("dry_run = true: escalations are decided and recorded, never sent")
+    commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands
+    if commands_guard:
+        click.echo(f"Warning: {commands_guard}", err=True)
 
 
 @cli.group()
