@@ -291,3 +291,15 @@ def test_with_a_dmarc_check_a_passing_sender_commands_without_references(env):
     [event] = [e for e in store.events(1) if e["kind"] == "resolved"]
     assert event["reason"] == "tied: dkim=pass, d=partner.test aligned with partner.test (mx.partner.test)"
     store.close()
+
+
+def test_an_untied_status_tells_nothing_and_a_flood_earns_one_answer_per_address(env):
+    cfg, store = env()
+    status = FORGED_SUBJECT.replace("#stop", "#status")
+    again = status.replace("5f3c9a1e8b7d2c4a", "7b5e0c2f9a1d3e4b")
+    feed(store, cfg, OUTLOOK_T1, status, again)
+    [(kind, mail)] = answers(store)
+    assert kind == "untied bob@partner.test" and "#status not applied: reply to the T1" in mail
+    assert "awaiting_response" not in mail and "incident_opened" not in mail  # nothing of where it stands
+    assert len([e for e in store.events(1) if e["kind"] == "command_not_tied"]) == 2  # each one recorded
+    store.close()

@@ -16,6 +16,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agent.core.classify import Kind
 from agent.core.mail import Mail
 from agent.core.trust import Verdict
 
@@ -63,12 +64,12 @@ class Anchors:
 def anchors(thread: Iterable[ThreadMail], own_message_ids: Iterable[str]) -> Anchors:
     """The T1 and the agent's own mails (its outbox rows: never a mail that merely claims the agent's From), then every
     mail of the thread that names one of them, or continues their Outlook conversation, until none is added."""
-    mails = [m for m in thread if m.kind != "untrusted"]
+    mails = [m for m in thread if m.kind != Kind.UNTRUSTED]
     ids = set(own_message_ids)
     keys: set[str] = set()
     pending = []
     for m in mails:
-        if m.kind == "t1":
+        if m.kind == Kind.T1:
             ids.update(filter(None, (m.message_id, m.original_message_id)))
             keys.update(filter(None, (m.thread_index,)))
         else:
