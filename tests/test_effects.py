@@ -224,11 +224,11 @@ def test_a_t1_read_from_its_header_alone_is_said_unread_not_lacking_items():
 
 
 def test_resolving_by_hand_cancels_what_is_pending_with_the_reason():
-    out = resolution(incident(), "fixed on our side")
+    out = resolution(incident(), "fixed on our side", SETTINGS, T0)
     assert out == [
-        SetState(State.RESOLVED, note="fixed on our side"),
+        SetState(State.RESOLVED, note="fixed on our side", by="hand"),
         CancelPending("resolved by hand"),
-        Event("resolved", "was awaiting_response: fixed on our side", "resolved by hand"),
+        Event("resolved", "resolved by hand: fixed on our side; was awaiting_response", "escalation-agent resolve"),
     ]
 
 

@@ -20,13 +20,20 @@ def incident(state=State.AWAITING_RESPONSE, *escalations, steering=None):
 
 def test_stop_resolves_and_cancels_what_is_pending():
     out = steer(incident(), Command(Verb.STOP, "vendor phoned, fixing"), BOB, POLICY, T0 + timedelta(minutes=10))
-    assert out[0] == SetState(State.RESOLVED, note="#stop (vendor phoned, fixing) by bob@partner.test")
+    assert out[0] == SetState(
+        State.RESOLVED, note="#stop (vendor phoned, fixing) by bob@partner.test", by="#stop from bob@partner.test"
+    )
     assert out[1] == CancelPending("stopped by bob@partner.test")
     assert out[2] == Event(
+        "resolved",
+        "resolved by #stop (vendor phoned, fixing) from bob@partner.test; was awaiting_response",
+        "an engineer's command",
+    )
+    assert out[3] == Event(
         "command", "#stop (vendor phoned, fixing) from bob@partner.test", "The incident is resolved: no tier is sent"
     )
-    assert isinstance(out[3], Reply) and out[3].to == BOB
-    assert out[3].body == "Done: #stop (vendor phoned, fixing). The incident is resolved: no tier is sent."
+    assert isinstance(out[4], Reply) and out[4].to == BOB
+    assert out[4].body == "Done: #stop (vendor phoned, fixing). The incident is resolved: no tier is sent."
 
 
 def test_hold_moves_the_next_tier_and_says_until_when():

@@ -40,11 +40,14 @@ TITLES = {
     "t2_bounced": "The T2 bounced",
     "rejected_t2": "The T2 rejected for good",
     "exhausted": "Every tier tried",
+    "untied": "A command not tied to the thread (a #stop found by its subject alone)",
+    "stand_down_t3": "The stand-down (a #stop after the T3)",
 }
 
 
 def sample_database(work: Path) -> Path:
-    """The agent's database after the sample run: three T1s, a bounce, and the clock moved on three times."""
+    """The agent's database after the sample run: three T1s, a bounce, the clock moved on three times, then a forged
+    #stop and the genuine one."""
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
         cfg = load(
             write_config(
@@ -76,6 +79,15 @@ def sample_database(work: Path) -> Path:
             offset[0] = timedelta(minutes=minutes)
             agent.cycle()
             time.sleep(0.3)
+        forged = reply(complete, sender=BOB, body="#stop\n", recipients=(WATCHED,))
+        del forged["In-Reply-To"], forged["References"]  # found by its subject alone: no tie to the thread
+        send(relay, forged)
+        time.sleep(0.3)
+        agent.cycle()
+        genuine = reply(complete, sender=BOB, body="#stop the vendor phoned\n", recipients=(WATCHED,))
+        dovecot.append("watch", genuine.as_bytes(), internaldate=start + offset[0])  # on the moved clock
+        time.sleep(0.3)
+        agent.cycle()
         agent.close()
     return Path(cfg.agent.database)
 
@@ -86,7 +98,7 @@ def samples(database: Path) -> list[tuple[str, email.message.EmailMessage]]:
     for table in ("escalations", "notices"):
         for row in store.db[table].rows_where(order_by="id"):
             kind = row.get("kind") or f"T{row['tier']}"
-            kind = "reply" if kind.startswith("reply ") else kind
+            kind = "reply" if kind.startswith("reply ") else "untied" if kind.startswith("untied ") else kind
             if kind in seen or kind not in TITLES:
                 continue
             seen.add(kind)

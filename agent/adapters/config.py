@@ -203,6 +203,7 @@ def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> Escalati
         exhausted_after=s.duration("exhausted_after", timedelta(minutes=30)),
         operations=operations,
         case_id_patterns=_case_id_patterns(s),
+        stand_down=s.flag("stand_down", True),  # issue 21.5
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlite_utils
 
 from agent.core.classify import Candidate
+from agent.core.ties import ThreadMail
 from agent.core.times import from_iso, iso
 
 
@@ -114,6 +115,26 @@ class MessageRows(Rows):
             "SELECT id, t1_sent_at, participants FROM incidents WHERE subject_key = ?", [subject_key]
         ).fetchall()
         return [Candidate(r[0], from_iso(r[1]), frozenset(json.loads(r[2]))) for r in rows]
+
+    def thread_mails(self, incident_id: int) -> list[ThreadMail]:
+        """The incident's recorded mails, as the command tie reads them (agent.core.ties)."""
+        rows = self.db.execute(
+            "SELECT message_id, original_message_id, in_reply_to, refs, thread_index, kind FROM messages "
+            "WHERE incident_id = ? ORDER BY id",
+            [incident_id],
+        )
+        return [ThreadMail(r[0], r[1], tuple(f"{r[2]} {r[3]}".split()), r[4], r[5]) for r in rows]
+
+    def outbox_message_ids(self, incident_id: int) -> frozenset[str]:
+        """The Message-IDs the agent gave its own mails to the incident's thread: its escalations and notices."""
+        return frozenset(
+            r[0]
+            for r in self.db.execute(
+                "SELECT message_id FROM escalations WHERE incident_id = ? AND status != 'manual' "
+                "UNION ALL SELECT message_id FROM notices WHERE incident_id = ?",
+                [incident_id, incident_id],
+            )
+        )
 
     def own_message_ids(self, among: tuple[str | None, ...]) -> frozenset[str]:
         """Which of `among` are Message-IDs of mail the agent sent (an escalation, a notice, an alarm)."""

@@ -16,6 +16,7 @@ from agent.adapters.store import Store
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.cli import logs, report
+from agent.core import ties
 from agent.core.commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
@@ -222,10 +223,10 @@ def resolve(obj, incident_id, note):
     """Stop escalating an incident by hand."""
     store = obj.store()
     try:
-        ladder.resolve(store, obj.config, incident_id, note, utcnow())
+        told = ladder.resolve(store, obj.config, incident_id, note, utcnow())
     finally:
         store.close()
-    click.echo(f"incident {incident_id} resolved")
+    click.echo(f"incident {incident_id} resolved" + (f"; {told}" if told else ""))
 
 
 def _steer(obj, incident_id: int, command: Command) -> None:
@@ -296,6 +297,9 @@ def check(obj):
     click.echo(Smtp(cfg.smtp).check())
     if cfg.agent.dry_run:
         click.echo("dry_run = true: escalations are decided and recorded, never sent")
+    commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands
+    if commands_guard:
+        click.echo(f"Warning: {commands_guard}", err=True)
 
 
 @cli.group()

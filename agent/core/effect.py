@@ -11,6 +11,7 @@ from agent.core.compose import Answered
 from agent.core.mail import Mail, normalise_subject
 from agent.core.policy import State, Steering
 from agent.core.sop import Tier
+from agent.core.ties import Tied
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Arrival:
     bounce: Bounce | None = None
     recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
     unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
+    tie: Tied | None = None  # a command's tie to its incident (agent.core.ties); None: not tied
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class SetState:
     state: State
     response_message_id: str | None = None
     note: str | None = None
+    by: str | None = None  # who or what did it, for the log: "#stop from alice@partner.test", "hand"
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,32 @@ class Event:
 
 
 @dataclass(frozen=True)
+class StandDown:
+    """The tiers contacted get one mail in the thread: answered at `answered_at`, no further action needed."""
+
+    kind: str  # the notice kind (one per highest tier contacted)
+    tiers: tuple[Tier, ...]  # highest first, the T1 last
+    answered_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Steer:
     """The incident's steering becomes this (a hold, an escalate-now, a resume)."""
 
     steering: Steering
 
 
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer
+Effect = (
+    Open
+    | SetState
+    | CancelPending
+    | RecordTier
+    | Confirm
+    | CaseId
+    | DeliveryFailed
+    | Notify
+    | Event
+    | Steer
+    | StandDown
+)

@@ -4,9 +4,10 @@
 order, in one transaction with the mail's own row (agent.engine.apply), so a crash leaves all of it or none.
 """
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from agent.core import items, notices, routing, sop, steering
+from agent.core import items, notices, routing, sop, stand_down, steering, ties
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, case_ids
 from agent.core.commands import Command, Malformed, new_text_lines
@@ -25,17 +26,19 @@ from agent.core.effect import (
     Open,
     RecordTier,
     SetState,
+    StandDown,
     Steer,
 )
 from agent.core.mail import Mail, domain_of, in_domains
 from agent.core.policy import Incident, State, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
+from agent.core.ties import Tie, Tied
 from agent.core.times import gmt
 
 # The effect types are public here too, beside the functions that make them.
 __all__ = ["Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed", "Effect", "Event"]  # fmt: skip
-__all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "Steer"]  # fmt: skip
+__all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "StandDown", "Steer"]  # fmt: skip
 
 
 # -- what a mail does ---------------------------------------------------------------------------------
@@ -81,7 +84,14 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
                     f"a mail to the {c.tier.label} address is the {c.tier.label} sent by hand",
                 ),
             ]
-        return command(mail, c.command, incident, settings, now, arrival.recent)
+        if arrival.tie is None or not arrival.tie.applies:
+            return untied(mail, c.command, arrival.tie, settings)
+        out = command(mail, c.command, incident, settings, now, arrival.recent)
+        tied = f"tied: {arrival.tie.reason}"
+        out = [replace(e, reason=tied) if isinstance(e, Event) and e.kind == "resolved" else e for e in out]
+        if any(isinstance(e, SetState) and e.state == State.RESOLVED for e in out):  # stopped: tell the tiers?
+            out += stand_down.effects(incident, f"#stop from {mail.sender}", arrival.internaldate or now, settings)
+        return out
     return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
 
 
@@ -111,6 +121,21 @@ def command(
         else:
             out.append(effect)
     return out
+
+
+def untied(mail: Mail, said: Command | Malformed, tie: Tied | None, settings: Config) -> list[Effect]:
+    """A command mail tied to its incident by its subject or case id alone (agent.core.ties): it changes nothing and
+    tells nothing of the incident. The address it claims gets one line (once per incident: a forger's flood must not
+    become the agent's), and the audit log says why."""
+    line = said.line if isinstance(said, Malformed) else f"#{said.verb}"
+    why = tie.reason if tie is not None else str(Tie.NONE)
+    dmarc = settings.escalation.trusted_authserv_id
+    needs = f"a command must {ties.ADVICE}" + (f", or pass the DMARC check of {dmarc}" if dmarc else "")
+    subject, body = notices.untied(line)
+    return [
+        Event("command_not_tied", f"{line} from {mail.sender} ({mail.message_id}) not applied: {why}", needs),
+        Notify(f"untied {mail.sender}", subject, body, "a command not tied to the incident's thread", (mail.sender,)),
+    ]
 
 
 def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:
@@ -264,12 +289,13 @@ def manual_escalation(
     return [Event("mail", detail + f"; {tier.label} was already {existing.status}", reason)]
 
 
-def resolution(incident: Incident, note: str) -> list[Effect]:
-    """Escalation stopped by hand (`escalation-agent resolve`)."""
+def resolution(incident: Incident, note: str, settings: Config, now: datetime) -> list[Effect]:
+    """Escalation stopped by hand (`escalation-agent resolve`); the tiers contacted may be told (stand_down)."""
     return [
-        SetState(State.RESOLVED, note=note),
+        SetState(State.RESOLVED, note=note, by="hand"),
         CancelPending("resolved by hand"),
-        Event("resolved", f"was {incident.state}: {note}", "resolved by hand"),
+        Event("resolved", f"resolved by hand: {note}; was {incident.state}", "escalation-agent resolve"),
+        *stand_down.effects(incident, "hand", now, settings),
     ]
 
 

@@ -175,6 +175,13 @@ def command_reply(title: str, body: str) -> Text:
     return (title, _body(*blocks, "The commands:", COMMANDS_HELP))
 
 
+def untied(line: str) -> Text:
+    """The one line for a command mail not tied to the incident's thread (agent.core.ties): it names nothing of the
+    incident, for its sender may be anyone who wrote the claimed address into a From."""
+    said = one_line(line)[:80]
+    return (f"{said} not applied", f"{said} not applied: reply to the T1 or to one of the agent's mails.")
+
+
 # -- alarms: mails about the agent itself, to [agent] ops_address ------------------------------------------------
 Waiting = tuple[int, str, str, datetime | None]  # an open incident: id, subject, what is due next, when
 

@@ -46,7 +46,7 @@ class Reason(enum.StrEnum):
     """Why decide() chose what it chose; recorded with every decision."""
 
     RESPONDED = "a response arrived"
-    RESOLVED = "resolved by hand"
+    RESOLVED = "resolved by an engineer (#stop or escalation-agent resolve)"
     MISROUTED = "not for the urgent line"
     STALE = "too old when first seen"
     NOT_YET_DUE = "window still open"

@@ -72,6 +72,8 @@ class EscalationConfig:
         return dict(self.operations).get((marketplace or "").upper())
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
+    # -- issue 21.5: after an engineer's stop past the T1, the tiers contacted are told "no further action needed"
+    stand_down: bool = True
 
     def policy(self, drill: bool = False) -> Policy:
         """The ladder's windows, as decide() takes them: the [drill] ladder's for a drill incident."""

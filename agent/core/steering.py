@@ -42,7 +42,11 @@ def steer(
     out: list[SteerEffect] = []
     after = incident
     if verb == Verb.STOP:
-        out += [SetState(State.RESOLVED, note=f"{said} by {by}"), CancelPending(f"stopped by {by}")]
+        out += [
+            SetState(State.RESOLVED, note=f"{said} by {by}", by=f"#{verb} from {by}"),
+            CancelPending(f"stopped by {by}"),
+            Event("resolved", f"resolved by {said} from {by}; was {incident.state}", "an engineer's command"),
+        ]
         after = replace(incident, state=State.RESOLVED)
     elif verb == Verb.HOLD and command.hold_for is not None:
         steering = Steering(hold_until=now + command.hold_for, resumed_at=incident.steering.resumed_at)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import assert_never
 
 from agent.adapters.store import Store
+from agent.core import compose, stand_down
 from agent.core.effects import (
     CancelPending,
     CaseId,
@@ -17,11 +18,13 @@ from agent.core.effects import (
     Open,
     RecordTier,
     SetState,
+    StandDown,
     Steer,
 )
 from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
+from agent.core.times import gmt
 from agent.engine import evidence, outbox
 
 log = logging.getLogger("agent.ingest")
@@ -62,7 +65,7 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         if effect.state == State.RESPONDED:
             log.info("response incident=%s message_id=%s", incident_id, effect.response_message_id)
         elif effect.state == State.RESOLVED:
-            log.info("incident resolved by hand incident=%s", incident_id)
+            log.info("incident resolved by %s incident=%s", effect.by or "hand", incident_id)
     elif isinstance(effect, CancelPending):
         outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
@@ -93,6 +96,8 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         )
     elif isinstance(effect, Steer):
         store.set_steering(incident_id, effect.steering)
+    elif isinstance(effect, StandDown):
+        _stand_down(store, config, incident_id, effect, now)
     elif isinstance(effect, Event):
         if effect.once and store.has_event(incident_id, effect.kind):
             return
@@ -128,3 +133,26 @@ def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> N
         "later mail carrying it belongs to this incident, whatever its headers",
     )
     log.info("case id incident=%s case_id=%s", incident_id, effect.case_id)
+
+
+def _stand_down(store: Store, config: Config, incident_id: int, effect: StandDown, now: datetime) -> None:
+    """The stand-down's outbox row (a notice, to the vendor's tiers contacted: agent.core.stand_down), once per
+    (incident, kind): the notices' unique key holds it across a crash."""
+    if any(r["kind"] == effect.kind for r in store.notice_rows(incident_id)):
+        return
+    row = store.incident_row(incident_id)
+    original, esc, drill = outbox.original_of(row), config.escalation, bool(row.get("drill"))
+    to = tuple(dict.fromkeys(esc.tier_address(t, drill) for t in effect.tiers))
+    cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=to)
+    msg = stand_down.mail(
+        original,
+        outbox.steps(store, config, incident_id),
+        effect.answered_at,
+        to=to,
+        cc=cc,
+        from_address=config.smtp.from_address,
+        message_id=compose.new_message_id(config.smtp.from_address),
+        now=now,
+    )
+    what = f"stand-down '{effect.kind}' to {', '.join(to)}: answered at {gmt(effect.answered_at)}"
+    outbox.enqueue_notice(store, incident_id, effect.kind, msg, (*to, *cc), now, what, effect.reason)

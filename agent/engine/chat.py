@@ -11,7 +11,7 @@ from agent.core.times import from_iso
 from agent.engine import courier
 from agent.engine.health import Troubles
 
-KINDS = ("incident_opened", "sent", "responded", "command", "resolved", "notice_decided", "blind", "sight")
+KINDS = ("incident_opened", "sent", "responded", "resolved", "notice_decided", "blind", "sight")
 
 
 def line(event: dict) -> str | None:
@@ -25,10 +25,8 @@ def line(event: dict) -> str | None:
         text = f"{detail[:2]} sent"
     elif kind == "responded":
         text = f"vendor responded ({detail.split(' from ', 1)[-1].split(' ')[0]})"
-    elif kind == "command" and detail.startswith("#stop"):
-        text = f"resolved by command ({detail})"
-    elif kind == "resolved":
-        text = f"resolved by hand ({detail})"
+    elif kind == "resolved":  # by #stop or by hand: the detail says which
+        text = detail if detail.startswith("resolved by ") else f"resolved ({detail})"
     elif kind == "notice_decided" and "'exhausted'" in detail:
         text = "every tier tried, no response"
     elif kind == "notice_decided" and "'api_recovered " in detail:  # [probe]: the API check passes again

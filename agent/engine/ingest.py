@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core import bounce, history
+from agent.core import bounce, history, ties
 from agent.core.classify import (
     Classification,
     Kind,
@@ -70,12 +70,18 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     c = classify(mail, thread, rules, config.smtp.from_address, own, trust, said, forward_from)
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
+    tied = None
+    if c.kind == Kind.COMMAND and c.incident_id is not None:  # a command counts only if tied (agent.core.ties)
+        known = ties.anchors(store.thread_mails(c.incident_id), store.outbox_message_ids(c.incident_id))
+        tied = ties.tie(mail, known, trust)
+        if not tied.applies:
+            c = replace(c, reason=f"{c.reason}; not applied: {tied.reason}")
     with store.transaction():
         if c.kind == Kind.T1 and not has_body:
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
         recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
-        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only)
+        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only, tied)
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
             opened = apply(store, config, None, effects(arrival, None, config, now), now)
             c = replace(c, incident_id=opened)

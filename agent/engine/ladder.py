@@ -7,7 +7,7 @@ from datetime import datetime
 from agent.adapters.store import Store
 from agent.core import effects, notices, steering
 from agent.core.commands import Command
-from agent.core.effect import Event
+from agent.core.effect import Event, StandDown
 from agent.core.errors import AgentError
 from agent.core.policy import Decision, Outgoing, Policy, Reason, State, decide
 from agent.core.settings import Config
@@ -88,12 +88,18 @@ def steer_by_hand(store: Store, config: Config, incident_id: int, command: Comma
     return events[0].reason or "done" if events else "done"
 
 
-def resolve(store: Store, config: Config, incident_id: int, note: str, now: datetime) -> None:
-    """Stop escalating by hand; pending escalations are cancelled. Recorded in the audit log."""
+def resolve(store: Store, config: Config, incident_id: int, note: str, now: datetime) -> str | None:
+    """Stop escalating by hand; pending escalations are cancelled. Recorded in the audit log. Returns what the tiers
+    contacted are told, if anything (the stand-down: the running agent sends it)."""
     incident = store.incident(incident_id)
     if incident.state == State.RESOLVED:
         raise AgentError(f"incident {incident_id} is already resolved")
     note = " ".join(note.split())
     if not note:
         raise AgentError("--note must say why the incident is resolved")
-    apply(store, config, incident_id, effects.resolution(incident, note), now)
+    done = effects.resolution(incident, note, config, now)
+    apply(store, config, incident_id, done, now)
+    told = next((e for e in done if isinstance(e, StandDown)), None)
+    if told is None:
+        return None
+    return f"{', '.join(t.label for t in told.tiers)} will be told: answered, no further action needed"

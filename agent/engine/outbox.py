@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from agent.adapters import probes, selfwatch
 from agent.adapters.smtp import Smtp
@@ -161,6 +162,21 @@ def notify(
         now=now,
         answering=answering,
     )
+    return enqueue_notice(store, incident_id, kind, msg, (*to, *cc), now, f"notice '{kind}' to {', '.join(to)}", reason)
+
+
+def enqueue_notice(
+    store: Store,
+    incident_id: int,
+    kind: str,
+    msg: EmailMessage,
+    recipients: tuple[str, ...],
+    now: datetime,
+    detail: str,
+    reason: str,
+) -> int:
+    """A notice row, pending, with its audit event: the first recipient is the one the mail is for."""
+    message_id = str(msg["Message-ID"])
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.NOTICE,
@@ -170,11 +186,11 @@ def notify(
                 message_id=message_id,
                 status=str(Status.PENDING),
                 decided_at=iso(now),
-                recipients=json.dumps([*to, *cc]),
+                recipients=json.dumps(list(recipients)),
                 raw=msg.as_bytes(),
             ),
         )
-        store.event(now, "notice_decided", f"notice '{kind}' to {', '.join(to)}", incident_id, reason)
+        store.event(now, "notice_decided", detail, incident_id, reason)
     log.info("notice decided incident=%s kind=%s message_id=%s", incident_id, kind, message_id)
     return row_id
 
