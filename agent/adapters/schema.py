@@ -265,3 +265,11 @@ def drills(db):
 def reading(db):
     # How far a long first sync or re-map of a folder is, written by the running agent for `status`.
     db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")
+
+
+@migrations(name="0012_acknowledged")
+def acknowledged(db):
+    # The vendor's case system acknowledged the T1 (a receipt, not a person's answer): when, and by which mail.
+    # `status`, `show` and the escalations say it; the ladder runs on.
+    db.execute("ALTER TABLE incidents ADD COLUMN acknowledged_at TEXT")
+    db.execute("ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT")

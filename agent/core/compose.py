@@ -38,6 +38,7 @@ class Original:
     text: str
     raw: bytes
     items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
+    acknowledged_at: datetime | None = None  # the vendor's case system sent a receipt then (no person's answer)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,10 @@ def escalation_page(
         for s in steps
     ]
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
-    timeline += [f"No response in {span(window)}{after}.", f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}."]
+    timeline.append(f"No response in {span(window)}{after}.")
+    if original.acknowledged_at is not None:
+        timeline.append(acknowledgement(original.acknowledged_at))
+    timeline.append(f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.")
     blocks: list[page.Block] = [
         Para(
             f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
@@ -199,6 +203,11 @@ def escalation_page(
         Quote(t1_head(original), quoted(original.text)),
     ]
     return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
+
+
+def acknowledgement(at: datetime) -> str:
+    """What the escalations say of a case system's receipt: it is no answer."""
+    return f"The vendor's system acknowledged the T1 at {gmt(at)}; no person has answered."
 
 
 def sop_rows(original: Original) -> tuple[tuple[str, str | None], ...]:

@@ -100,6 +100,15 @@ class CaseId:
 
 
 @dataclass(frozen=True)
+class Acknowledged:
+    """The vendor's case system acknowledged the T1 (a receipt, no person's answer): recorded once, the first."""
+
+    at: datetime
+    message_id: str
+    sender: str
+
+
+@dataclass(frozen=True)
 class DeliveryFailed:
     """The T1 itself bounced."""
 
@@ -134,4 +143,16 @@ class Steer:
     steering: Steering
 
 
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer
+Effect = (
+    Open
+    | SetState
+    | CancelPending
+    | RecordTier
+    | Confirm
+    | CaseId
+    | Acknowledged
+    | DeliveryFailed
+    | Notify
+    | Event
+    | Steer
+)
