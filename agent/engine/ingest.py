@@ -106,6 +106,8 @@ def _forwarded_answer(
     found = forwarded(raw, mail)
     if found is None or found.automatic or not in_domains(found.sender, rules.responder_domains):
         return None
+    if receipts.signs(found.sender, receipts.own_words(found.text), None, False, None, False).receipt:
+        return None  # the case system's receipt, forwarded: still no person's answer
     if found.inline and watched not in mail.to:
         return None  # an inline forward shows no header that says it was a machine's: only one meant for the agent
     row = store.incident_row(incident_id)
