@@ -186,7 +186,7 @@ def escalation_page(
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
     timeline.append(f"No response in {span(window)}{after}.")
     if original.acknowledged_at is not None:
-        timeline.append(acknowledgement(original.acknowledged_at))
+        timeline.append(acknowledgement(original.acknowledged_at, steps))
     timeline.append(f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.")
     blocks: list[page.Block] = [
         Para(
@@ -205,9 +205,12 @@ def escalation_page(
     return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
 
 
-def acknowledgement(at: datetime) -> str:
-    """What the escalations say of a case system's receipt: it is no answer."""
-    return f"The vendor's system acknowledged the T1 at {gmt(at)}; no person has answered."
+def acknowledgement(at: datetime, steps: tuple[Step, ...]) -> str:
+    """What the escalations say of a case system's receipt: it is no answer. It acknowledged the last mail sent
+    before it (the T1, or a T2 that went to another case system)."""
+    before = [s for s in steps if s.sent_at <= at]
+    acknowledged = before[-1].tier.label if before else Tier.T1.label
+    return f"The vendor's system acknowledged the {acknowledged} at {gmt(at)}; no person has answered."
 
 
 def sop_rows(original: Original) -> tuple[tuple[str, str | None], ...]:

@@ -123,7 +123,7 @@ _PERSON = re.compile(
     | \blooking\s+into\s+(?:it|this|the)\b | \bon\s+it\b | \broot\s+cause\b | \bworkaround\b
     | \b(?:rolled|rolling)\s+back\b | \bmitigat | \bhotfix | \bdeployed\b | \bpager\b | \bbridge\b
     | \bcould\s+you\b | \bcan\s+you\b | \bplease\s+(?:send|share|confirm|check|try|retry)\b
-    | \badded\s+a\s+(?:comment|reply|note)\b | \b(?:replied|responded|commented)\s+(?:to|on)\s+your\b
+    | \badded\s+a\s+(?:comment|reply|note)\b | \bcommented\s*: | \b(?:replied|responded|commented)\s+(?:to|on)\s+your\b
     | \badditional\s+comments\s+(?:added|by|:) | \bpublic\s+comment\b
     | \bich\s+(?:habe|bin|schaue|prüfe|kümmere)\b | \bwir\s+(?:prüfen|untersuchen|analysieren|arbeiten)\b
     | \bje\s+(?:regarde|vérifie|m'en\s+occupe|suis)\b | \bnous\s+(?:analysons|enquêtons|examinons|travaillons)\b
