@@ -22,6 +22,7 @@ from agent.core.mail import parse
 from agent.core.policy import Incident, State
 from agent.core.settings import EscalationConfig
 from agent.core.subjects import CASE_ID_PATTERNS, has_case_tag
+from agent.engine.chat import KINDS, line
 
 pytestmark = pytest.mark.unit
 
@@ -159,3 +160,11 @@ def test_a_receipt_records_the_acknowledgement_and_teaches_the_case_id_but_keeps
     again = effects(Arrival(mail, c), Incident(1, State.AWAITING_RESPONSE, T1_SENT, acknowledged_at=at), settings, at)
     assert not any(isinstance(e, Acknowledged) for e in again)
     assert [e.kind for e in again if isinstance(e, Event)] == ["receipt"]
+
+
+def test_the_chat_mirror_says_a_receipt_is_no_answer():
+    event = dict(kind="acknowledged", detail="acknowledged by the vendor's system at ...", incident_id=3, subject="API")
+    assert "acknowledged" in KINDS
+    assert line(event) == (
+        "[incident 3] the vendor's system acknowledged (a receipt): no person has answered, the ladder runs on: API"
+    )

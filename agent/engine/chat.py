@@ -10,6 +10,7 @@ from agent.engine import courier
 from agent.engine.health import Troubles
 
 KINDS = ("incident_opened", "sent", "responded", "command", "resolved", "notice_decided", "blind", "sight")
+KINDS += ("acknowledged",)  # a case system's receipt (agent.core.receipts)
 
 
 def line(event: dict) -> str | None:
@@ -23,6 +24,8 @@ def line(event: dict) -> str | None:
         text = f"{detail[:2]} sent"
     elif kind == "responded":
         text = f"vendor responded ({detail.split(' from ', 1)[-1].split(' ')[0]})"
+    elif kind == "acknowledged":
+        text = "the vendor's system acknowledged (a receipt): no person has answered, the ladder runs on"
     elif kind == "command" and detail.startswith("#stop"):
         text = f"resolved by command ({detail})"
     elif kind == "resolved":
