@@ -9,8 +9,8 @@ from agent.core.settings import AgentConfig
 from agent.engine import courier
 from agent.engine.health import Troubles
 
-KINDS = ("incident_opened", "sent", "responded", "command", "resolved", "notice_decided", "blind", "sight")
-KINDS += ("acknowledged",)  # a case system's receipt (agent.core.receipts)
+KINDS: tuple[str, ...] = ("incident_opened", "sent", "responded", "command", "resolved", "notice_decided")
+KINDS += ("blind", "sight", "acknowledged")  # acknowledged: a case system's receipt (agent.core.receipts)
 
 
 def line(event: dict) -> str | None:
