@@ -72,3 +72,19 @@ def test_only_a_write_the_file_system_refused_counts(tmp_path):
         db.execute("SELECT * FROM nowhere")
     assert unwritable.cannot_write(other.value) is None
     assert unwritable.cannot_write(OSError("disk is full")) is None
+    db.commit()
+    read_only = sqlite3.connect(f"file:{tmp_path / 'x.db'}?mode=ro", uri=True)  # as on a read-only file system
+    with pytest.raises(sqlite3.OperationalError) as refused:
+        read_only.execute("INSERT INTO t VALUES (1)")
+    assert unwritable.cannot_write(refused.value) == "attempt to write a readonly database"
+
+
+def test_pysqlite3_s_errors_count_too(tmp_path):
+    # The newer SQLite comes as pysqlite3, whose error classes are not the standard library's.
+    pysqlite3 = pytest.importorskip("pysqlite3")
+    db = pysqlite3.connect(str(tmp_path / "y.db"))
+    db.execute("CREATE TABLE t (x)")
+    db.execute("PRAGMA max_page_count = 2")
+    with pytest.raises(pysqlite3.OperationalError) as refused:
+        db.executemany("INSERT INTO t VALUES (?)", [(b"x" * 5000,)] * 4)
+    assert unwritable.cannot_write(refused.value) == "database or disk is full"
