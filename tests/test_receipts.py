@@ -168,3 +168,16 @@ def test_the_chat_mirror_says_a_receipt_is_no_answer():
     assert line(event) == (
         "[incident 3] the vendor's system acknowledged (a receipt): no person has answered, the ladder runs on: API"
     )
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Thank you for contacting Vendor support. Your case 123 has been created and assigned to me, Eva.",
+        "We have received your request. Please let me know the partner id.",
+        "Your ticket has been received. We rolled back the release at 11:20 GMT.",
+        "Jane Doe commented: we have received your request and a fix is out.",
+    ],
+)
+def test_a_person_writing_receipt_words_through_a_no_reply_address_is_a_person(words):
+    assert judge(vendor_mail(words, subject="[Case 12345678] Re: API down")) == Kind.RESPONSE
