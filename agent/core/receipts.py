@@ -118,7 +118,8 @@ _PERSON = re.compile(
     r"""
     (?-i:\bI(?:'m|'ve|'ll|'d|\s+(?:am|have|will|was|can|see|checked|think|just|would|need|noticed|looked|found
         |saw|got|understand|believe|spoke|talked|escalated|reached|added|restarted|pinged|asked|sent|know|want)))\b
-    | \bmy\s+name\s+is\b | \b(?:to|call|ping|email|contact|let|with)\s+me\b | \b(?:we\s+are|we're|am|are|i'm)\s+(?:now\s+|currently\s+|actively\s+)?
+    | \bmy\s+name\s+is\b | \b(?:to|call|ping|email|contact|let|with)\s+me\b
+    | \b(?:we\s+are|we're|am|are|i'm)\s+(?:now\s+|currently\s+|actively\s+)?
         (?:investigating|looking|checking|working|seeing|on\s+it|aware|escalating|engaging|analy[sz]ing)
     | \blooking\s+into\s+(?:it|this|the)\b | \bon\s+it\b | \broot\s+cause\b | \bworkaround\b
     | \b(?:rolled|rolling)\s+back\b | \bmitigat | \bhotfix | \bdeployed\b | \bpager\b | \bbridge\b
