@@ -356,3 +356,24 @@ def test_pages_read_the_blocks_notices_write():
     )
     text = page.text(page.Page("t", page.blocks(source), "sig"))
     assert text == "A paragraph over two lines.\n\n- one\n- two\n\n> the server\n\nUK/TR: ops@x\nUS: us@x\n\n-- \nsig\n"
+
+
+def test_a_receipt_is_said_in_both_parts_naming_the_mail_it_acknowledged():
+    acknowledged = replace(ORIGINAL, acknowledged_at=T0 + timedelta(minutes=1, seconds=2))
+    steps = (Step(Tier.T1, "urgent@vendor.test", T0, ORIGINAL.message_id),)
+    msg = escalation(
+        acknowledged, Tier.T2, steps, timedelta(minutes=30), to="t2@vendor.test", cc=(),
+        from_address="agent@partner.test", message_id="<esc-t2@partner.test>", now=T0 + timedelta(minutes=30),
+    )  # fmt: skip
+    _, plain, html = parts(msg)
+    said = "The vendor's system acknowledged the T1 at 11:16:02 GMT on Wed 25 Nov 2026; no person has answered."
+    assert said in plain
+    assert said.replace("'", "&#x27;") in html or said in html
+    assert said not in parts(t2())[1]  # no receipt, nothing said
+    later = replace(ORIGINAL, acknowledged_at=T0 + timedelta(minutes=31))  # the T2's own receipt, before the T3
+    steps += (Step(Tier.T2, "t2@vendor.test", T0 + timedelta(minutes=30, seconds=50), "<esc-t2@partner.test>"),)
+    msg = escalation(
+        later, Tier.T3, steps, timedelta(minutes=30), to="t3@vendor.test", cc=(),
+        from_address="agent@partner.test", message_id="<esc-t3@partner.test>", now=T0 + timedelta(minutes=61),
+    )  # fmt: skip
+    assert "The vendor's system acknowledged the T2 at 11:46:00 GMT" in parts(msg)[1]

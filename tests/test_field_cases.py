@@ -180,7 +180,7 @@ def test_a_servicenow_case_number_learned_from_its_acknowledgement_ties_the_answ
         wait_until(lambda: state(db) == "responded", 10, "the comment counted as the response")
         time.sleep(max(0, parsedate_to_datetime(incident["Date"]).timestamp() + 5 - time.time()) + 2)
     assert sent_to(relay, T2_ADDR) == []
-    assert message_row(db, ack["Message-ID"])[:2] == (1, "auto_reply")
+    assert message_row(db, ack["Message-ID"])[:2] == (1, "receipt")  # the case system's acknowledgement
     assert message_row(db, comment["Message-ID"])[:2] == (1, "response")
     assert query(db, "SELECT case_id FROM case_ids ORDER BY rowid") == [("INC0012345",), ("MSG0012345",)]
 

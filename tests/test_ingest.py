@@ -1,6 +1,8 @@
 """Ingest and escalation bookkeeping against a real SQLite file, with literal mails (no servers)."""
 
+import email
 from datetime import UTC, datetime, timedelta
+from email.policy import default as POLICY
 from pathlib import Path
 
 import pytest
@@ -316,3 +318,53 @@ def test_a_forwarded_answer_counts_only_when_it_belongs_to_this_thread_and_was_m
     c = ingest(store, fetched(meant, uid=5), cfg, NOW).classification
     assert (c.kind, c.reason) == (Kind.RESPONSE, "response forwarded by alice@partner.test (from kenji@vendor.test)")
     assert store.incident_row(incident_id)["state"] == "responded"
+
+
+RECEIPT = (
+    "This is an automated message. We have received your request and a case has been created: Case 12345678.\r\n"
+    "Please do not reply to this email."
+)
+
+
+def test_a_forwarded_receipt_is_no_answer_attached_or_inline(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    inner = (
+        "From: Vendor Support <no-reply@vendor.test>\r\nSubject: [Case 12345678] RE: API down\r\n"
+        "Date: Wed, 25 Nov 2026 11:15:02 +0000\r\nMessage-ID: <ack@vendor.test>\r\nIn-Reply-To: <t1@p>\r\n"
+    )
+    attached = forward_raw("<f1@p>", "watch@partner.test", "bob@partner.test", inner, body=RECEIPT)
+    inline = forward_raw("<f2@p>", "watch@partner.test", "bob@partner.test", None, body=RECEIPT)
+    kinds = [ingest(store, fetched(d, uid=u), cfg, NOW).classification.kind for u, d in ((2, attached), (3, inline))]
+    assert kinds == [Kind.FOLLOW_UP, Kind.FOLLOW_UP]
+    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+
+
+def test_a_receipt_in_the_thread_is_recorded_and_the_ladder_runs_on(env):
+    cfg, store = env
+    seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
+    incident_id = seen.classification.incident_id
+    receipt = raw(
+        "no-reply@vendor.test",
+        "alice@partner.test",
+        "<ack@vendor.test>",
+        subject="[Case 12345678] RE: API down",
+        date="Wed, 25 Nov 2026 11:15:02 +0000",
+        extra="In-Reply-To: <t1@p>\r\n",
+    ).replace(b"body of <ack@vendor.test>", RECEIPT.encode())
+    c = ingest(store, fetched(receipt, uid=2), cfg, NOW).classification
+    assert c.kind == Kind.RECEIPT and c.reason.startswith("the vendor's system acknowledged (receipt wording")
+    row = store.incident_row(incident_id)
+    assert (row["state"], row["acknowledged_at"], row["acknowledged_by"]) == (
+        "awaiting_response",
+        "2026-11-25T11:15:02.000Z",
+        "<ack@vendor.test>",
+    )
+    assert store.case_ids(incident_id) == ["12345678"]
+    d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
+    assert d.tier == Tier.T2
+    escalation_id = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(hours=1))
+    msg = email.message_from_bytes(store.outbox_row(Outgoing.ESCALATION, escalation_id)["raw"], policy=POLICY)
+    body = " ".join(msg.get_body(("plain",)).get_content().split())
+    assert "The vendor's system acknowledged the T1 at 11:15:02 GMT on Wed 25 Nov 2026; no person has answered." in body

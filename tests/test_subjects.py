@@ -182,7 +182,8 @@ def test_a_vendor_mail_teaches_the_case_id_and_later_mail_carrying_it_belongs_to
         body="We have received your incident.\n\nRef:MSG0012345",
         extra="In-Reply-To: <t1@partner.test>\r\nAuto-Submitted: auto-generated\r\n",
     )
-    assert ingest(store, fetched(ack, 2), cfg, NOW).classification.kind == "auto_reply"
+    # The case system's acknowledgement (agent.core.receipts): no response, and it teaches the case id.
+    assert ingest(store, fetched(ack, 2), cfg, NOW).classification.kind == "receipt"
     assert store.case_ids(incident) == ["INC0012345", "MSG0012345"]
     answer = mail(  # a person's answer, no thread headers, another subject; the watermark in the body alone
         "jane@vendor.test",

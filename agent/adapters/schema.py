@@ -267,6 +267,14 @@ def reading(db):
     db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")
 
 
+@migrations(name="0012_acknowledged")
+def acknowledged(db):
+    # The vendor's case system acknowledged the T1 (a receipt, not a person's answer): when, and by which mail.
+    # `status`, `show` and the escalations say it; the ladder runs on.
+    db.execute("ALTER TABLE incidents ADD COLUMN acknowledged_at TEXT")
+    db.execute("ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT")
+
+
 @migrations(name="0019_probes")
 def probes(db):
     # [probe]: every run of the API check (docs/probe.md), for the escalations' evidence, `show`, the export and

@@ -166,7 +166,8 @@ class Store(MessageRows):
         """Every incident awaiting a response, with its last recorded decision: three queries, however many."""
         waiting = [str(State.AWAITING_RESPONSE)]
         rows = self._rows(
-            "SELECT id, state, t1_sent_at, t1_message_id, last_decision, hold_until, escalate_at, resumed_at, drill "
+            "SELECT id, state, t1_sent_at, t1_message_id, last_decision, hold_until, escalate_at, resumed_at, drill, "
+            "acknowledged_at "
             "FROM incidents WHERE state = ? ORDER BY id",
             *waiting,
         )
@@ -269,4 +270,5 @@ def _incident(row: dict, escalations, notices) -> Incident:
         row["t1_message_id"],
         Steering(from_iso(row["hold_until"]), from_iso(row["escalate_at"]), from_iso(row["resumed_at"])),
         bool(row.get("drill")),
+        from_iso(row.get("acknowledged_at")),
     )

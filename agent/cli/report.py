@@ -9,7 +9,7 @@ from agent.core.mail import in_domains
 from agent.core.policy import Decision, Incident, Reason, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
-from agent.core.times import from_iso, iso
+from agent.core.times import from_iso, gmt, iso
 from agent.engine import evidence
 from agent.engine.ladder import policy_of
 
@@ -53,6 +53,7 @@ def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
         hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
         # [probe] hold_on_recovery: the next tier waits while the API answers again
         **({"api_hold": d.reason == Reason.API_ANSWERS} if config.probe is not None else {}),
+        acknowledged_at=r.get("acknowledged_at"),  # the vendor's case system's receipt: no person's answer
     )
 
 
@@ -74,7 +75,10 @@ def status_table(rows: list[dict], now: datetime) -> str:
             nxt = f"{r['next_tier']} on hold until {until.astimezone(UTC):%H:%M} GMT ({when(until, now)})"
         if r.get("api_hold"):
             nxt = f"{r['next_tier']} on hold: the API answers again"
-        table.append((str(r["id"]), r["state"], Tier(r["tier"]).label, nxt, r["subject"][:60]))
+        state = r["state"]
+        if r.get("acknowledged_at") and state == "awaiting_response":
+            state += f" (receipt {from_iso(r['acknowledged_at']).astimezone(UTC):%H:%M} GMT)"
+        table.append((str(r["id"]), state, Tier(r["tier"]).label, nxt, r["subject"][:60]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4] for row in table
@@ -139,6 +143,7 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         opened_at=r["opened_at"],
         note=r["note"],
         response_message_id=r["response_message_id"],
+        acknowledged_by=r.get("acknowledged_by"),
         t1_text=r["t1_text"],
         escalations=escalations,
         messages=messages,
@@ -168,6 +173,11 @@ def incident_text(d: dict) -> str:
         lines.append(f"  hold        the next escalation waits until {d['hold_until']}")
     if d["case_ids"]:
         lines.append(f"  vendor case {', '.join(d['case_ids'])}")
+    if d.get("acknowledged_at"):
+        lines.append(
+            f"  receipt     acknowledged by the vendor's system at {gmt(from_iso(d['acknowledged_at']))}"
+            f" ({d['acknowledged_by']}): a receipt, no person's answer"
+        )
     for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):
         if d[key]:
             lines.append(f"  {text:<11} {d[key]}")

@@ -8,6 +8,7 @@ from typing import Protocol
 from agent.core import subjects
 from agent.core.commands import Command, Malformed
 from agent.core.mail import Mail, in_domains
+from agent.core.receipts import Signs, is_machine_receipt
 from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 from agent.core.trust import Verdict
@@ -19,6 +20,7 @@ class Kind(enum.StrEnum):
     T1 = "t1"  # opens an incident
     RESPONSE = "response"  # a person at the vendor answered: escalation stops
     AUTO_REPLY = "auto_reply"  # the vendor's machine answered: not a response
+    RECEIPT = "receipt"  # the vendor's case system acknowledged the mail: not a response, but worth saying
     FOLLOW_UP = "follow_up"  # an internal mail in the thread ("any update?"): not a response
     MANUAL_ESCALATION = "manual_escalation"  # an engineer sent a T2/T3 by hand
     COMMAND = "command"  # an engineer steers the incident: #stop, #hold, #escalate, #resume, #status
@@ -109,18 +111,18 @@ def case_ids(mail: Mail, rules: EscalationConfig) -> tuple[str, ...]:
 
 
 def reads_body(mail: Mail, thread: Thread | None, rules: EscalationConfig, case_ids_known: bool) -> bool:
-    """Must this mail's body be read for case ids? Ingest reads only header blocks (docs/benchmarks.md), so only:
-    - a vendor mail in an incident's thread, to learn the case id its case system filed the incident under
-      (incidents are rare, so these are few);
+    """Must this mail's body be read? Ingest reads only header blocks (docs/benchmarks.md), so only:
+    - a vendor mail in an incident's thread, to tell a case system's receipt from a person's answer and to learn
+      the case id its case system filed the incident under (incidents are rare, so these are few);
     - once any case id is known, a person's mail from the vendor, or from us to the vendor, that its headers did
       not tie to an incident: the id may stand in its body alone (a ServiceNow watermark, a Salesforce thread id).
     Never automatic mail (it can neither stop nor climb the ladder), a fresh T1 (see `case_ids`), nor our own
     people's mail among themselves: that is most of a shared mailbox, and it can neither answer nor escalate."""
-    if not rules.case_id_patterns:
-        return False
     vendor = in_domains(mail.sender, rules.responder_domains)
     if thread is not None and vendor:
-        return True
+        return True  # also for its words: a case system's receipt is no response (agent.core.receipts)
+    if not rules.case_id_patterns:
+        return False
     if not case_ids_known or mail.automatic or _looks_like_t1(mail, rules):
         return False
     if thread is not None and thread.via in (Via.HEADERS, Via.CASE_ID):
@@ -138,10 +140,13 @@ def classify(
     trust: Verdict | None = None,
     command: Command | Malformed | None = None,
     forwarded_from: str | None = None,
+    signs: Signs | None = None,
 ) -> Classification:
     """`trust`: whether the sender's domain was authenticated (None: not checked, so believed). `command`: what the
     first line of the mail's new text says, when it is a mail to the watched mailbox in a thread (ingest reads it).
-    `forwarded_from`: the vendor sender of an answer this mail forwards, when that answer belongs to the thread."""
+    `forwarded_from`: the vendor sender of an answer this mail forwards, when that answer belongs to the thread.
+    `signs`: what a vendor mail in a thread shows of a case system's receipt (agent.core.receipts; ingest reads
+    its body for them)."""
     if mail.message_id in own_message_ids or mail.original_message_id in own_message_ids:  # relayed: id rewritten
         return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     claims = in_domains(mail.sender, rules.internal_domains + rules.responder_domains) or mail.sender == own_address
@@ -179,6 +184,10 @@ def classify(
         return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
     outsider = "; its command line changes nothing (commands count from internal_domains)" if command else ""
     if in_domains(mail.sender, rules.responder_domains):
+        if signs is not None and (signs.receipt or is_machine_receipt(signs)):
+            return Classification(
+                Kind.RECEIPT, f"the vendor's system acknowledged ({signs.reason()})", incident, via=via
+            )
         if mail.automatic:
             return Classification(Kind.AUTO_REPLY, f"automatic ({mail.automatic})", incident, via=via)
         return Classification(Kind.RESPONSE, f"reply from {mail.sender}{outsider}", incident, via=via)

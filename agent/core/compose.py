@@ -38,6 +38,7 @@ class Original:
     text: str
     raw: bytes
     items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
+    acknowledged_at: datetime | None = None  # the vendor's case system sent a receipt then (no person's answer)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,10 @@ def escalation_page(
         for s in steps
     ]
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
-    timeline += [f"No response in {span(window)}{after}.", f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}."]
+    timeline.append(f"No response in {span(window)}{after}.")
+    if original.acknowledged_at is not None:
+        timeline.append(acknowledgement(original.acknowledged_at, steps))
+    timeline.append(f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}.")
     blocks: list[page.Block] = [
         Para(
             f"Automatic {tier.label} ({tier.title}) escalation under the Incentives API emergency support "
@@ -228,6 +232,14 @@ def _api_check(summary: probe.Summary | None) -> tuple[page.Block, ...]:
     shown = len(summary.strip)
     caption = f"The last {shown} probes, oldest first" if shown > 1 else "The one probe so far"
     return (Para(probe.sentence(summary)), Strip(summary.strip, caption))
+
+
+def acknowledgement(at: datetime, steps: tuple[Step, ...]) -> str:
+    """What the escalations say of a case system's receipt: it is no answer. It acknowledged the last mail sent
+    before it (the T1, or a T2 that went to another case system)."""
+    before = [s for s in steps if s.sent_at <= at]
+    acknowledged = before[-1].tier.label if before else Tier.T1.label
+    return f"The vendor's system acknowledged the {acknowledged} at {gmt(at)}; no person has answered."
 
 
 def sop_rows(original: Original) -> tuple[tuple[str, str | None], ...]:

@@ -104,6 +104,15 @@ class CaseId:
 
 
 @dataclass(frozen=True)
+class Acknowledged:
+    """The vendor's case system acknowledged the T1 (a receipt, no person's answer): recorded once, the first."""
+
+    at: datetime
+    message_id: str
+    sender: str
+
+
+@dataclass(frozen=True)
 class DeliveryFailed:
     """The T1 itself bounced."""
 
@@ -156,6 +165,7 @@ Effect = (
     | RecordTier
     | Confirm
     | CaseId
+    | Acknowledged
     | DeliveryFailed
     | Notify
     | Event

@@ -14,6 +14,7 @@ from agent.core.commands import Command, Malformed, new_text_lines
 from agent.core.compose import Answered
 from agent.core.domains import looks_like
 from agent.core.effect import (
+    Acknowledged,
     Arrival,
     CancelPending,
     CaseId,
@@ -37,7 +38,8 @@ from agent.core.ties import Tie, Tied
 from agent.core.times import gmt
 
 # The effect types are public here too, beside the functions that make them.
-__all__ = ["Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed", "Effect", "Event"]  # fmt: skip
+__all__ = ["Acknowledged", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed"]  # fmt: skip
+__all__ += ["Effect", "Event"]  # fmt: skip
 __all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "StandDown", "Steer"]  # fmt: skip
 
 
@@ -48,7 +50,11 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
     # The case ids in the vendor's own mail (trusted, not a bounce) in the thread, subject and body: an engineer's
     # mention of some other case must not capture that case's mail.
     vendor = in_domains(arrival.mail.sender, settings.escalation.responder_domains)  # not a forward's own words
-    if incident is not None and vendor and arrival.classification.kind in (Kind.RESPONSE, Kind.AUTO_REPLY):
+    if (
+        incident is not None
+        and vendor
+        and arrival.classification.kind in (Kind.RESPONSE, Kind.AUTO_REPLY, Kind.RECEIPT)
+    ):
         out += [CaseId(i, arrival.mail.message_id) for i in case_ids(arrival.mail, settings.escalation)]
     return out
 
@@ -68,6 +74,8 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
             CancelPending(),
             Event("responded", detail, c.reason),
         ]
+    if c.kind == Kind.RECEIPT:
+        return acknowledged(mail, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
@@ -287,6 +295,24 @@ def manual_escalation(
         taken = f"; our pending {tier.label} is not sent: the one sent by hand counts, the next window runs from it"
         return [sent, Event("escalation_manual", detail + taken, reason)]
     return [Event("mail", detail + f"; {tier.label} was already {existing.status}", reason)]
+
+
+def acknowledged(mail: Mail, incident: Incident, detail: str, reason: str, arrived: datetime) -> list[Effect]:
+    """A case system's receipt: no response, the ladder runs on; the first is recorded on the incident, so that
+    `status`, `show` and the next escalation can say the vendor's system (and no person) acknowledged the T1."""
+    at = mail.date if mail.date is not None and abs(mail.date - arrived) <= sop.DATE_AHEAD_TOLERANCE else arrived
+    if incident.acknowledged_at is not None:
+        return [
+            Event("receipt", f"{detail}; a further receipt, first acknowledged {gmt(incident.acknowledged_at)}", reason)
+        ]
+    return [
+        Acknowledged(at, mail.message_id, mail.sender),
+        Event(
+            "acknowledged",
+            f"acknowledged by the vendor's system at {gmt(at)}: {detail}; no person has answered",
+            reason,
+        ),
+    ]
 
 
 def resolution(incident: Incident, note: str, settings: Config, now: datetime) -> list[Effect]:

@@ -33,6 +33,7 @@ class Forwarded:
     automatic: str | None  # why it was a machine's, when it shows that
     date: datetime | None = None
     inline: bool = False  # quoted in the forward's text, not attached: its headers are only what the text shows
+    text: str = ""  # its words: a forwarded case-system receipt is no answer either (agent.core.receipts)
 
 
 def forwarded(raw: bytes, mail: Mail) -> Forwarded | None:
@@ -48,8 +49,10 @@ def _attached(raw: bytes) -> Forwarded | None:
                 continue
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
-                inner = parse(payload[0].as_bytes(), headers_only=True)
-                return Forwarded(inner.sender, inner.subject, inner.thread_ids, inner.automatic, inner.date)
+                inner = parse(payload[0].as_bytes())
+                return Forwarded(
+                    inner.sender, inner.subject, inner.thread_ids, inner.automatic, inner.date, text=inner.text
+                )
     except Exception:  # a forward the email package cannot read is no forward
         return None
     return None
@@ -64,4 +67,4 @@ def _inline(text: str) -> Forwarded | None:
         return None
     head = f"From: {found['from']}\r\nSubject: {found.get('subject', '')}\r\n\r\n"
     inner = parse(head.encode("utf-8", "replace"), headers_only=True)
-    return Forwarded(inner.sender, inner.subject, (), inner.automatic, inline=True)
+    return Forwarded(inner.sender, inner.subject, (), inner.automatic, inline=True, text=str(found.get("text") or ""))

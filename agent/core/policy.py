@@ -91,6 +91,7 @@ class Incident:
     t1_message_id: str = ""
     steering: Steering = Steering()
     drill: bool = False  # a synthetic incident (`escalation-agent drill`): it climbs the [drill] ladder
+    acknowledged_at: datetime | None = None  # when the vendor's case system sent its receipt (no person's answer)
 
     def escalation(self, tier: Tier) -> Escalation | None:
         return next((e for e in self.escalations if e.tier == tier), None)

@@ -38,7 +38,7 @@ _TAGS = re.compile(
     | \[\s*thread::[^\[\]]*?::\s*\]              # Salesforce Lightning threading token
     | \bthread::[\w-]+::
     | [\[(]\s*(?:case|ticket|incident|request|req|sr)\s*(?:\#|:|no\.?|nr\.?|-)?\s*\d+\s*[\])]  # [Case N], (Case N)
-    | \[[^\[\]]{0,40}\#\s*\d+\s*\]               # [Ticket#N], [#N], [rt.example.test #N]
+    | \[[^\[\]]{0,40}\#\s*\d+\s*\#*\s*\]         # [Ticket#N], [#N], [rt.example.test #N], Zoho's [## N ##]
     | \bcase\s*(?:\#|:|no\.|nr\.)\s*\d+\b        # CASE:N, Case #N
     | \b(?:inc|ritm|req|cs|prb|chg|sctask|task)\d{7,}\b   # ServiceNow record numbers: INC0012345
     | \bref:msg\d+\b                             # ServiceNow watermark: Ref:MSG0012345
@@ -71,6 +71,16 @@ def is_reply(subject: str) -> bool:
     """Does the subject carry a reply or forward prefix anywhere? A mail to the urgent line without one is a fresh
     T1, however much its subject looks like an earlier incident's."""
     return _strip(subject)[1]
+
+
+def has_case_tag(subject: str) -> bool:
+    """Does the subject carry a case system's tag (`[Case 12345678]`, `[#123]`, `INC0012345`, a Salesforce Ref)?
+    A gateway's `[EXTERNAL]` is no case tag."""
+    for m in _TAGS.finditer(unicodedata.normalize("NFKC", subject or "")):
+        tag = m.group().lower()
+        if any(ch.isdigit() for ch in tag) or "ref:" in tag or "thread::" in tag:
+            return True
+    return False
 
 
 def _strip(subject: str) -> tuple[str, bool]:

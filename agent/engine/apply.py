@@ -8,6 +8,7 @@ from typing import assert_never
 from agent.adapters.store import Store
 from agent.core import compose, stand_down
 from agent.core.effects import (
+    Acknowledged,
     CancelPending,
     CaseId,
     Confirm,
@@ -24,7 +25,7 @@ from agent.core.effects import (
 from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
-from agent.core.times import gmt
+from agent.core.times import gmt, iso
 from agent.engine import evidence, outbox
 
 log = logging.getLogger("agent.ingest")
@@ -74,6 +75,9 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         outbox.confirm(store, effect.message_id, effect.sent_at, now, effect.original_message_id)
     elif isinstance(effect, CaseId):
         _case_id(store, incident_id, effect, now)
+    elif isinstance(effect, Acknowledged):
+        store.update_incident(incident_id, acknowledged_at=iso(effect.at), acknowledged_by=effect.message_id)
+        log.info("receipt incident=%s message_id=%s sender=%s", incident_id, effect.message_id, effect.sender)
     elif isinstance(effect, DeliveryFailed):
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):

@@ -11,7 +11,7 @@ from agent.core.times import from_iso
 from agent.engine import courier
 from agent.engine.health import Troubles
 
-KINDS = ("incident_opened", "sent", "responded", "resolved", "notice_decided", "blind", "sight")
+KINDS = ("incident_opened", "sent", "responded", "resolved", "notice_decided", "blind", "sight", "acknowledged")
 
 
 def line(event: dict) -> str | None:
@@ -25,6 +25,8 @@ def line(event: dict) -> str | None:
         text = f"{detail[:2]} sent"
     elif kind == "responded":
         text = f"vendor responded ({detail.split(' from ', 1)[-1].split(' ')[0]})"
+    elif kind == "acknowledged":
+        text = "the vendor's system acknowledged (a receipt): no person has answered, the ladder runs on"
     elif kind == "resolved":  # by #stop or by hand: the detail says which
         text = detail if detail.startswith("resolved by ") else f"resolved ({detail})"
     elif kind == "notice_decided" and "'exhausted'" in detail:

@@ -16,12 +16,16 @@ class Troubles:
         self._first: dict[str, str] = {}  # what the outage began with: the line said when it ends
         self._latest: dict[str, str] = {}  # what it says now: the STATUS line, the escalation's caveat
 
-    def problem(self, where: str, text: str) -> None:
+    def problem(self, where: str, text: str, again: bool = False) -> None:
+        """`again`: a changed text is news worth an ERROR line too (a deadline that fell due during the outage)."""
         if where not in self._first:
             log.error("%s", text)
             self._first[where] = text
         elif self._latest.get(where) != text:
-            log.debug("%s: still failing: %s", where, text)
+            if again:
+                log.error("%s", text)
+            else:
+                log.debug("%s: still failing: %s", where, text)
         self._latest[where] = text
 
     def fine(self, where: str) -> None:

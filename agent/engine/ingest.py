@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core import bounce, history, ties
+from agent.core import bounce, history, receipts, ties
 from agent.core.classify import (
     Classification,
     Kind,
@@ -67,7 +67,8 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
         if said is None and in_domains(mail.sender, rules.internal_domains):
             forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules, config.imap.address)
     own = store.own_message_ids((mail.message_id, mail.original_message_id))
-    c = classify(mail, thread, rules, config.smtp.from_address, own, trust, said, forward_from)
+    signs = _receipt_signs(store, mail, fetched, thread, rules) if bounced is None and has_body else None
+    c = classify(mail, thread, rules, config.smtp.from_address, own, trust, said, forward_from, signs)
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     tied = None
@@ -111,6 +112,8 @@ def _forwarded_answer(
     found = forwarded(raw, mail)
     if found is None or found.automatic or not in_domains(found.sender, rules.responder_domains):
         return None
+    if receipts.signs(found.sender, receipts.own_words(found.text), None, False, None, False).receipt:
+        return None  # the case system's receipt, forwarded: still no person's answer
     if found.inline and watched not in mail.to:
         return None  # an inline forward shows no header that says it was a machine's: only one meant for the agent
     row = store.incident_row(incident_id)
@@ -120,6 +123,22 @@ def _forwarded_answer(
         return found.sender if store.incident_for_message_ids(found.thread_ids) == incident_id else None
     key = normalise_subject(found.subject)
     return found.sender if key and key == row["subject_key"] else None
+
+
+def _receipt_signs(
+    store: Store, mail: Mail, fetched: Fetched, thread: Thread | None, rules: EscalationConfig
+) -> receipts.Signs | None:
+    """What a vendor mail in a thread shows of a case system's receipt: its own words, its sender, and whether it
+    is the vendor's first mail in the thread, case-tagged, minutes after the T1."""
+    if thread is None or not in_domains(mail.sender, rules.responder_domains):
+        return None
+    row = store.incident_row(thread.incident_id)
+    earlier = any(
+        in_domains(m["sender"] or "", rules.responder_domains) and m["message_id"] != mail.message_id
+        for m in store.messages(thread.incident_id)
+    )
+    t1_sent_at = from_iso(row["t1_sent_at"])
+    return receipts.read(mail, rules.case_id_patterns, t1_sent_at, fetched.internaldate, not earlier)
 
 
 def _recent(store: Store, c: Classification) -> tuple[str, ...]:

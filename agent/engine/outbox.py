@@ -45,6 +45,7 @@ def original_of(row: dict) -> compose.Original:
         text=row["t1_text"],
         raw=row["t1_raw"],
         items=tuple((item.label, found[item.key]) for item in items.ITEMS if item.key in found),
+        acknowledged_at=from_iso(row.get("acknowledged_at")),
     )
 
 

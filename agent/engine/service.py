@@ -15,7 +15,7 @@ from agent.core.errors import AgentError, MailboxError, why
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
-from agent.engine import evidence, ladder, metrics, outbox, systemd
+from agent.engine import evidence, ladder, metrics, outbox, systemd, unwritable
 from agent.engine.blind import Watchman
 from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
@@ -209,7 +209,13 @@ class Agent:
             return None
         except Exception as e:
             log.debug("cycle failed", exc_info=True)
-            self.problem("cycle", f"cycle failed: {why(e)}")
+            words = unwritable.cannot_write(e)
+            if words is None:
+                self.problem("cycle", f"cycle failed: {why(e)}")
+            else:  # said again whenever what is overdue changes: a T2 falling due during the outage is news
+                self.troubles.problem(
+                    "cycle", unwritable.line(self.store, self.config, self.clock(), words), again=True
+                )
             self.failures += 1
             return None
         self._fine("cycle")
