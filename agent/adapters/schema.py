@@ -265,3 +265,10 @@ def drills(db):
 def reading(db):
     # How far a long first sync or re-map of a folder is, written by the running agent for `status`.
     db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")
+
+
+@migrations(name="0014_smaller_escalations")
+def smaller_escalations(db):
+    # issue 21.3: the escalation's smaller form (the T1's header and text only, or no attachment), composed with the
+    # first and sent at once, under the same Message-ID, when the SMTP server refuses the first for its size.
+    db.execute("ALTER TABLE escalations ADD COLUMN smaller_raw BLOB")

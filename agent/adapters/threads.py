@@ -82,6 +82,11 @@ class MessageRows(Rows):
         ).fetchone()
         return row[0] if row else None
 
+    def message_size(self, message_id: str) -> int | None:
+        """The size the server gave a recorded mail (RFC822.SIZE)."""
+        row = self.db.execute("SELECT size FROM messages WHERE message_id = ? LIMIT 1", [message_id]).fetchone()
+        return row[0] if row and row[0] is not None else None
+
     def incident_for_case_ids(self, ids: tuple[str, ...]) -> int | None:
         """The incident of the first of `ids` that the vendor's mail has taught us (a subject's come first)."""
         if not ids:

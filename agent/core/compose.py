@@ -2,13 +2,14 @@
 
 import email
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
+from agent.core import attach, page
 from agent.core import items as sop_items
-from agent.core import page
 from agent.core.headers import plain_address
 from agent.core.limits import header_block
 from agent.core.mail import bounded, clean, in_domains, message_ids
@@ -38,6 +39,8 @@ class Original:
     text: str
     raw: bytes
     items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
+    size: int | None = None  # its size on the server, when `raw` is only its beginning (over max_message_bytes)
+    joined: tuple["Original", ...] = ()  # later T1s about the same outage that joined this incident
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ def notice_people(
     return to, (watched,)
 
 
+ATTACH_MARGIN = 4_000  # the attachment part's own header lines and the longer sentence that names what is left out
+
+
 def escalation(
     original: Original,
     tier: Tier,
@@ -93,12 +99,54 @@ def escalation(
     message_id: str,
     now: datetime,
     caveat: str | None = None,
-) -> EmailMessage:
-    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first."""
+    attach_limit: int = attach.DEFAULT_LIMIT,
+    smaller: bool = False,
+) -> EmailMessage | None:
+    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first. The attached T1 never makes it larger
+    than `attach_limit` (agent.core.attach). `smaller`: the form sent at once after the server refused the first as
+    too large: the T1's header and text only, or, if the first was that already, no attachment (the quote stays);
+    None when the first attached nothing, so there is no smaller form."""
     subject = f"[{tier.label} escalation] {original.subject or '(no subject)'}"
-    ids = original.references + tuple(s.message_id or "" for s in steps)
-    msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
-    return write(msg, escalation_page(original, tier, steps, window, now, caveat), attached=original.raw)
+    ids = original.references + tuple(j.message_id for j in original.joined) + tuple(s.message_id or "" for s in steps)
+
+    def build(attached: attach.Attachment) -> EmailMessage:
+        msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
+        body = escalation_page(original, tier, steps, window, now, caveat, attached.says())
+        return write(msg, body, attached=attached.raw)
+
+    first = _fitted(original, attach_limit, build, text_only=False)
+    if not smaller:
+        return first[0]
+    if first[1].form == attach.Form.NONE:
+        return None
+    if first[1].form in (attach.Form.TEXT, attach.Form.HEADER):
+        return build(attach.Attachment(attach.Form.NONE, None, first[1].size))
+    return _fitted(original, attach_limit, build, text_only=True)[0]
+
+
+def _fitted(
+    original: Original, limit: int, build: Callable[[attach.Attachment], EmailMessage], text_only: bool
+) -> tuple[EmailMessage, attach.Attachment]:
+    """The mail with as much of the T1 attached as keeps it within `limit`, measured as the SMTP server counts it."""
+    size = max(original.size or 0, len(original.raw))
+    bare = build(attach.Attachment(attach.Form.NONE, None, size))
+    room = limit - wire_size(bare) - ATTACH_MARGIN
+    for _ in range(3):
+        attached = attach.fit(original.raw, room, original.size, text_only)
+        if attached.raw is None:
+            break
+        msg = build(attached)
+        over = wire_size(msg) - limit
+        if over <= 0:
+            return msg, attached
+        room -= over + ATTACH_MARGIN  # re-encoding grew it (line breaks made CRLF, headers re-folded)
+    nothing = attach.Attachment(attach.Form.NONE, None, size)
+    return build(nothing), nothing
+
+
+def wire_size(msg: EmailMessage) -> int:
+    """The mail's size as it goes over SMTP: CRLF line breaks."""
+    return len(msg.as_bytes(policy=POLICY.clone(linesep="\r\n")))
 
 
 def envelope(
@@ -174,7 +222,13 @@ def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
 
 
 def escalation_page(
-    original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, now: datetime, caveat: str | None = None
+    original: Original,
+    tier: Tier,
+    steps: tuple[Step, ...],
+    window: timedelta,
+    now: datetime,
+    caveat: str | None = None,
+    attached: str = "The original T1 is attached in full.",
 ) -> Page:
     """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
@@ -195,7 +249,8 @@ def escalation_page(
         Bullets(tuple(timeline)),
         *([Para(caveat)] if caveat else []),
         Para("Please reply to all, so that the engineers in Cc see your answer.", strong=True),
-        Heading("The original message (attached in full):"),
+        Heading("The original message:"),
+        Para(attached),
         Quote(t1_head(original), quoted(original.text)),
     ]
     return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
@@ -235,7 +290,7 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, ...]:
     body = text.strip().splitlines() or ["(the original has no text body)"]
     lines = [line.rstrip() for line in body[:limit]]
     if len(body) > limit:
-        lines.append(f"[... {len(body) - limit} more lines in the attachment]")
+        lines.append(f"[... {len(body) - limit} more lines not quoted]")
     return tuple(lines)
 
 

@@ -180,6 +180,8 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
             + (
                 f"{len(found)} SOP items found, {len(missing)} required missing"
                 if arrival.unread is None
+                else f"{len(found)} SOP items found in what was fetched of it ({arrival.unread}), none said missing"
+                if found
                 else f"SOP items not read (only its header was fetched: {arrival.unread})"
             )
             + f"; marketplace {market or 'unknown'}",

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent.core import sop, subjects
+from agent.core import attach, sop, subjects
 from agent.core.policy import Policy
 
 
@@ -70,6 +70,10 @@ class EscalationConfig:
 
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
+
+    attach_limit: int = (
+        attach.DEFAULT_LIMIT
+    )  # bytes: the largest escalation the attached T1 may make (agent.core.attach)
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
 

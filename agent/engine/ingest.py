@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from agent.adapters.imap import LARGE
 from agent.adapters.store import Store
 from agent.core import bounce
 from agent.core.classify import (
@@ -127,8 +128,11 @@ def _recent(store: Store, c: Classification) -> tuple[str, ...]:
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:
     """The mail with its body read. Its header fields stay those it was classified by."""
+    if fetched.header_only == LARGE and (b"\r\n\r\n" in fetched.raw or b"\n\n" in fetched.raw):
+        full = parse(fetched.raw)  # over max_message_bytes: its beginning, which holds its text
+        return replace(mail, text=full.text, html=full.html, defects=full.defects)
     if fetched.header_only is not None:
-        return mail  # old, or over max_message_bytes: only its header fields were fetched
+        return mail  # old: only its header fields were fetched
     full = parse(fetched.raw)
     return replace(mail, text=full.text, html=full.html, defects=full.defects)
 

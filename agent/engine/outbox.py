@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core import compose, items
-from agent.core.errors import PermanentSendError, TransientSendError
+from agent.core.errors import PermanentSendError, TooLargeError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
@@ -30,8 +30,9 @@ def label(kind: Outgoing, row: dict) -> str:
     return f"{'alarm' if kind == Outgoing.ALARM else 'notice'} '{row['kind']}'"
 
 
-def original_of(row: dict) -> compose.Original:
-    """The T1 of an incident row, as composition wants it, with its SOP items in the SOP's order."""
+def original_of(row: dict, size: int | None = None) -> compose.Original:
+    """The T1 of an incident row, as composition wants it, with its SOP items in the SOP's order. `size`: the T1's
+    size on the server, which says whether `t1_raw` is all of it (over max_message_bytes, only its beginning)."""
     found = json.loads(row["items"] or "{}")
     return compose.Original(
         message_id=row["t1_message_id"],
@@ -43,6 +44,7 @@ def original_of(row: dict) -> compose.Original:
         text=row["t1_text"],
         raw=row["t1_raw"],
         items=tuple((item.label, found[item.key]) for item in items.ITEMS if item.key in found),
+        size=size if size is not None and size > len(row["t1_raw"] or b"") else None,
     )
 
 
@@ -78,25 +80,32 @@ def escalate(
     if before is not None and before["status"] != Status.CANCELLED:
         return int(before["id"])
     row = store.incident_row(incident_id)
-    original = original_of(row)
+    original = original_of(row, store.message_size(row["t1_message_id"]))
     esc, drill = config.escalation, bool(row.get("drill"))
     to = esc.tier_address(tier, drill)  # a drill incident climbs the drill's ladder, never the vendor's
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
     message_id = before["message_id"] if before else compose.new_message_id(config.smtp.from_address)
     ladder = esc.drill if drill and esc.drill is not None else esc
     window = ladder.t2_after if tier == Tier.T2 else ladder.t3_after
-    msg = compose.escalation(
-        original,
-        tier,
-        steps(store, config, incident_id),
-        window,
-        to=to,
-        cc=cc,
-        from_address=config.smtp.from_address,
-        message_id=message_id,
-        now=now,
-        caveat=caveat,
-    )
+    forms = [
+        compose.escalation(
+            original,
+            tier,
+            steps(store, config, incident_id),
+            window,
+            to=to,
+            cc=cc,
+            from_address=config.smtp.from_address,
+            message_id=message_id,
+            now=now,
+            caveat=caveat,
+            attach_limit=esc.attach_limit,
+            smaller=smaller,
+        )
+        for smaller in (False, True)
+    ]
+    msg, fallback = forms
+    assert msg is not None  # only the smaller form may be None
     fields = dict(
         message_id=message_id,
         status=str(Status.PENDING),
@@ -104,6 +113,7 @@ def escalate(
         due_at=iso(decision.due_at),
         recipients=json.dumps([to, *cc]),
         raw=msg.as_bytes(),
+        smaller_raw=fallback.as_bytes() if fallback is not None else None,
     )
     with store.transaction():
         if before is None:
@@ -287,6 +297,11 @@ def deliver(
         # The service logs the SMTP server's trouble once per change; the audit log has every attempt.
         log.debug("send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
         return Status.PENDING
+    except TooLargeError as e:
+        if kind == Outgoing.ESCALATION and row.get("smaller_raw"):
+            return _smaller(store, smtp, row, what, f"attempt {attempt}: {e}", dry_run, clock)
+        _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
+        return Status.FAILED
     except PermanentSendError as e:
         _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
         return Status.FAILED
@@ -306,6 +321,36 @@ def deliver(
         )
     log.info("sent incident=%s what=%s message_id=%s attempt=%s", incident_id, what, row["message_id"], attempt)
     return Status.SENT
+
+
+def _smaller(
+    store: Store, smtp: Smtp, row: dict, what: str, refusal: str, dry_run: bool, clock: Callable[[], datetime]
+) -> Status:
+    """The server refused the escalation for its size: its smaller form (composed with it: the T1's header and text
+    only, or no attachment) takes its place under the same Message-ID and is sent at once. Once: the smaller form has
+    no smaller one."""
+    smaller = email.message_from_bytes(row["smaller_raw"], policy=compose.POLICY)
+    with store.transaction():
+        store.update_outbox(
+            Outgoing.ESCALATION,
+            row["id"],
+            status=str(Status.PENDING),
+            raw=row["smaller_raw"],
+            smaller_raw=None,
+            last_error=refusal,
+        )
+        store.event(
+            clock(),
+            "send_too_large",
+            f"{what} {row['message_id']} refused for its size ({refusal}); sent again at once in its smaller form "
+            f"({compose.wire_size(smaller):,} bytes)",
+            row["incident_id"],
+            "a size refusal: the T1's header and text only, or no attachment",
+        )
+    log.warning(
+        "escalation refused for its size, sending the smaller form incident=%s: %s", row["incident_id"], refusal
+    )
+    return deliver(store, smtp, Outgoing.ESCALATION, row["id"], dry_run, clock)
 
 
 def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int | None) -> None:
