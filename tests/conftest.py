@@ -17,6 +17,7 @@ E2E_MODULES = {
     "test_audit",
     "test_commands",
     "test_oauth2",
+    "test_big_t1",  # issue 21.3
 }
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 
