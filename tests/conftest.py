@@ -18,6 +18,7 @@ E2E_MODULES = {
     "test_commands",
     "test_oauth2",
     "test_big_t1",  # issue 21.3
+    "test_one_outage",  # issue 21.4
 }
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 

@@ -194,6 +194,7 @@ def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> Escalati
         exhausted_after=s.duration("exhausted_after", timedelta(minutes=30)),
         operations=operations,
         case_id_patterns=_case_id_patterns(s),
+        join_same_outage=s.flag("join_same_outage", True),  # issue 21.4
         # issue 21.3: the largest escalation the attached T1 may make (config.ini says why 10MB)
         attach_limit=s.size("attach_limit", attach.DEFAULT_LIMIT, 100_000, 1000**3),
     )

@@ -74,7 +74,11 @@ class Attachment:
             )
         if [p.name for p in self.left_out] == [BODY]:
             body = self.left_out[0]
-            why = "was not fetched: the mail is over max_message_bytes" if not body.fetched else "is over attach_limit"
+            why = (
+                "was not fetched: the mail is over max_message_bytes"
+                if not body.fetched
+                else "is left out (too large for attach_limit, or past the limits of what the agent re-encodes)"
+            )
             return f"The original T1 ({megabytes(self.size)}) is attached as its header only: its body {why}."
         files = [p for p in self.left_out if not p.text]
         texts = len(self.left_out) - len(files)
@@ -123,8 +127,8 @@ def fit(raw: bytes, budget: int, whole_size: int | None = None, text_only: bool 
         return Attachment(Form.WHOLE, raw, size)
     try:
         root = _walk(raw, 0, len(raw), 0, [0], fetched)
-    except Exception:  # too deep, too many parts, or a header block the parser refused: its header alone
-        root = _Part(0, len(raw), len(raw), len(raw), "message/rfc822", BODY, False, False, closed=False)
+    except Exception:  # too deep, too many parts, or a header block over the limits: its header block alone
+        return _header_only(raw, budget, size)
     leaves = root.leaves()
     dropped = [leaf for leaf in leaves if not leaf.closed]
     files = sorted((p for p in leaves if p.closed and not p.text), key=lambda p: p.start - p.end)
@@ -146,7 +150,18 @@ def fit(raw: bytes, budget: int, whole_size: int | None = None, text_only: bool 
             if form == Form.TRIMMED and all(p in dropped for p in files):
                 form = Form.TEXT
             return Attachment(form, out, size, left_out)
-    return Attachment(Form.NONE, None, size, ())
+    return _header_only(raw, budget, size)
+
+
+def _header_only(raw: bytes, budget: int, size: int) -> Attachment:
+    """The last form before none: the header block as the parser may read it (cut to agent.core.limits), and a note
+    in place of the body."""
+    body = LeftOut(BODY, "unknown", max(size - len(limits.header_block(raw)), 0), size <= len(raw))
+    head = _CONTENT_FIELD.sub(b"", limits.cut(raw, True)[0].rstrip(b"\r\n") + b"\r\n")
+    out = head + _placeholder(body)
+    if len(out) > budget:
+        return Attachment(Form.NONE, None, size, ())
+    return Attachment(Form.HEADER, out, size, (body,))
 
 
 def _left_out(p: "_Part", raw: bytes, whole_size: int) -> LeftOut:

@@ -40,7 +40,8 @@ class Original:
     raw: bytes
     items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
     size: int | None = None  # its size on the server, when `raw` is only its beginning (over max_message_bytes)
-    joined: tuple["Original", ...] = ()  # later T1s about the same outage that joined this incident
+    joined: tuple["Original", ...] = ()  # later T1s about the same outage that joined this incident (issue 21.4)
+    why_joined: str = ""  # of a joined T1: why (core/outage.py)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ def new_message_id(from_address: str) -> str:
 
 def our_people(original: Original, internal_domains: tuple[str, ...]) -> tuple[str, ...]:
     """The T1's sender and its internal recipients: the partner's people on the incident."""
-    people = [original.sender] + [a for a in original.recipients if in_domains(a, internal_domains)]
+    people = []
+    for t1 in (original, *original.joined):  # a joined T1's people are the incident's too
+        people += [t1.sender] + [a for a in t1.recipients if in_domains(a, internal_domains)]
     # Only plain addresses: `"x@evil.test, a"@partner.test` is internal by its domain but two recipients in a Cc.
     return tuple(dict.fromkeys(p.lower() for p in people if plain_address(p)))
 
@@ -235,6 +238,11 @@ def escalation_page(
     timeline = [
         f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{f' by {original.sender}' if s.tier == Tier.T1 else ''}."
         for s in steps
+    ]
+    timeline[1:1] = [
+        f"A second T1 about the same outage, sent {gmt(j.sent_at)} by {one_line(j.sender)} "
+        f"({one_line(j.message_id)}), joined this incident: {one_line(j.why_joined)}."
+        for j in original.joined
     ]
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
     timeline += [f"No response in {span(window)}{after}.", f"Escalating to {tier.label} ({tier.title}) at {gmt(now)}."]

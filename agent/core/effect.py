@@ -8,6 +8,7 @@ from datetime import datetime
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification
 from agent.core.mail import Mail, normalise_subject
+from agent.core.outage import Match
 from agent.core.policy import State, Steering
 from agent.core.sop import Tier
 
@@ -23,6 +24,7 @@ class Arrival:
     bounce: Bounce | None = None
     recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
     unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
+    joins: Match | None = None  # a T1: the open incident it reports the same outage as (core/outage.py), if any
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class Notify:
     body: str
     reason: str
     to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
+    about: str | None = None  # the Message-ID of a joined T1 it answers, in that T1's thread; None: the first T1
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,25 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Join:
+    """A second T1 about the same outage joins the incident (core/outage.py): its people, its thread, its mention."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    sent_at: datetime
+    references: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Steer:
     """The incident's steering becomes this (a hold, an escalate-now, a resume)."""
 
     steering: Steering
 
 
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer
+Effect = (
+    Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer | Join
+)

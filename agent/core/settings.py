@@ -71,9 +71,9 @@ class EscalationConfig:
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
 
-    attach_limit: int = (
-        attach.DEFAULT_LIMIT
-    )  # bytes: the largest escalation the attached T1 may make (agent.core.attach)
+    # issue 21.3: bytes, the largest escalation the attached T1 may make (agent.core.attach)
+    attach_limit: int = attach.DEFAULT_LIMIT
+    join_same_outage: bool = True  # issue 21.4: a second T1 about an open incident's outage joins it (core.outage)
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
 

@@ -10,6 +10,7 @@ import email
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from agent.adapters.smtp import Smtp
@@ -48,6 +49,24 @@ def original_of(row: dict, size: int | None = None) -> compose.Original:
     )
 
 
+def joined_of(store: Store, incident_id: int) -> tuple[compose.Original, ...]:
+    """The later T1s about the same outage that joined the incident (issue 21.4), as composition wants them."""
+    return tuple(
+        compose.Original(
+            message_id=j["message_id"],
+            subject=j["subject"],
+            sender=j["sender"],
+            recipients=tuple(json.loads(j["recipients"])),
+            references=tuple(j["refs"].split()),
+            sent_at=from_iso(j["sent_at"]),
+            text="",
+            raw=b"",
+            why_joined=j["reason"],
+        )
+        for j in store.joined_rows(incident_id)
+    )
+
+
 def steps(store: Store, config: Config, incident_id: int) -> tuple[compose.Step, ...]:
     """The rungs climbed so far: the T1, then every tier contacted (sent, by hand, or in a dry run). A drill
     incident's rungs are the drill ladder's."""
@@ -80,7 +99,7 @@ def escalate(
     if before is not None and before["status"] != Status.CANCELLED:
         return int(before["id"])
     row = store.incident_row(incident_id)
-    original = original_of(row, store.message_size(row["t1_message_id"]))
+    original = replace(original_of(row, store.message_size(row["t1_message_id"])), joined=joined_of(store, incident_id))
     esc, drill = config.escalation, bool(row.get("drill"))
     to = esc.tier_address(tier, drill)  # a drill incident climbs the drill's ladder, never the vendor's
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
@@ -144,12 +163,16 @@ def notify(
     now: datetime,
     reason: str,
     to: tuple[str, ...] = (),
+    about: str | None = None,
 ) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
-    is for (an engineer's command is answered to its sender alone); else the incident's own people."""
+    is for (an engineer's command is answered to its sender alone); else the incident's own people. `about`: the
+    Message-ID of a T1 that joined the incident: the notice goes in that T1's thread and quotes it."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
-    original = original_of(store.incident_row(incident_id))
+    joined = joined_of(store, incident_id)
+    original = replace(original_of(store.incident_row(incident_id)), joined=joined)
+    original = next((j for j in joined if j.message_id == about), original)
     ours, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
     to = to or ours
     if not to:
