@@ -11,7 +11,7 @@ import pytest
 from agent.adapters.ini import parse_size
 from agent.adapters.smtp import too_large
 from agent.core import attach
-from agent.core.compose import Original, Step, escalation, wire_size
+from agent.core.compose import Original, Step, escalation_forms, wire_size
 from agent.core.errors import ConfigError
 from agent.core.sop import Tier
 
@@ -199,7 +199,8 @@ def original(raw: bytes, size: int | None = None) -> Original:
 
 
 def t2(o: Original, limit: int, smaller: bool = False):
-    return escalation(
+    """The first form, or with `smaller` the form sent after a size refusal."""
+    forms = escalation_forms(
         o,
         Tier.T2,
         (Step(Tier.T1, "urgent@vendor.test", T0, o.message_id),),
@@ -212,6 +213,7 @@ def t2(o: Original, limit: int, smaller: bool = False):
         attach_limit=limit,
         smaller=smaller,
     )
+    return forms[1] if smaller else forms[0]
 
 
 def test_the_t2_never_exceeds_attach_limit_and_says_what_it_attached():

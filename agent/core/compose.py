@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
 
 from agent.core import attach, page
 from agent.core import items as sop_items
@@ -90,7 +91,12 @@ def notice_people(
 ATTACH_MARGIN = 4_000  # the attachment part's own header lines and the longer sentence that names what is left out
 
 
-def escalation(
+def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, **kw: Any) -> EmailMessage:
+    """The T2 or T3 mail (`escalation_forms`' first)."""
+    return escalation_forms(original, tier, steps, window, **kw)[0]
+
+
+def escalation_forms(
     original: Original,
     tier: Tier,
     steps: tuple[Step, ...],
@@ -104,11 +110,11 @@ def escalation(
     caveat: str | None = None,
     attach_limit: int = attach.DEFAULT_LIMIT,
     smaller: bool = False,
-) -> EmailMessage | None:
+) -> tuple[EmailMessage, EmailMessage | None]:
     """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first. The attached T1 never makes it larger
-    than `attach_limit` (agent.core.attach). `smaller`: the form sent at once after the server refused the first as
-    too large: the T1's header and text only, or, if the first was that already, no attachment (the quote stays);
-    None when the first attached nothing, so there is no smaller form."""
+    than `attach_limit` (agent.core.attach). With `smaller`, also the form sent at once after the server refused the
+    first as too large: the T1's header and text only, or, if the first was that already, no attachment (the quote
+    stays); None when the first attached nothing (or `smaller` is not asked for)."""
     subject = f"[{tier.label} escalation] {original.subject or '(no subject)'}"
     ids = original.references + tuple(j.message_id for j in original.joined) + tuple(s.message_id or "" for s in steps)
 
@@ -117,14 +123,12 @@ def escalation(
         body = escalation_page(original, tier, steps, window, now, caveat, attached.says())
         return write(msg, body, attached=attached.raw)
 
-    first = _fitted(original, attach_limit, build, text_only=False)
-    if not smaller:
-        return first[0]
-    if first[1].form == attach.Form.NONE:
-        return None
-    if first[1].form in (attach.Form.TEXT, attach.Form.HEADER):
-        return build(attach.Attachment(attach.Form.NONE, None, first[1].size))
-    return _fitted(original, attach_limit, build, text_only=True)[0]
+    msg, attached = _fitted(original, attach_limit, build, text_only=False)
+    if not smaller or attached.form == attach.Form.NONE:
+        return msg, None
+    if attached.form in (attach.Form.TEXT, attach.Form.HEADER):
+        return msg, build(attach.Attachment(attach.Form.NONE, None, attached.size))
+    return msg, _fitted(original, attach_limit, build, text_only=True)[0]
 
 
 def _fitted(
