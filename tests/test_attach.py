@@ -160,6 +160,31 @@ def test_a_giant_text_plain_log_is_left_out_whole_never_cut_in_its_base64():
     assert got.form == attach.Form.TEXT and [p.name for p in got.left_out] == ["app.log"]
 
 
+def test_a_multipart_missing_its_closing_delimiter_comes_out_closed():
+    raw = gmail_t1(300_000).removesuffix(b"--000000000000a1b2c3d4e5f60718--\r\n")
+    got = attach.fit(raw, 100_000)
+    assert got.form == attach.Form.TEXT and got.raw is not None
+    assert got.raw.endswith(b"\r\n--000000000000a1b2c3d4e5f60718--\r\n")
+    msg = email.message_from_bytes(got.raw, policy=email.policy.default)
+    assert not any(p.defects for p in msg.walk())
+    assert [p.name for p in got.left_out] == ["logs.zip"]
+
+
+def test_a_one_part_mail_too_large_is_attached_as_its_header_with_a_note_for_its_body():
+    raw = (
+        b"From: Dan <dan@partner.test>\r\nTo: urgent@vendor.test\r\nSubject: F500 log inline\r\n"
+        b"Message-ID: <d1@partner.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ) + b"2026-11-25 11:15:06 ERROR F500 GeneralError\r\n" * 300_000
+    got = attach.fit(raw, 1_000_000)
+    assert got.form == attach.Form.HEADER and got.raw is not None and len(got.raw) < 2_000
+    msg = email.message_from_bytes(got.raw, policy=email.policy.default)
+    assert msg["Subject"] == "F500 log inline" and len(msg.get_all("Content-Type")) == 1
+    assert "its body, text/plain, 12.9 MB" in msg.get_content()  # its bytes, line breaks aside
+    assert got.says().startswith(
+        f"The original T1 ({len(raw) / 1e6:.1f} MB) is attached as its header only: its body is"
+    )
+
+
 def test_text_only_leaves_out_every_attachment():
     got = attach.fit(outlook_t1(50_000), 10_000_000, text_only=True)
     assert got.form == attach.Form.TEXT

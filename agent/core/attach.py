@@ -130,6 +130,8 @@ def fit(raw: bytes, budget: int, whole_size: int | None = None, text_only: bool 
     except Exception:  # too deep, too many parts, or a header block over the limits: its header block alone
         return _header_only(raw, budget, size)
     leaves = root.leaves()
+    if not leaves:  # a multipart with no part (broken, or fetched only up to its preamble)
+        return _header_only(raw, budget, size)
     dropped = [leaf for leaf in leaves if not leaf.closed]
     files = sorted((p for p in leaves if p.closed and not p.text), key=lambda p: p.start - p.end)
     texts = sorted((p for p in leaves if p.closed and p.text), key=lambda p: p.start - p.end)
@@ -220,7 +222,7 @@ def _walk(raw: bytes, start: int, end: int, depth: int, count: list[int], comple
         head_end, body = (m.start(), m.end()) if m else (end, end)
     if head_end - start > limits.MAX_HEADER_BYTES:
         raise _TooComplex
-    if m is None and not complete and body < len(raw) or (head_end == end and not complete and depth > 0):
+    if m is None and not complete and depth > 0:
         # the fetch ended inside this part's header block: what it is was never seen
         return _Part(start, head_end, body, end, "unknown", "the rest of the mail", False, False, closed=False)
     head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw[start:head_end])
