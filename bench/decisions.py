@@ -29,6 +29,8 @@ t2_address = t2@vendor.test
 t3_address = t3@vendor.test
 responder_domains = vendor.test
 internal_domains = partner.test
+# its incidents share one partner, marketplace and error: each must stay its own
+join_same_outage = false
 [agent]
 database = {db}
 """

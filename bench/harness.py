@@ -88,6 +88,7 @@ def write_config(
         f"[escalation]\nt1_address = {T1_ADDR}\nt2_address = {T2_ADDR}\nt3_address = {T3_ADDR}\n"
         f"t2_after = {t2_after}\nt3_after = {t3_after}\nresponder_domains = vendor.test\n"
         f"internal_domains = partner.test\n"
+        "join_same_outage = false\n"  # its incidents share one body (bench/corpus.py): each must stay its own
         "[agent]\nopened_notice = false\n"  # the bench measures the ladder, not the opening notice
         f"database = {db}\npoll_interval = {poll}\ndry_run = {'true' if dry_run else 'false'}\n"
         f"max_incident_age = 24h\nlog_level = info\n"

@@ -136,7 +136,9 @@ def main() -> int:
             time.sleep(1)
             now = datetime.now(UTC).strftime("%H:%M")
             first = mail(ALICE, T1, "Incentives API outage: every request fails with F500", T1_BODY.format(t=now))
-            second = mail(ALICE, T1, "Incentives API: timeouts on CreateGiftCard", T1_BODY.format(t=now))
+            # another outage: another error (the same one would join incident 1, [escalation] join_same_outage)
+            timeouts = T1_BODY.format(t=now).replace("F500.", "timeouts.").replace("'F500' GeneralError", "timeout")
+            second = mail(ALICE, T1, "Incentives API: timeouts on CreateGiftCard", timeouts)
             say("Alice mails two T1s to the urgent line, CC the watched mailbox")
             for m in (first, second):
                 relay.send(m, ALICE, [T1, WATCHED])

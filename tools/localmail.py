@@ -397,6 +397,11 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope) -> str:
         r = self.relay
         rec = Accepted(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, 0.0)
+        if r.max_size is not None and len(envelope.original_content or b"") > r.max_size:
+            rec.accepted_at = time.time()
+            with r._lock:
+                r.rejected.append(rec)
+            return "552 5.3.4 Message size exceeds fixed maximum message size (test relay)"
         if r.mode != "accept":
             rec.accepted_at = time.time()
             with r._lock:
@@ -434,6 +439,7 @@ class SmtpRelay:
         tls: str = "none",
         oauth2_tokens: dict[str, str] | None = None,
         stall_after_accept: float = 0.0,
+        max_size: int | None = None,
     ):
         if tls not in ("none", "starttls", "ssl"):
             raise ValueError(f"tls must be none, starttls or ssl, not {tls!r}")
@@ -445,6 +451,8 @@ class SmtpRelay:
         self.dovecot, self.local = dovecot, {a.lower(): u for a, u in local.items()}
         self.host, self.port = HOST, port or free_port()
         self.auth, self.tls, self.stall_after_accept = auth, tls, stall_after_accept
+        # issue 21.3: a relay that refuses mail over this many bytes at DATA, as Postfix does (552 5.3.4)
+        self.max_size = max_size
         self.oauth2_tokens = dict(oauth2_tokens or {})  # access token -> user, for AUTH XOAUTH2
         self.mode = "accept"  # or "tempfail" / "permfail"; read at each DATA
         self.refuse: set[str] = set()  # recipient addresses answered 550 at RCPT

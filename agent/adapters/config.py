@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
-from agent.core import routing, sop, subjects
+from agent.core import attach, routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
 from agent.core.settings import (
@@ -204,6 +204,9 @@ def _escalation(s: Section, operations: tuple[tuple[str, str], ...]) -> Escalati
         operations=operations,
         case_id_patterns=_case_id_patterns(s),
         stand_down=s.flag("stand_down", True),  # issue 21.5
+        join_same_outage=s.flag("join_same_outage", True),  # issue 21.4
+        # issue 21.3: the largest escalation the attached T1 may make (config.ini says why 10MB)
+        attach_limit=s.size("attach_limit", attach.DEFAULT_LIMIT, 100_000, 1000**3),
     )
 
 

@@ -20,6 +20,10 @@ MESSAGE_ID_FIELD = "HEADER.FIELDS (MESSAGE-ID)"
 CLASSIFIED_FIELDS = f"HEADER.FIELDS ({' '.join(f.upper() for f in HEADER_FIELDS)})"
 OLD = "older than max_incident_age"
 LARGE = "over max_message_bytes"
+# Of a recent mail over max_message_bytes, its beginning: the whole header block and, in every client's layout, its
+# text before its attachments. A T1 so fetched still has its items read, and an escalation attaches its header and
+# text, naming what was left out (agent.core.attach).
+LARGE_PREFIX = 2 * 1024 * 1024
 CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
 
 
@@ -205,9 +209,17 @@ class Mailbox:
             why[uid] = OLD if old else LARGE if large else None
         whole = [u for u, reason in why.items() if reason is None]
         bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
+        large = [u for u, reason in why.items() if reason == LARGE]
+        begun = client.fetch(large, [f"BODY.PEEK[]<0.{LARGE_PREFIX}>"]) if large else {}
         out = []
         for uid, reason in why.items():
-            data = bodies.get(uid, {}).get(b"BODY[]") if reason is None else _fields(meta[uid])
+            data = (
+                bodies.get(uid, {}).get(b"BODY[]")
+                if reason is None
+                else _beginning(begun.get(uid, {})) or _fields(meta[uid])
+                if reason == LARGE
+                else _fields(meta[uid])
+            )
             out.append(
                 Fetched(
                     sync.folder,
@@ -296,6 +308,11 @@ class Mailbox:
 def _fields(data: dict) -> bytes:
     """The `BODY[HEADER.FIELDS (...)]` item of one FETCH answer: the server echoes the names, in its own case."""
     return bytes(next((v for k, v in data.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b"")
+
+
+def _beginning(data: dict) -> bytes:
+    """The `BODY[]<0>` item of a partial FETCH answer."""
+    return bytes(next((v for k, v in data.items() if k.startswith(b"BODY[]")), b"") or b"")
 
 
 def _is_bye(answer) -> bool:

@@ -20,6 +20,20 @@ def parse_duration(text: str, key: str) -> timedelta:
     return value
 
 
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+
+
+def parse_size(text: str, key: str) -> int:
+    """A size in bytes: `10000000`, `10MB` / `10M` (decimal, as mail servers publish their limits), `9.5MiB`
+    (binary)."""
+    m = _SIZE.match(text.strip())
+    unit = (m.group(2) or "").lower().removesuffix("b") if m else ""
+    if m is None or unit not in _UNITS:
+        raise ConfigError(f"{key}: {text!r} is not a size (use e.g. 10MB, 10M, 9.5MiB or bytes: 10000000)")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
 class Section:
     """One section's values, with typed getters whose errors name `[section] key`."""
 
@@ -55,6 +69,15 @@ class Section:
             raise ConfigError(f"{self.key(key)}: {text!r} is not a whole number") from None
         if not low <= value <= high:
             raise ConfigError(f"{self.key(key)}: {value} is outside {low}..{high}")
+        return value
+
+    def size(self, key: str, default: int, low: int, high: int) -> int:
+        text = self.text(key)
+        if text is None:
+            return default
+        value = parse_size(text, self.key(key))
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key(key)}: {text} is outside {low:,}..{high:,} bytes")
         return value
 
     def flag(self, key: str, default: bool) -> bool:

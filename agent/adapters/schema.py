@@ -275,6 +275,33 @@ def acknowledged(db):
     db.execute("ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT")
 
 
+@migrations(name="0014_smaller_escalations_and_joined_t1s")
+def smaller_escalations_and_joined_t1s(db):
+    # issue 21.3: the escalation's smaller form (the T1's header and text only, or no attachment), composed with the
+    # first and sent at once, under the same Message-ID, when the SMTP server refuses the first for its size.
+    db.execute("ALTER TABLE escalations ADD COLUMN smaller_raw BLOB")
+    # issue 21.4: a second T1 about the same outage (core/outage.py) joins the open incident instead of opening its
+    # own: its people join the Cc of later escalations, its thread counts as the incident's (its mail row points at
+    # the incident), and the escalation names it. One row per joined T1, with why it was joined.
+    db.execute(
+        """
+        CREATE TABLE joined_t1s (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            message_id TEXT NOT NULL UNIQUE,
+            sender TEXT NOT NULL,
+            recipients TEXT NOT NULL,      -- JSON list
+            subject TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            refs TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL,          -- why it joined: core/outage.py Sameness, with what both said
+            joined_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX joined_t1s_incident ON joined_t1s(incident_id)")
+
+
 @migrations(name="0019_probes")
 def probes(db):
     # [probe]: every run of the API check (docs/probe.md), for the escalations' evidence, `show`, the export and

@@ -1,12 +1,13 @@
 """SMTP sending. A send counts only when the server accepted it; failures say whether to retry."""
 
+import re
 import smtplib
 import socket
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
 from agent.adapters import oauth2, tls
-from agent.core.errors import AgentError, PermanentSendError, TransientSendError, one_line
+from agent.core.errors import AgentError, PermanentSendError, TooLargeError, TransientSendError, one_line
 from agent.core.settings import SmtpConfig
 
 
@@ -98,9 +99,23 @@ class Smtp:
             raise TransientSendError(f"cannot reach {self.where} ({_why(e)})") from None
 
 
+_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
+SIZE_CODES = ("5.3.4", "5.2.3")  # RFC 3463: message too big for the system; message length exceeds the limit
+
+
+def too_large(code: int, text: str) -> bool:
+    """A refusal for the mail's size: an enhanced code that says so, or a bare 552 (RFC 5321: exceeded storage
+    allocation, which servers answer to an over-size mail). A 552 with another enhanced code (5.2.2, mailbox full)
+    is no size refusal."""
+    enhanced = _ENHANCED.match(text)
+    return enhanced.group(1) in SIZE_CODES if enhanced else code == 552
+
+
 def _rejected(what: str, answers: Sequence[tuple[int, bytes | str]]) -> PermanentSendError | TransientSendError:
     codes = [code for code, _ in answers]
     text = "; ".join(f"{code} {one_line(msg)}" for code, msg in answers)
+    if answers and all(too_large(code, one_line(msg)) for code, msg in answers):
+        return TooLargeError(f"SMTP server {what}: {text}")
     cls = PermanentSendError if codes and all(500 <= c < 600 for c in codes) else TransientSendError
     return cls(f"SMTP server {what}: {text}")
 

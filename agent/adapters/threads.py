@@ -83,6 +83,11 @@ class MessageRows(Rows):
         ).fetchone()
         return row[0] if row else None
 
+    def message_size(self, message_id: str) -> int | None:
+        """The size the server gave a recorded mail (RFC822.SIZE)."""
+        row = self.db.execute("SELECT size FROM messages WHERE message_id = ? LIMIT 1", [message_id]).fetchone()
+        return row[0] if row and row[0] is not None else None
+
     def incident_for_case_ids(self, ids: tuple[str, ...]) -> int | None:
         """The incident of the first of `ids` that the vendor's mail has taught us (a subject's come first)."""
         if not ids:
@@ -174,3 +179,20 @@ class MessageRows(Rows):
                 [incident_id],
             )
         )
+
+    # -- issue 21.4: T1s that joined an open incident (core/outage.py) ----------------------------------
+    def open_outages(self) -> list[tuple[int, dict, str | None]]:
+        """Every real incident awaiting a response: its id, its SOP items, its marketplace."""
+        rows = self.db.execute(
+            "SELECT id, items, marketplace FROM incidents WHERE state = 'awaiting_response' AND drill = 0 ORDER BY id"
+        ).fetchall()
+        return [(r[0], json.loads(r[1] or "{}"), r[2]) for r in rows]
+
+    def add_joined(self, incident_id: int, row: dict) -> None:
+        self._insert("joined_t1s", dict(incident_id=incident_id, **row))
+        participants = self.db.execute("SELECT participants FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        joined = sorted(set(json.loads(participants[0])) | set(json.loads(row["recipients"])) | {row["sender"]})
+        self.db.execute("UPDATE incidents SET participants = ? WHERE id = ?", [json.dumps(joined), incident_id])
+
+    def joined_rows(self, incident_id: int) -> list[dict]:
+        return self._rows("SELECT * FROM joined_t1s WHERE incident_id = ? ORDER BY id", incident_id)

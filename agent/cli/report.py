@@ -135,6 +135,10 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         missing_items=json.loads(r["missing_items"] or "[]"),
         marketplace=r["marketplace"],
         case_ids=store.case_ids(incident_id),  # the vendor's, learned from its mail
+        joined_t1s=[  # issue 21.4: later T1s about the same outage, and why they joined
+            {k: j[k] for k in ("message_id", "sender", "subject", "sent_at", "reason", "joined_at")}
+            for j in store.joined_rows(incident_id)
+        ],
         misroute=r["misroute"],
         delivery_failure=r["delivery_failure"],
         notices=notices,
@@ -178,6 +182,8 @@ def incident_text(d: dict) -> str:
             f"  receipt     acknowledged by the vendor's system at {gmt(from_iso(d['acknowledged_at']))}"
             f" ({d['acknowledged_by']}): a receipt, no person's answer"
         )
+    for j in d["joined_t1s"]:  # issue 21.4
+        lines.append(f"  joined T1   {j['message_id']} from {j['sender']}, sent {j['sent_at']}: {j['reason']}")
     for key, text in (("marketplace", "marketplace"), ("misroute", "misrouted"), ("delivery_failure", "T1 bounced")):
         if d[key]:
             lines.append(f"  {text:<11} {d[key]}")

@@ -2,13 +2,15 @@
 
 import email
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
 
+from agent.core import attach, page, probe
 from agent.core import items as sop_items
-from agent.core import page, probe
 from agent.core.headers import plain_address
 from agent.core.limits import header_block
 from agent.core.mail import bounded, clean, in_domains, message_ids
@@ -39,6 +41,9 @@ class Original:
     raw: bytes
     items: tuple[tuple[str, str], ...] = ()  # the SOP's items as (label, value), in the SOP's order
     acknowledged_at: datetime | None = None  # the vendor's case system sent a receipt then (no person's answer)
+    size: int | None = None  # its size on the server, when `raw` is only its beginning (over max_message_bytes)
+    joined: tuple["Original", ...] = ()  # later T1s about the same outage that joined this incident (issue 21.4)
+    why_joined: str = ""  # of a joined T1: why (core/outage.py)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,9 @@ def new_message_id(from_address: str) -> str:
 
 def our_people(original: Original, internal_domains: tuple[str, ...]) -> tuple[str, ...]:
     """The T1's sender and its internal recipients: the partner's people on the incident."""
-    people = [original.sender] + [a for a in original.recipients if in_domains(a, internal_domains)]
+    people = []
+    for t1 in (original, *original.joined):  # a joined T1's people are the incident's too
+        people += [t1.sender] + [a for a in t1.recipients if in_domains(a, internal_domains)]
     # Only plain addresses: `"x@evil.test, a"@partner.test` is internal by its domain but two recipients in a Cc.
     return tuple(dict.fromkeys(p.lower() for p in people if plain_address(p)))
 
@@ -93,7 +100,15 @@ def notice_people(
     return to, (watched,)
 
 
-def escalation(
+ATTACH_MARGIN = 4_000  # the attachment part's own header lines and the longer sentence that names what is left out
+
+
+def escalation(original: Original, tier: Tier, steps: tuple[Step, ...], window: timedelta, **kw: Any) -> EmailMessage:
+    """The T2 or T3 mail (`escalation_forms`' first)."""
+    return escalation_forms(original, tier, steps, window, **kw)[0]
+
+
+def escalation_forms(
     original: Original,
     tier: Tier,
     steps: tuple[Step, ...],
@@ -106,13 +121,52 @@ def escalation(
     now: datetime,
     caveat: str | None = None,
     api_check: probe.Summary | None = None,
-) -> EmailMessage:
-    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first; `api_check`: [probe] since the T1."""
+    attach_limit: int = attach.DEFAULT_LIMIT,
+    smaller: bool = False,
+) -> tuple[EmailMessage, EmailMessage | None]:
+    """The T2 or T3 mail. `steps` are the tiers already contacted, T1 first. The attached T1 never makes it larger
+    than `attach_limit` (agent.core.attach). With `smaller`, also the form sent at once after the server refused the
+    first as too large: the T1's header and text only, or, if the first was that already, no attachment (the quote
+    stays); None when the first attached nothing (or `smaller` is not asked for). `api_check`: [probe] since the T1."""
     subject = f"[{tier.label} escalation] {original.subject or '(no subject)'}"
-    ids = original.references + tuple(s.message_id or "" for s in steps)
-    msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
-    body = escalation_page(original, tier, steps, window, now, caveat, api_check)
-    return write(msg, body, attached=original.raw)
+    ids = original.references + tuple(j.message_id for j in original.joined) + tuple(s.message_id or "" for s in steps)
+
+    def build(attached: attach.Attachment) -> EmailMessage:
+        msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
+        body = escalation_page(original, tier, steps, window, now, caveat, api_check, attached.says())
+        return write(msg, body, attached=attached.raw)
+
+    msg, attached = _fitted(original, attach_limit, build, text_only=False)
+    if not smaller or attached.form == attach.Form.NONE:
+        return msg, None
+    if attached.form in (attach.Form.TEXT, attach.Form.HEADER):
+        return msg, build(attach.Attachment(attach.Form.NONE, None, attached.size))
+    return msg, _fitted(original, attach_limit, build, text_only=True)[0]
+
+
+def _fitted(
+    original: Original, limit: int, build: Callable[[attach.Attachment], EmailMessage], text_only: bool
+) -> tuple[EmailMessage, attach.Attachment]:
+    """The mail with as much of the T1 attached as keeps it within `limit`, measured as the SMTP server counts it."""
+    size = max(original.size or 0, len(original.raw))
+    bare = build(attach.Attachment(attach.Form.NONE, None, size))
+    room = limit - wire_size(bare) - ATTACH_MARGIN
+    for _ in range(3):
+        attached = attach.fit(original.raw, room, original.size, text_only)
+        if attached.raw is None:
+            break
+        msg = build(attached)
+        over = wire_size(msg) - limit
+        if over <= 0:
+            return msg, attached
+        room -= over + ATTACH_MARGIN  # re-encoding grew it (line breaks made CRLF, headers re-folded)
+    nothing = attach.Attachment(attach.Form.NONE, None, size)
+    return build(nothing), nothing
+
+
+def wire_size(msg: EmailMessage) -> int:
+    """The mail's size as it goes over SMTP: CRLF line breaks."""
+    return len(msg.as_bytes(policy=POLICY.clone(linesep="\r\n")))
 
 
 def envelope(
@@ -195,12 +249,18 @@ def escalation_page(
     now: datetime,
     caveat: str | None = None,
     api_check: probe.Summary | None = None,
+    attached: str = "The original T1 is attached in full.",
 ) -> Page:
     """The SOP's items first (what the vendor acts on), then what happened, then the original quoted."""
     last = steps[-1]
     timeline = [
         f"{s.tier.label} sent {gmt(s.sent_at)} to {s.address}{f' by {original.sender}' if s.tier == Tier.T1 else ''}."
         for s in steps
+    ]
+    timeline[1:1] = [
+        f"A second T1 about the same outage, sent {gmt(j.sent_at)} by {one_line(j.sender)} "
+        f"({one_line(j.message_id)}), joined this incident: {one_line(j.why_joined)}."
+        for j in original.joined
     ]
     after = "" if last.tier == Tier.T1 else f" after the {last.tier.label} escalation"
     timeline.append(f"No response in {span(window)}{after}.")
@@ -219,7 +279,8 @@ def escalation_page(
         *_api_check(api_check),
         *([Para(caveat)] if caveat else []),
         Para("Please reply to all, so that the engineers in Cc see your answer.", strong=True),
-        Heading("The original message (attached in full):"),
+        Heading("The original message:"),
+        Para(attached),
         Quote(t1_head(original), quoted(original.text)),
     ]
     return Page(f"{tier.label} escalation: {one_line(original.subject) or '(no subject)'}", tuple(blocks))
@@ -276,7 +337,7 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, ...]:
     body = text.strip().splitlines() or ["(the original has no text body)"]
     lines = [line.rstrip() for line in body[:limit]]
     if len(body) > limit:
-        lines.append(f"[... {len(body) - limit} more lines in the attachment]")
+        lines.append(f"[... {len(body) - limit} more lines not quoted]")
     return tuple(lines)
 
 

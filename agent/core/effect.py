@@ -9,6 +9,7 @@ from agent.core.bounce import Bounce
 from agent.core.classify import Classification
 from agent.core.compose import Answered
 from agent.core.mail import Mail, normalise_subject
+from agent.core.outage import Match
 from agent.core.policy import State, Steering
 from agent.core.sop import Tier
 from agent.core.ties import Tied
@@ -26,6 +27,7 @@ class Arrival:
     recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
     unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
     tie: Tied | None = None  # a command's tie to its incident (agent.core.ties); None: not tied
+    joins: Match | None = None  # a T1: the open incident it reports the same outage as (core/outage.py), if any
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class Notify:
     reason: str
     to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
     answering: Answered | None = None  # the command mail it answers, quoted and replied to
+    about: str | None = None  # the Message-ID of a joined T1 it answers, in that T1's thread; None: the first T1
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,19 @@ class StandDown:
 
 
 @dataclass(frozen=True)
+class Join:
+    """A second T1 about the same outage joins the incident (core/outage.py): its people, its thread, its mention."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    sent_at: datetime
+    references: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Steer:
     """The incident's steering becomes this (a hold, an escalate-now, a resume)."""
 
@@ -171,4 +187,5 @@ Effect = (
     | Event
     | Steer
     | StandDown
+    | Join
 )

@@ -22,6 +22,7 @@ from agent.core.effect import (
     DeliveryFailed,
     Effect,
     Event,
+    Join,
     NewIncident,
     Notify,
     Open,
@@ -39,7 +40,7 @@ from agent.core.times import gmt
 
 # The effect types are public here too, beside the functions that make them.
 __all__ = ["Acknowledged", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed"]  # fmt: skip
-__all__ += ["Effect", "Event"]  # fmt: skip
+__all__ += ["Effect", "Event", "Join"]  # fmt: skip
 __all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "StandDown", "Steer"]  # fmt: skip
 
 
@@ -62,6 +63,8 @@ def effects(arrival: Arrival, incident: Incident | None, settings: Config, now: 
 def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config, now: datetime) -> list[Effect]:
     c, mail = arrival.classification, arrival.mail
     if c.kind == Kind.T1:
+        if arrival.joins is not None and incident is not None and not _stands_alone(arrival, settings, now):
+            return joining(arrival, incident, settings, now)
         return opening(arrival, settings, now)
     if incident is None:
         return []
@@ -217,6 +220,8 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
             + (
                 f"{len(found)} SOP items found, {len(missing)} required missing"
                 if arrival.unread is None
+                else f"{len(found)} SOP items found in what was fetched of it ({arrival.unread}), none said missing"
+                if found
                 else f"SOP items not read (only its header was fetched: {arrival.unread})"
             )
             + f"; marketplace {market or 'unknown'}",
@@ -250,6 +255,43 @@ def opening(arrival: Arrival, settings: Config, now: datetime) -> list[Effect]:
             subject, body = notices.missing_items(missing, esc.t1_address)
             out.append(Notify("missing_items", subject, body, f"{len(missing)} required SOP items missing"))
     return out
+
+
+def _stands_alone(arrival: Arrival, settings: Config, now: datetime) -> bool:
+    """A T1 that would not climb a ladder of its own (too old, or not for the urgent line) joins none either: it
+    opens its incident as before, to be told as before."""
+    mail = arrival.mail
+    old = now - t1_sent_at(mail, arrival.internaldate, now)[0] > settings.agent.max_incident_age
+    return old or routing.misroute(mail.text, mail.subject) is not None
+
+
+def joining(arrival: Arrival, incident: Incident, settings: Config, now: datetime) -> list[Effect]:
+    """A second T1 about the outage `incident` escalates (issue 21.4): it joins it. Its sender is told once when the
+    T2 is due; later escalations Cc its people and name it; a vendor answer in its thread is the response."""
+    mail, match = arrival.mail, arrival.joins
+    assert match is not None
+    sent_at, _ = t1_sent_at(mail, arrival.internaldate, now)
+    why = f"{match.reason.value}: {match.outage.says()}"
+    policy = settings.escalation.policy(incident.drill)
+    due = None if incident.escalation(Tier.T2) is not None else incident.t1_sent_at + policy.t2_after
+    subject, body = notices.joined(incident.id, incident.t1_message_id, due, why)
+    return [
+        Join(mail.message_id, mail.sender, mail.recipients, mail.subject, sent_at, mail.references, why),
+        Event(
+            "t1_joined",
+            f"T1 {mail.message_id} from {mail.sender}, sent {gmt(sent_at)}, joined incident {incident.id} "
+            f"(T1 {incident.t1_message_id})",
+            why,
+        ),
+        Notify(
+            f"joined {mail.message_id}",
+            subject,
+            body,
+            "a second T1 joined the incident",
+            (mail.sender,),
+            about=mail.message_id,
+        ),
+    ]
 
 
 def _local(moment: datetime, mail: Mail) -> str | None:

@@ -25,6 +25,10 @@ class PermanentSendError(SendError):
     """The SMTP server rejected the mail for good (5xx)."""
 
 
+class TooLargeError(PermanentSendError):
+    """The SMTP server refused the mail for its size (552, or the enhanced codes 5.3.4 / 5.2.3)."""
+
+
 class UnknownIncident(AgentError):
     """No incident has the id the user gave."""
 

@@ -6,7 +6,7 @@ server's words quoted, of "label<TAB>value" lines a table (`page.blocks` reads t
 outside (a server's answer, an address in a bounce) goes in through `one_line`, so it cannot start a block."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agent.core import routing
 from agent.core.compose import Step, one_line
@@ -160,6 +160,27 @@ def api_recovered(since: datetime, passes: int, hold: bool) -> Text:
             f"The API answers again since {gmt(since)}: the agent's API check passed {passes} times in a row.",
             "If the incident is over, reply #stop in this thread (with a note if you like).",
             then,
+        ),
+    )
+
+
+def joined(incident_id: int, first_t1: str, t2_due: datetime | None, why: str) -> Text:
+    """The one notice a second T1's sender gets when it joined an open incident about the same outage (issue 21.4)."""
+    when = f"T2 due at {t2_due.astimezone(UTC):%H:%M} GMT" if t2_due is not None else "T2 already sent"
+    return (
+        f"joined incident {incident_id}; {when}",
+        _body(
+            f"Your T1 reports the outage that incident {incident_id} is already escalating "
+            f"({one_line(why)}), so it joined that incident instead of starting a second ladder.",
+            f"The first T1 is {one_line(first_t1)}. "
+            + (
+                f"If the vendor has not answered either mail by {gmt(t2_due)}, the agent sends the T2, naming both "
+                "mails, with you in Cc."
+                if t2_due is not None
+                else "Later escalations name both mails, with you in Cc."
+            ),
+            "A vendor answer in either thread counts as the response, and the mail commands work in either thread. "
+            "If this is another outage, write a new T1 that says what differs (partner id, marketplace or error).",
         ),
     )
 

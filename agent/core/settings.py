@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent.core import sop, subjects
+from agent.core import attach, sop, subjects
 from agent.core.policy import Policy
 
 
@@ -70,6 +70,10 @@ class EscalationConfig:
 
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
+
+    # issue 21.3: bytes, the largest escalation the attached T1 may make (agent.core.attach)
+    attach_limit: int = attach.DEFAULT_LIMIT
+    join_same_outage: bool = True  # issue 21.4: a second T1 about an open incident's outage joins it (core.outage)
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
     # -- issue 21.5: after an engineer's stop past the T1, the tiers contacted are told "no further action needed"

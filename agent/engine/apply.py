@@ -1,5 +1,6 @@
 """Effects become writes: the state change, the outbox row and the audit event, in one transaction."""
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,7 @@ from agent.core.effects import (
     DeliveryFailed,
     Effect,
     Event,
+    Join,
     Notify,
     Open,
     RecordTier,
@@ -97,7 +99,21 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
             effect.reason,
             effect.to,
             effect.answering,
+            effect.about,
         )
+    elif isinstance(effect, Join):
+        row = dict(
+            message_id=effect.message_id,
+            sender=effect.sender,
+            recipients=json.dumps(effect.recipients),
+            subject=effect.subject,
+            sent_at=iso(effect.sent_at),
+            refs=" ".join(effect.references),
+            reason=effect.reason,
+            joined_at=iso(now),
+        )
+        store.add_joined(incident_id, row)
+        log.info("t1 joined incident=%s message_id=%s sender=%s", incident_id, effect.message_id, effect.sender)
     elif isinstance(effect, Steer):
         store.set_steering(incident_id, effect.steering)
     elif isinstance(effect, StandDown):

@@ -4,8 +4,9 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from agent.adapters.imap import LARGE
 from agent.adapters.store import Store
-from agent.core import bounce, history, receipts, ties
+from agent.core import bounce, history, items, outage, receipts, routing, ties
 from agent.core.classify import (
     Classification,
     Kind,
@@ -17,10 +18,11 @@ from agent.core.classify import (
     written_by_machine,
 )
 from agent.core.commands import read_command
-from agent.core.effects import Arrival, effects
+from agent.core.effects import Arrival, Open, effects
 from agent.core.folder import Fetched
 from agent.core.forwards import forwarded
 from agent.core.mail import Mail, in_domains, normalise_subject, parse
+from agent.core.outage import Match, Sameness
 from agent.core.settings import Config, EscalationConfig
 from agent.core.times import from_iso, iso
 from agent.core.trust import authentication_results, verify_sender
@@ -84,8 +86,16 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
         recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
         arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only, tied)
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
-            opened = apply(store, config, None, effects(arrival, None, config, now), now)
-            c = replace(c, incident_id=opened)
+            joins = _same_outage(store, mail, rules)
+            target = store.incident(joins.incident_id) if joins.incident_id is not None else None
+            done = effects(replace(arrival, joins=joins if target else None), target, config, now)
+            if target is not None and not any(isinstance(e, Open) for e in done):  # it joined the open incident
+                opened = apply(store, config, target.id, done, now)
+                why = f"joined incident {target.id}: {joins.reason.value}, {joins.outage.says()}"
+                c = replace(c, incident_id=opened, reason=f"{c.reason}; {why}")
+            else:
+                opened = apply(store, config, None, done, now)
+                c = replace(c, incident_id=opened)
             store.add_message(_message_row(mail, fetched, c, now))
             for own_id in filter(None, (mail.message_id, mail.original_message_id)):  # a relay may have rewritten it
                 for orphan in store.orphans_referring_to(own_id):
@@ -94,6 +104,18 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             store.add_message(_message_row(mail, fetched, c, now))
             apply(store, config, c.incident_id, effects(arrival, incident, config, now), now)
     return Seen(mail, c)
+
+
+def _same_outage(store: Store, mail: Mail, rules: EscalationConfig) -> Match:
+    """The open incident this T1 reports the same outage as (core/outage.py), if any. Only a T1 to the urgent line
+    itself: a drill's T1 never joins a real incident."""
+    found = items.extract(mail.text, mail.html)
+    new = outage.of(found, routing.marketplace(found, mail.text, mail.subject))
+    if not rules.join_same_outage:
+        return Match(None, Sameness.OFF, new)
+    if rules.t1_address not in mail.recipients:
+        return Match(None, Sameness.NO_OPEN_INCIDENT, new)
+    return outage.match(new, [(i, outage.of(found_items, market)) for i, found_items, market in store.open_outages()])
 
 
 def _may_steer(mail: Mail, config: Config) -> bool:
@@ -150,8 +172,11 @@ def _recent(store: Store, c: Classification) -> tuple[str, ...]:
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:
     """The mail with its body read. Its header fields stay those it was classified by."""
+    if fetched.header_only == LARGE and (b"\r\n\r\n" in fetched.raw or b"\n\n" in fetched.raw):
+        full = parse(fetched.raw)  # over max_message_bytes: its beginning, which holds its text
+        return replace(mail, text=full.text, html=full.html, defects=full.defects)
     if fetched.header_only is not None:
-        return mail  # old, or over max_message_bytes: only its header fields were fetched
+        return mail  # old: only its header fields were fetched
     full = parse(fetched.raw)
     return replace(mail, text=full.text, html=full.html, defects=full.defects)
 

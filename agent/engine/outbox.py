@@ -10,18 +10,22 @@ import email
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from agent.adapters import probes, selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, items, probe
-from agent.core.errors import PermanentSendError, TransientSendError
+from agent.core import compose, probe
+from agent.core.errors import PermanentSendError, TooLargeError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso
+from agent.engine.originals import joined_of, original_of, steps
+
+__all__ = ["joined_of", "original_of", "steps"]  # public here too, where they were (ladder.py reads steps)
 
 log = logging.getLogger("agent.outbox")
 
@@ -30,38 +34,6 @@ def label(kind: Outgoing, row: dict) -> str:
     if kind == Outgoing.ESCALATION:
         return Tier(row["tier"]).label
     return f"{'alarm' if kind == Outgoing.ALARM else 'notice'} '{row['kind']}'"
-
-
-def original_of(row: dict) -> compose.Original:
-    """The T1 of an incident row, as composition wants it, with its SOP items in the SOP's order."""
-    found = json.loads(row["items"] or "{}")
-    return compose.Original(
-        message_id=row["t1_message_id"],
-        subject=row["subject"],
-        sender=row["t1_sender"],
-        recipients=tuple(json.loads(row["t1_recipients"])),
-        references=tuple(row["t1_references"].split()),
-        sent_at=from_iso(row["t1_sent_at"]),
-        text=row["t1_text"],
-        raw=row["t1_raw"],
-        items=tuple((item.label, found[item.key]) for item in items.ITEMS if item.key in found),
-        acknowledged_at=from_iso(row.get("acknowledged_at")),
-    )
-
-
-def steps(store: Store, config: Config, incident_id: int) -> tuple[compose.Step, ...]:
-    """The rungs climbed so far: the T1, then every tier contacted (sent, by hand, or in a dry run). A drill
-    incident's rungs are the drill ladder's."""
-    row = store.incident_row(incident_id)
-    esc, drill = config.escalation, bool(row.get("drill"))
-    out = [compose.Step(Tier.T1, esc.tier_address(Tier.T1, drill), from_iso(row["t1_sent_at"]), row["t1_message_id"])]
-    for e in store.escalation_rows(incident_id):
-        status = Status(e["status"])
-        if status.done:
-            tier = Tier(e["tier"])
-            address = esc.tier_address(tier, drill)
-            out.append(compose.Step(tier, address, from_iso(e["sent_at"]), e["message_id"], status))
-    return tuple(out)
 
 
 # -- enqueue ----------------------------------------------------------------------------------------
@@ -81,14 +53,14 @@ def escalate(
     if before is not None and before["status"] != Status.CANCELLED:
         return int(before["id"])
     row = store.incident_row(incident_id)
-    original = original_of(row)
+    original = replace(original_of(row, store.message_size(row["t1_message_id"])), joined=joined_of(store, incident_id))
     esc, drill = config.escalation, bool(row.get("drill"))
     to = esc.tier_address(tier, drill)  # a drill incident climbs the drill's ladder, never the vendor's
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
     message_id = before["message_id"] if before else compose.new_message_id(config.smtp.from_address)
     ladder = esc.drill if drill and esc.drill is not None else esc
     window = ladder.t2_after if tier == Tier.T2 else ladder.t3_after
-    msg = compose.escalation(
+    msg, fallback = compose.escalation_forms(
         original,
         tier,
         steps(store, config, incident_id),
@@ -101,6 +73,8 @@ def escalate(
         caveat=caveat,
         # [probe]: the API check's runs since the T1, as evidence; without it the mail is as it always was
         api_check=probe.summarise(probes.since(store.db, original.sent_at)) if config.probe else None,
+        attach_limit=esc.attach_limit,
+        smaller=True,
     )
     fields = dict(
         message_id=message_id,
@@ -109,6 +83,7 @@ def escalate(
         due_at=iso(decision.due_at),
         recipients=json.dumps([to, *cc]),
         raw=msg.as_bytes(),
+        smaller_raw=fallback.as_bytes() if fallback is not None else None,
     )
     with store.transaction():
         if before is None:
@@ -140,12 +115,16 @@ def notify(
     reason: str,
     to: tuple[str, ...] = (),
     answering: compose.Answered | None = None,
+    about: str | None = None,
 ) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
-    is for (an engineer's command is answered to its sender alone); else the incident's own people."""
+    is for (an engineer's command is answered to its sender alone); else the incident's own people. `about`: the
+    Message-ID of a T1 that joined the incident: the notice goes in that T1's thread and quotes it."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
-    original = original_of(store.incident_row(incident_id))
+    joined = joined_of(store, incident_id)
+    original = replace(original_of(store.incident_row(incident_id)), joined=joined)
+    original = next((j for j in joined if j.message_id == about), original)
     ours, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
     to = to or ours
     if not to:
@@ -316,6 +295,11 @@ def deliver(
         # The service logs the SMTP server's trouble once per change; the audit log has every attempt.
         log.debug("send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
         return Status.PENDING
+    except TooLargeError as e:
+        if kind == Outgoing.ESCALATION and row.get("smaller_raw"):
+            return _smaller(store, smtp, row, what, f"attempt {attempt}: {e}", dry_run, clock)
+        _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
+        return Status.FAILED
     except PermanentSendError as e:
         _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
         return Status.FAILED
@@ -335,6 +319,36 @@ def deliver(
         )
     log.info("sent incident=%s what=%s message_id=%s attempt=%s", incident_id, what, row["message_id"], attempt)
     return Status.SENT
+
+
+def _smaller(
+    store: Store, smtp: Smtp, row: dict, what: str, refusal: str, dry_run: bool, clock: Callable[[], datetime]
+) -> Status:
+    """The server refused the escalation for its size: its smaller form (composed with it: the T1's header and text
+    only, or no attachment) takes its place under the same Message-ID and is sent at once. Once: the smaller form has
+    no smaller one."""
+    smaller = email.message_from_bytes(row["smaller_raw"], policy=compose.POLICY)
+    with store.transaction():
+        store.update_outbox(
+            Outgoing.ESCALATION,
+            row["id"],
+            status=str(Status.PENDING),
+            raw=row["smaller_raw"],
+            smaller_raw=None,
+            last_error=refusal,
+        )
+        store.event(
+            clock(),
+            "send_too_large",
+            f"{what} {row['message_id']} refused for its size ({refusal}); sent again at once in its smaller form "
+            f"({compose.wire_size(smaller):,} bytes)",
+            row["incident_id"],
+            "a size refusal: the T1's header and text only, or no attachment",
+        )
+    log.warning(
+        "escalation refused for its size, sending the smaller form incident=%s: %s", row["incident_id"], refusal
+    )
+    return deliver(store, smtp, Outgoing.ESCALATION, row["id"], dry_run, clock)
 
 
 def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int | None) -> None:
