@@ -21,8 +21,7 @@ class Records:
     """Read-only queries over the state database (`file:...?mode=ro`: SQLite refuses any write)."""
 
     def __init__(self, conn: sqlite3.Connection, path: str = "?"):
-        conn.row_factory = sqlite3.Row
-        self.db = conn  # `audit.verify` reads the chain through it
+        self.db = conn  # `audit.verify` reads the chain through it; a Datasette plugin passes its own connection
         self.path = path
 
     @classmethod
@@ -50,10 +49,16 @@ class Records:
             self.db.execute("COMMIT")
 
     def _rows(self, sql: str, *params) -> list[dict]:
+        # Dicts from the cursor's description, not a row factory: a borrowed connection (Datasette's, from pysqlite3)
+        # keeps its own, and sqlite3.Row refuses another module's cursor.
         try:
-            return [dict(r) for r in self.db.execute(sql, params)]
-        except sqlite3.OperationalError as e:  # an older schema: the agent upgrades it when it next starts
+            cursor = self.db.execute(sql, params)
+        except Exception as e:  # sqlite3's or pysqlite3's OperationalError: an older schema, a damaged file
+            if type(e).__name__ != "OperationalError":
+                raise
             raise StoreError(f"cannot read {self.path}: {e} (start the agent once to upgrade its schema)") from None
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def incidents(self, since: datetime | None, *, drills: bool, stale: bool) -> list[dict]:
         """Incidents whose T1 was sent at or after `since`, oldest first; drills and stale ones only when asked."""
@@ -68,6 +73,10 @@ class Records:
             f"FROM incidents WHERE {clause} ORDER BY t1_sent_at, id",
             *params,
         )
+
+    def incident(self, incident_id: int) -> dict | None:
+        rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
+        return rows[0] if rows else None
 
     def _of(self, table: str, columns: str, ids: list[int], order: str) -> dict[int, list[dict]]:
         out: dict[int, list[dict]] = {i: [] for i in ids}

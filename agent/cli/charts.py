@@ -108,7 +108,7 @@ def incident_svg(t: Timeline) -> str:
                 c=colour if filled else "white",
                 edgecolors=colour,
             )
-            up = i % 2 == 0
+            up = m.lane == Lane.LADDER or i % 2 == 0  # the ladder's labels above: its due times are written below
             ax.annotate(
                 m.label,
                 (x, y[m.lane]),

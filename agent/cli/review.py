@@ -71,6 +71,25 @@ def gather(
     return Review(since, now, timelines, months(timelines), verdict, head, drills, stale, tables)
 
 
+def one(records: Records, windows: Windows, incident_id: int) -> Timeline | None:
+    """One incident's timeline (the Datasette plugin's picture): the same drawing as the report's."""
+    row = records.incident(incident_id)
+    if row is None:
+        return None
+    first = from_iso(row["t1_sent_at"])
+    end = iso(from_iso(row["state_changed_at"]) if row["state"] != "awaiting_response" else None) or "9999"
+    probes = [p for p in records.probes(first) if p["at"] <= end]
+    ids = [incident_id]
+    return timeline(
+        row,
+        records.escalations(ids)[incident_id],
+        records.messages(ids)[incident_id],
+        records.events(ids)[incident_id],
+        probes,
+        windows,
+    )
+
+
 CSS = """
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1a1a1a;
