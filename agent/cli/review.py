@@ -231,14 +231,13 @@ def _html_table(head: tuple[str, ...], body: Sequence[tuple[str, ...]], escaped:
 def _incident(t: Timeline, charts) -> str:
     answer = short(t.to_answer) if t.to_answer is not None else "no answer"
     alt = f"Incident {t.id}: timeline from the T1 at {_utc(t.t1_at)}; first human answer: {answer}"
-    who = f"<br>by {escape(t.answered_by)}" if t.answered_by else ""
     return (
         f'<section class="incident" id="incident-{t.id}">'
         f"{_img(charts.incident_svg(t), alt)}"
         f'<div class="facts"><h3>{t.id}: {escape(t.subject)}</h3>'
         f'<div class="muted">T1 sent {escape(_utc(t.t1_at))}</div>'
         f'<div>time to first human answer</div><div class="wait">{escape(answer)}</div>'
-        f'<div class="muted">{escape(t.outcome)}{who}</div></div></section>'
+        f'<div class="muted">{escape(t.outcome)}</div></div></section>'
     )
 
 
