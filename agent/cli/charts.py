@@ -141,7 +141,7 @@ def incident_svg(t: Timeline) -> str:
 
 
 # Ticks of the answer-time axis, in minutes: durations people say.
-_WAITS = (1 / 6, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080)
+_WAITS = (1 / 60, 5 / 60, 1 / 6, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080)
 
 
 def answers_svg(timelines: Sequence[Timeline], start: datetime | None, end: datetime) -> str:
@@ -155,6 +155,8 @@ def answers_svg(timelines: Sequence[Timeline], start: datetime | None, end: date
             points = [(t.t1_at, t.to_answer) for t in timelines if t.to_answer is not None and t.tier_at_answer == tier]
             ys = [max(p[1].total_seconds() / 60, 1 / 60) for p in points]
             waits += ys
+            if not points:
+                continue
             ax.scatter(
                 date2num([p[0] for p in points]),
                 ys,
@@ -166,13 +168,14 @@ def answers_svg(timelines: Sequence[Timeline], start: datetime | None, end: date
         unanswered = sum(1 for t in timelines if t.to_answer is None)
         ax.set_yscale("log")
         low, high = (min(waits) / 2, max(waits) * 2) if waits else (0.5, 60)
-        low, high = min(low, 0.5), max(high, 30)
+        low, high = min(low, 0.5), max(high, 30)  # at least 30 s to 30 min: one answer still reads on a scale
         ticks = [w for w in _WAITS if low <= w <= high]
         ax.set_ylim(low, high)
         ax.set_yticks(ticks, [short(timedelta(minutes=w)).replace(" 0s", "").replace(" 0m", "") for w in ticks])
         ax.minorticks_off()
         first = start or min((t.t1_at for t in timelines), default=end - timedelta(days=30))
-        ax.set_xlim(float(date2num(first)), float(date2num(end)))
+        left, right = float(date2num(first)), float(date2num(end))
+        ax.set_xlim(left, right + (right - left) * 0.02)  # a point at the report's moment is drawn whole
         locator = AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -180,7 +183,8 @@ def answers_svg(timelines: Sequence[Timeline], start: datetime | None, end: date
         ax.grid(color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.spines["left"].set_visible(True)
-        fig.legend(loc="outside upper left", fontsize=7.5, frameon=False, ncols=3)
+        if waits:
+            fig.legend(loc="outside upper left", fontsize=7.5, frameon=False, ncols=3)
         if unanswered:
             ax.set_title(f"not shown: {unanswered} incident(s) without a human answer", loc="right", fontsize=7.5)
         return _svg(fig)
