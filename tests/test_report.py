@@ -200,3 +200,28 @@ def test_the_commands_read_no_secret_and_write_nothing(database, tmp_path):
     refused = runner.invoke(cli, ["-c", str(config), "export", "--format", "csv"])
     assert refused.exit_code == 1 and "give --out FILE.zip" in refused.output
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+
+
+def test_an_empty_period_still_has_its_charts_headers_and_audit_state(tmp_path):
+    path = tmp_path / "empty.db"
+    Store(path).close()
+    found = _review(path)
+    html = review.page(found, charts)
+    assert "none (no event yet)" in html and "None in this period." in html
+    assert html.count('<img class="chart"') == 2
+    archive = zipfile.ZipFile(io.BytesIO(audit_export.as_zip(found)))
+    header = archive.read("incidents.csv").decode("utf-8-sig").splitlines()
+    assert header[0].startswith("id,state,subject,") and header[0].endswith(",outcome") and len(header) == 1
+
+
+def test_an_unwritable_out_is_one_sentence(database, tmp_path):
+    config = tmp_path / "config.ini"
+    config.write_text(
+        "[imap]\nhost = imap.partner.test\nusername = watch@partner.test\npassword = x\n"
+        "[smtp]\nhost = smtp.partner.test\nfrom_address = agent@partner.test\n"
+        "[escalation]\nresponder_domains = vendor.test\ninternal_domains = partner.test\n"
+        f"[agent]\ndatabase = {database}\n"
+    )
+    done = CliRunner().invoke(cli, ["-c", str(config), "report", "--out", str(tmp_path / "no" / "such" / "r.html")])
+    assert done.exit_code == 1 and "cannot write" in done.output and "No such file or directory" in done.output
+    assert "Traceback" not in done.output

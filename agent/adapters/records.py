@@ -15,6 +15,22 @@ _PROBE_TIME = ("at", "ran_at", "started_at", "checked_at")
 _PROBE_OUTCOME = ("ok", "passed", "up", "success", "outcome", "status", "result")
 _PROBE_EVIDENCE = ("evidence", "line", "detail", "output")
 _GOOD = ("1", "ok", "pass", "passed", "up", "success", "true")
+# What the report and the export read of each table (no raw mail): the export's CSV headers too.
+COLUMNS = {
+    "incidents": (
+        "id", "state", "subject", "t1_message_id", "t1_sender", "t1_sent_at", "t1_sent_at_source", "opened_at",
+        "state_changed_at", "response_message_id", "note", "marketplace", "misroute", "drill", "t1_text",
+    ),
+    "escalations": (
+        "id", "incident_id", "tier", "status", "message_id", "decided_at", "due_at", "sent_at", "confirmed_at",
+        "attempts", "last_error", "recipients",
+    ),
+    "mails": (
+        "id", "incident_id", "message_id", "folder", "uid", "sender", "recipients", "subject", "date", "internaldate",
+        "kind", "reason", "automatic", "seen_at",
+    ),
+    "events": ("id", "at", "incident_id", "kind", "detail", "reason", "prev_hash", "hash"),
+}  # fmt: skip
 
 
 class Records:
@@ -68,9 +84,7 @@ class Records:
         clause = " AND ".join(where) or "1"
         params = [iso(since)] if since else []
         return self._rows(
-            "SELECT id, state, subject, t1_message_id, t1_sender, t1_sent_at, t1_sent_at_source, opened_at, "
-            "state_changed_at, response_message_id, note, marketplace, misroute, drill, t1_text "
-            f"FROM incidents WHERE {clause} ORDER BY t1_sent_at, id",
+            f"SELECT {', '.join(COLUMNS['incidents'])} FROM incidents WHERE {clause} ORDER BY t1_sent_at, id",
             *params,
         )
 
@@ -78,7 +92,7 @@ class Records:
         rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
         return rows[0] if rows else None
 
-    def _of(self, table: str, columns: str, ids: list[int], order: str) -> dict[int, list[dict]]:
+    def _of(self, table: str, columns: tuple[str, ...], ids: list[int], order: str) -> dict[int, list[dict]]:
         out: dict[int, list[dict]] = {i: [] for i in ids}
         if not ids:
             return out
@@ -86,37 +100,24 @@ class Records:
         self.db.execute("DELETE FROM chosen")  # temp tables live outside the read-only file
         self.db.executemany("INSERT INTO chosen (id) VALUES (?)", [(i,) for i in ids])
         for r in self._rows(
-            f"SELECT {columns} FROM {table} WHERE incident_id IN (SELECT id FROM chosen) ORDER BY {order}"
+            f"SELECT {', '.join(columns)} FROM {table} WHERE incident_id IN (SELECT id FROM chosen) ORDER BY {order}"
         ):
             out[r["incident_id"]].append(r)
         return out
 
     def escalations(self, ids: list[int]) -> dict[int, list[dict]]:
-        return self._of(
-            "escalations",
-            "id, incident_id, tier, status, message_id, decided_at, due_at, sent_at, confirmed_at, attempts, "
-            "last_error, recipients",
-            ids,
-            "tier",
-        )
+        return self._of("escalations", COLUMNS["escalations"], ids, "tier")
 
     def messages(self, ids: list[int]) -> dict[int, list[dict]]:
-        return self._of(
-            "messages",
-            "id, incident_id, message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, "
-            "reason, automatic, seen_at",
-            ids,
-            "id",
-        )
+        return self._of("messages", COLUMNS["mails"], ids, "id")
 
     def events(self, ids: list[int]) -> dict[int, list[dict]]:
-        return self._of("events", "id, at, incident_id, kind, detail, reason, prev_hash, hash", ids, "id")
+        return self._of("events", COLUMNS["events"], ids, "id")
 
     def agent_events(self, since: datetime | None) -> list[dict]:
         """Events about the agent itself (no incident): outages, alarms, a broken chain found at start."""
         return self._rows(
-            "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events "
-            "WHERE incident_id IS NULL AND at >= ? ORDER BY id",
+            f"SELECT {', '.join(COLUMNS['events'])} FROM events WHERE incident_id IS NULL AND at >= ? ORDER BY id",
             iso(since) or "",
         )
 

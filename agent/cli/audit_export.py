@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 
+from agent.adapters.records import COLUMNS
 from agent.cli.review import Review
 from agent.core.timeline import Timeline
 from agent.core.times import iso
@@ -55,9 +56,18 @@ def as_json(review: Review) -> str:
     return json.dumps(dict(audit=audit_state(review), **tables(review)), indent=2, ensure_ascii=False) + "\n"
 
 
-def _csv(rows: list[dict]) -> bytes:
+DERIVED = (  # the columns `_derived` adds to each incident
+    "highest_tier",
+    "first_human_answer_at",
+    "first_human_answer_by",
+    "seconds_to_first_human_answer",
+    "tier_at_first_answer",
+    "outcome",
+)
+
+
+def _csv(rows: list[dict], columns: tuple[str, ...]) -> bytes:
     out = io.StringIO()
-    columns = list(rows[0]) if rows else []
     writer = csv.DictWriter(out, columns, lineterminator="\r\n")  # RFC 4180, as spreadsheets read it
     writer.writeheader()
     writer.writerows(rows)
@@ -65,10 +75,11 @@ def _csv(rows: list[dict]) -> bytes:
 
 
 def as_zip(review: Review) -> bytes:
-    files = {f"{name}.csv": _csv(rows) for name, rows in tables(review).items()}
+    headers = dict(COLUMNS, incidents=COLUMNS["incidents"] + DERIVED)  # a table without rows keeps its header
+    files = {f"{name}.csv": _csv(rows, headers[name]) for name, rows in tables(review).items()}
     state = audit_state(review)
     state.update({f"sha256 {name}": hashlib.sha256(data).hexdigest() for name, data in files.items()})
-    files["audit.csv"] = _csv([dict(key=k, value="" if v is None else v) for k, v in state.items()])
+    files["audit.csv"] = _csv([dict(key=k, value="" if v is None else v) for k, v in state.items()], ("key", "value"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():

@@ -266,12 +266,20 @@ def report_command(obj, since, out, pictures, drills, stale):
     if out == "-":
         click.echo(html, nl=False)
         return
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(html)
-    click.echo(
-        f"report of {len(found.timelines)} incident(s) written to {out}; "
-        f"audit verify {'passed' if found.verdict.ok else 'FAILED'}, head {found.head}"
-    )
+    _write(out, html.encode("utf-8"))
+    click.echo(f"report of {len(found.timelines)} incident(s) written to {out}; {_audit_said(found)}")
+
+
+def _audit_said(found: review.Review) -> str:
+    return f"audit verify {'passed' if found.verdict.ok else 'FAILED'}, head {found.head or 'none (no event yet)'}"
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from None
 
 
 @cli.command()
@@ -328,11 +336,10 @@ def _export_period(obj, fmt: str, since: str | None, drills: bool, stale: bool, 
     if not output:
         click.echo(data.decode(), nl=False)
         return
-    with open(output, "wb") as f:
-        f.write(data)
+    _write(output, data)
     click.echo(
         f"{len(found.timelines)} incident(s), {len(found.tables['mails'])} mail(s), {len(found.tables['events'])} "
-        f"event(s) written to {output}; audit verify {'passed' if found.verdict.ok else 'FAILED'}, head {found.head}"
+        f"event(s) written to {output}; {_audit_said(found)}"
     )
 
 
