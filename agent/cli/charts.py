@@ -18,7 +18,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num  # 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from agent.core.timeline import Lane, Month, Timeline, Tone, short  # noqa: E402
+from agent.core.timeline import Lane, Timeline, Tone  # noqa: E402
+from agent.core.trend import Month, short  # noqa: E402
 
 STYLE: Any = {
     "svg.fonttype": "path",  # glyphs as outlines: nothing to download, the same on every screen
@@ -64,80 +65,61 @@ def incident_svg(t: Timeline) -> str:
     """One incident on one time axis (minutes since its T1): a lane per kind of actor, the windows as bands."""
     lanes = [lane for lane in Lane if lane == Lane.LADDER or any(m.lane == lane for m in t.marks)]
     y = {lane: len(lanes) - 1 - i for i, lane in enumerate(lanes)}
-
-    def minutes(at) -> float:
-        return (at - t.t1_at).total_seconds() / 60
-
     with rc_context(STYLE):
         height = 0.75 + 0.42 * len(lanes)
         fig = Figure(figsize=(8, height))
         # Fixed margins, in inches: a layout engine would draw every picture twice (a third of a report's time).
         fig.subplots_adjust(left=0.95 / 8, right=1 - 0.15 / 8, bottom=0.3 / height, top=1 - 0.28 / height)
         ax = fig.add_subplot()
-        for w in t.windows:
-            left, width = minutes(w.start), minutes(w.end) - minutes(w.start)
-            ax.barh(y[Lane.LADDER], width, left=left, height=0.7, color=WINDOW_COLOURS.get(w.tier, "#ccc"), alpha=0.22)
-            ax.axvline(minutes(w.end), color=WINDOW_COLOURS.get(w.tier, "#999"), linestyle="--", linewidth=0.8)
-            ax.annotate(
-                f"T{w.tier} due",
-                (minutes(w.end), y[Lane.LADDER] - 0.35),
-                fontsize=7,
-                ha="right",
-                va="bottom",
-                xytext=(-2, 0),
-                textcoords="offset points",
-                color="#333",
-            )
-        probes = [m for m in t.marks if m.lane == Lane.PROBE]
-        if probes:
-            ax.scatter(
-                [minutes(m.at) for m in probes],
-                [y[Lane.PROBE]] * len(probes),
-                marker="|",
-                s=60,
-                c=[COLOURS[m.tone] for m in probes],
-                linewidths=1.5,
-            )
-        for i, m in enumerate(mm for mm in t.marks if mm.lane != Lane.PROBE):
-            x = minutes(m.at)
-            colour = COLOURS.get(m.tone, "#333")
-            filled = m.tone != Tone.DRY_RUN
-            ax.scatter(
-                [x],
-                [y[m.lane]],
-                marker=SHAPES.get(m.tone, "o"),
-                s=46,
-                zorder=3,
-                c=colour if filled else "white",
-                edgecolors=colour,
-            )
-            up = m.lane == Lane.LADDER or i % 2 == 0  # the ladder's labels above: its due times are written below
-            ax.annotate(
-                m.label,
-                (x, y[m.lane]),
-                xytext=(0, 7 if up else -8),
-                textcoords="offset points",
-                ha="center",
-                va="bottom" if up else "top",
-                fontsize=7.5,
-                color="#222",
-            )
+        _windows(ax, t, y[Lane.LADDER])
+        _marks(ax, t, y)
         ax.set_yticks(list(y.values()), [str(lane) for lane in y])
         ax.set_ylim(-0.7, len(lanes) - 0.3)
-        right = max(minutes(t.end), 1.0)
+        right = max(_minutes(t, t.end), 1.0)
         ax.set_xlim(-right * 0.04, right * 1.06)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 3, 5, 6, 10]))
         ax.xaxis.set_major_formatter(FuncFormatter(_elapsed))
         ax.tick_params(axis="y", length=0)
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
-        ax.set_title(
-            f"time to first human answer: {short(t.to_answer) if t.to_answer is not None else 'none'}",
-            loc="right",
-            fontsize=8,
-            color="#333",
-        )
+        wait = short(t.to_answer) if t.to_answer is not None else "none"
+        ax.set_title(f"time to first human answer: {wait}", loc="right", fontsize=8, color="#333")
         return _svg(fig)
+
+
+def _minutes(t: Timeline, at: datetime) -> float:
+    return (at - t.t1_at).total_seconds() / 60
+
+
+def _windows(ax, t: Timeline, lane: int) -> None:
+    """Each window as a band on the ladder's lane, its due time as a dashed line written below it."""
+    for w in t.windows:
+        start, end = _minutes(t, w.start), _minutes(t, w.end)
+        colour = WINDOW_COLOURS.get(w.tier, "#999")
+        ax.barh(lane, end - start, left=start, height=0.7, color=colour, alpha=0.22)
+        ax.axvline(end, color=colour, linestyle="--", linewidth=0.8)
+        ax.annotate(
+            f"T{w.tier} due", (end, lane - 0.35), xytext=(-2, 0), textcoords="offset points",
+            fontsize=7, ha="right", va="bottom", color="#333",
+        )  # fmt: skip
+
+
+def _marks(ax, t: Timeline, y: dict[Lane, int]) -> None:
+    """The probe results as ticks (no labels: there may be hundreds), every other mark with its label."""
+    probes = [m for m in t.marks if m.lane == Lane.PROBE]
+    if probes:
+        xs = [_minutes(t, m.at) for m in probes]
+        colours = [COLOURS[m.tone] for m in probes]
+        ax.scatter(xs, [y[Lane.PROBE]] * len(probes), marker="|", s=60, c=colours, linewidths=1.5)
+    for i, m in enumerate(mm for mm in t.marks if mm.lane != Lane.PROBE):
+        x, colour = _minutes(t, m.at), COLOURS.get(m.tone, "#333")
+        face = "white" if m.tone == Tone.DRY_RUN else colour
+        ax.scatter([x], [y[m.lane]], marker=SHAPES.get(m.tone, "o"), s=46, zorder=3, c=face, edgecolors=colour)
+        up = m.lane == Lane.LADDER or i % 2 == 0  # the ladder's labels above: its due times are written below
+        ax.annotate(
+            m.label, (x, y[m.lane]), xytext=(0, 7 if up else -8), textcoords="offset points",
+            ha="center", va="bottom" if up else "top", fontsize=7.5, color="#222",
+        )  # fmt: skip
 
 
 # Ticks of the answer-time axis, in minutes: durations people say.

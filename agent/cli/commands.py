@@ -1,6 +1,5 @@
 """The command line: a thin layer over the Python API. Every failure is one sentence and exit 1."""
 
-import dataclasses
 import functools
 import json
 import logging
@@ -8,21 +7,18 @@ import os
 import signal
 import sys
 import threading
-from datetime import timedelta
 
 import click
 
 from agent.adapters import config as config_mod
 from agent.adapters.imap import Mailbox
-from agent.adapters.records import Records
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.cli import audit_export, report, review
+from agent.cli import auditing, report
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.core.commands import Command, Verb, read_command
 from agent.core.errors import AgentError
-from agent.core.timeline import Windows
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
 from agent.engine import ladder, metrics
@@ -65,11 +61,6 @@ class _Context:
 
     def store(self) -> Store:
         return Store(self.config.agent.database)
-
-    def records(self) -> tuple[config_mod.Config, Records]:
-        """For the auditors' commands: the config without its secrets, the database opened read-only."""
-        cfg = config_mod.load(self.path, secrets=False)
-        return cfg, Records.open(cfg.agent.database)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,40 +195,8 @@ def show(obj, incident_id, as_json):
     click.echo(json.dumps(detail, indent=2) if as_json else report.incident_text(detail))
 
 
-def _period(text: str | None) -> timedelta | None:
-    return None if text in (None, "", "all") else config_mod.parse_duration(text, "--since")
-
-
-def _review(obj, since: str | None, drills: bool, stale: bool) -> review.Review:
-    cfg, records = obj.records()
-    now = utcnow()
-    try:
-        return review.gather(
-            records,
-            lambda drill: Windows(*dataclasses.astuple(cfg.escalation.policy(drill))[:2]),
-            review.since_of(now, _period(since)),
-            now,
-            drills=drills,
-            stale=stale,
-        )
-    finally:
-        records.close()
-
-
-_SINCE = click.option(
-    "--since",
-    default="90d",
-    show_default=True,
-    help="The period: T1s sent this long ago or later (90d, 12h; 'all': every one).",
-)
-_DRILLS = click.option("--drills", is_flag=True, help="Drills too (escalation-agent drill).")
-_STALE = click.option(
-    "--all", "stale", is_flag=True, help="Stale incidents too (older than max_incident_age when first seen)."
-)
-
-
 @cli.command("report")
-@_SINCE
+@auditing.SINCE
 @click.option(
     "--out",
     "out",
@@ -253,33 +212,13 @@ _STALE = click.option(
     type=click.IntRange(0),
     help="How many incidents, the latest, get their own timeline picture.",
 )
-@_DRILLS
-@_STALE
+@auditing.DRILLS
+@auditing.STALE
 @click.pass_obj
 @_errors_as_sentences
 def report_command(obj, since, out, pictures, drills, stale):
     """A self-contained HTML report: each incident's timeline, the vendor's answers over time, the audit state."""
-    from agent.cli import charts  # matplotlib: only here
-
-    found = _review(obj, since, drills, stale)
-    html = review.page(found, charts, pictures)
-    if out == "-":
-        click.echo(html, nl=False)
-        return
-    _write(out, html.encode("utf-8"))
-    click.echo(f"report of {len(found.timelines)} incident(s) written to {out}; {_audit_said(found)}")
-
-
-def _audit_said(found: review.Review) -> str:
-    return f"audit verify {'passed' if found.verdict.ok else 'FAILED'}, head {found.head or 'none (no event yet)'}"
-
-
-def _write(path: str, data: bytes) -> None:
-    try:
-        with open(path, "wb") as f:
-            f.write(data)
-    except OSError as e:
-        raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from None
+    auditing.write_report(obj.path, since, out, pictures, drills=drills, stale=stale)
 
 
 @cli.command()
@@ -292,9 +231,9 @@ def _write(path: str, data: bytes) -> None:
     help="md: one incident as Markdown (the default with an ID); csv (a zip) or json: every incident of the "
     "period with its mails and events, for auditors.",
 )
-@_SINCE
-@_DRILLS
-@_STALE
+@auditing.SINCE
+@auditing.DRILLS
+@auditing.STALE
 @click.option(
     "-o",
     "--output",
@@ -311,7 +250,7 @@ def export(obj, incident_id, fmt, since, drills, stale, output):
     if fmt in ("csv", "json"):
         if incident_id is not None:
             raise click.ClickException(f"--format {fmt} exports a period, not one incident: leave out {incident_id}")
-        _export_period(obj, fmt, since, drills, stale, output)
+        auditing.export_period(obj.path, fmt, since, output, drills=drills, stale=stale)
         return
     if incident_id is None:
         raise click.ClickException("give an incident id (Markdown), or --format csv|json for the period's records")
@@ -326,21 +265,6 @@ def export(obj, incident_id, fmt, since, drills, stale, output):
         click.echo(f"incident {incident_id} written to {output}")
     else:
         click.echo(text, nl=False)
-
-
-def _export_period(obj, fmt: str, since: str | None, drills: bool, stale: bool, output: str | None) -> None:
-    if fmt == "csv" and not output:
-        raise click.ClickException("--format csv writes a zip of CSV files: give --out FILE.zip")
-    found = _review(obj, since, drills, stale)
-    data = audit_export.as_zip(found) if fmt == "csv" else audit_export.as_json(found).encode()
-    if not output:
-        click.echo(data.decode(), nl=False)
-        return
-    _write(output, data)
-    click.echo(
-        f"{len(found.timelines)} incident(s), {len(found.tables['mails'])} mail(s), {len(found.tables['events'])} "
-        f"event(s) written to {output}; {_audit_said(found)}"
-    )
 
 
 @cli.command()
