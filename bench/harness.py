@@ -6,10 +6,11 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import sqlite3
 import sys
 import time
 from pathlib import Path
+
+from agent.adapters.sqlite import sqlite3
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the project from this checkout, not an installed copy

@@ -8,7 +8,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from harness import (
     wait_until,
     write_config,
 )
+
+from agent.adapters.sqlite import sqlite3
 
 # -- the agent process ----------------------------------------------------------------------------------------
 _prctl = ctypes.CDLL(None, use_errno=True).prctl

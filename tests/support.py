@@ -4,7 +4,6 @@ import ctypes
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+
+from agent.adapters.sqlite import sqlite3
 
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"

@@ -1,7 +1,6 @@
 """The audit trail: append-only, hash-chained, verifiable, backed up consistently."""
 
-import sqlite3
-
+from agent.adapters.sqlite import sqlite3
 from support import T2_ADDR, AgentProcess, agent_command, query, send, t1, to, wait_until, write_config
 
 

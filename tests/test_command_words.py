@@ -75,9 +75,9 @@ def test_anything_else_is_no_command(body):
     "body, why",
     [
         ("#stopp now", "#stopp is not a command"),
-        ("#hold until the vendor calls", "#hold needs a duration first"),
-        ("#hold 0m", "#hold needs a duration first"),
-        ("#hold 2d", "#hold is at most 24h"),
+        ("#hold until the vendor calls", "#hold needs a duration first: 'until' is not a duration"),
+        ("#hold 0m", "#hold needs a duration first: '0m' is not a duration"),
+        ("#hold 2d", "#hold needs a duration first: 2d is longer than 24h"),
     ],
 )
 def test_a_command_that_is_wrong_says_why(body, why):

@@ -10,7 +10,7 @@ from agent.adapters.imap import OLD, Mailbox
 from agent.adapters.store import Store
 from agent.core.folder import whole_after
 from agent.engine.service import Agent
-from support import SUPPORT, query, reply, t1, write_config
+from support import SUPPORT, agent_command, query, reply, t1, write_config
 
 
 def dated(msg, when: datetime):
@@ -80,3 +80,27 @@ def test_a_first_start_over_years_of_mail_records_old_t1s_stale_and_threads_repl
     assert f"SOP items not read (only its header was fetched: {OLD})" in opened
     assert query(db, "SELECT count(*) FROM notices WHERE incident_id = ?", stale_id) == [(0,)]
     assert query(db, "SELECT count(*) FROM messages WHERE kind = 'unrelated'") == [(30,)]
+
+
+def test_the_first_status_lists_what_needs_a_person_not_the_old_t1s_recorded_stale(servers, tmp_path):
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    for n in range(12):
+        old = dated(t1(subject=f"API errors, case {n} of last year"), now - timedelta(days=300 + n))
+        dovecot.append("watch", old.as_bytes(), internaldate=now - timedelta(days=300 + n))
+    dovecot.append("watch", t1(when=now - timedelta(minutes=2)).as_bytes(), internaldate=now - timedelta(minutes=2))
+    config = write_config(tmp_path, dovecot, relay)
+    cfg = load(config)
+    agent = Agent(cfg, Store(cfg.agent.database))
+    try:
+        agent.sync(now)
+    finally:
+        agent.close()
+        agent.store.close()
+    shown = json.loads(agent_command(config, "status", "--json").stdout)
+    assert [r["state"] for r in shown] == ["awaiting_response"]
+    everything = json.loads(agent_command(config, "status", "--all", "--json").stdout)
+    assert sorted(r["state"] for r in everything) == ["awaiting_response"] + ["stale"] * 12
+    text = agent_command(config, "status").stdout
+    assert "(12 older T1s, seen after max_incident_age and never escalated: status --all lists them)" in text
+    assert "stale" not in text.split("(12 older")[0]

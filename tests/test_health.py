@@ -2,7 +2,10 @@
 
 import logging
 
+from agent.adapters.config import load
+from agent.cli.health import idle_line
 from agent.engine.health import SILENT_AFTER, IdleWitness, Troubles
+from support import OFFLINE_CONFIG
 
 
 def test_an_outage_is_one_error_line_however_its_symptoms_change(caplog):
@@ -45,3 +48,21 @@ def test_one_process_at_a_time_takes_the_databases_lock(tmp_path):
     first.release()
     second.take()
     second.release()
+
+
+def test_check_promises_push_only_when_the_agent_saw_idle_announce_mail(tmp_path):
+    d = tmp_path
+    (d / "config.ini").write_text(OFFLINE_CONFIG + f"\n[agent]\ndatabase = {d / 'state.db'}\npoll_interval = 60\n")
+    cfg = load(d / "config.ini")
+    silent = dict(kind="idle_silent", at="2026-12-06T03:00:00.000Z")
+    pushed = dict(kind="idle_announced", at="2026-12-06T03:00:00.000Z")
+    assert (
+        idle_line("IDLE not offered", None, cfg)
+        == "IDLE not offered: replies are seen at the next poll, within poll_interval = 60s"
+    )
+    assert idle_line("IDLE offered", None, cfg).startswith("IDLE offered, not yet seen announcing new mail")
+    assert idle_line("IDLE offered", silent, cfg) == (
+        "IDLE offered, but it never announced new mail (seen 2026-12-06T03:00:00.000Z): replies are seen within "
+        "poll_interval = 60s"
+    )
+    assert idle_line("IDLE offered", pushed, cfg).endswith("replies are seen as they arrive")

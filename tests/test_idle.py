@@ -11,7 +11,7 @@ from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
 from agent.engine.service import Agent
-from support import AgentProcess, query, reply, send, t1, wait_until, write_config
+from support import AgentProcess, agent_command, query, reply, send, t1, wait_until, write_config
 
 
 def test_a_reply_is_seen_at_once_with_idle_and_polling_remains_the_fallback(servers, tmp_path):
@@ -47,6 +47,10 @@ def test_a_reply_is_seen_at_once_with_idle_and_polling_remains_the_fallback(serv
     print(f"reply -> responded latencies with IDLE: {[round(x, 3) for x in latencies]} s")
     assert max(latencies) < 2.0  # poll_interval is 300 s: only IDLE can explain this
     assert "Traceback" not in agent.output()
+    checked = agent_command(config, "check").stdout  # now that push was seen, check may promise it
+    assert f"IMAP 127.0.0.1:{dovecot.imap_port} IDLE offered and seen announcing new mail (" in checked
+    assert "replies are seen as they arrive" in checked
+    assert query(db, "SELECT count(*) FROM events WHERE kind = 'idle_announced'") == [(1,)]  # once a run
 
 
 def test_a_dead_idle_connection_is_replaced(servers, tmp_path):

@@ -1,12 +1,12 @@
 """Ingest and escalation bookkeeping against a real SQLite file, with literal mails (no servers)."""
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from agent.adapters.config import load
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.classify import Kind
 from agent.core.effects import t1_sent_at

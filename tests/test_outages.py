@@ -1,11 +1,11 @@
 """Servers that go away and come back, while `escalation-agent run` keeps going."""
 
-import sqlite3
 import tempfile
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from agent.adapters.sqlite import sqlite3
 from support import LOCAL, T2_ADDR, USERS, AgentProcess, query, send, sent_to, t1, to, wait_until, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
 

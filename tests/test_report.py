@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import re
-import sqlite3
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.adapters.records import Records
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.cli import audit_export, charts, cli, review
 from agent.core.errors import StoreError

@@ -1,6 +1,6 @@
 """Passwords never reach the log, the database or an error message."""
 
-import sqlite3
+import sqlite3  # iterdump, which pysqlite3 lacks: read after the agent stopped
 
 from support import LOCAL, T2_ADDR, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import SmtpRelay

@@ -3,7 +3,6 @@
 drill incidents climbing the drill's ladder, out of the metrics."""
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from agent.adapters import selfwatch
 from agent.adapters.config import load
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.cli.health import agent_health, health_lines
 from agent.core import compose, items, notices

@@ -105,7 +105,11 @@ def test_stop_resolves_and_nothing_is_sent(servers, tmp_path):
         [answer] = wait_answers(relay)
         time.sleep(5)
     assert sent_to(relay, T2_ADDR) == []
-    assert "The incident is resolved" in text(answer)
+    said = text(answer)
+    assert (
+        "Done: #stop (support called back, fixed by their rollback). The incident is resolved: no tier is sent." in said
+    )
+    assert said.count("The incident is resolved") == 1  # said once, not twice
     assert query(db, "SELECT note FROM incidents") == [
         ("#stop (support called back, fixed by their rollback) by bob@partner.test",)
     ]
@@ -151,8 +155,10 @@ def test_status_tells_state_tier_next_deadline_and_last_events(servers, tmp_path
         send(relay, command(incident, "#status"))
         [answer] = wait_answers(relay)
     body = text(answer)
-    assert "awaiting_response, highest tier contacted T1; T2 due" in body and "Last events:" in body
-    assert "incident_opened" in body
+    assert "awaiting the vendor's response; the highest tier contacted is T1. T2 due" in body
+    assert "What happened last:" in body and "T1 seen from alice@partner.test" in body
+    assert "Your mail:" in body and "#status" in body.split("Your mail:")[1].split("The incident's T1:")[0]
+    assert answer["In-Reply-To"] != incident["Message-ID"]  # the answer replies to the command, not to the T1
     assert state(db) == "awaiting_response"
 
 

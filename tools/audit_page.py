@@ -8,7 +8,6 @@ it with datasette/metadata.json on 127.0.0.1 only, and is stopped by its own pro
 """
 
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from agent.adapters.sqlite import sqlite3
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO)]

@@ -44,13 +44,15 @@ def connect(config: ImapConfig) -> imapclient.IMAPClient:
         )
     except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
         step = "connecting with TLS" if config.security == "ssl" else "connecting"
-        raise MailboxError(f"{where}: {step} failed ({one_line(getattr(e, 'strerror', None) or e)})") from None
+        detail = one_line(getattr(e, "strerror", None) or e)
+        raise MailboxError(_tls_advice(e, config) or f"{where}: {step} failed ({detail})") from None
     try:
         if config.security == "starttls":
             try:
                 client.starttls(context)
             except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
-                raise MailboxError(f"{where}: STARTTLS failed ({one_line(e) or type(e).__name__})") from None
+                detail = one_line(e) or type(e).__name__
+                raise MailboxError(_tls_advice(e, config) or f"{where}: STARTTLS failed ({detail})") from None
         if config.auth == "xoauth2":  # a fresh token on every connect: they live about an hour
             client.oauth2_login(config.username, oauth2.fetch_token(config.oauth2_token_command, "IMAP"))
         else:
@@ -60,6 +62,11 @@ def connect(config: ImapConfig) -> imapclient.IMAPClient:
         raise
     client.normalise_times = False  # else INTERNALDATE comes back as naive local time
     return client
+
+
+def _tls_advice(e: BaseException, config: ImapConfig) -> str | None:
+    advice = tls.explain(e, "imap", config.host, config.port, config.security, config.ca_file)
+    return f"{advice} [{one_line(e) or type(e).__name__}]" if advice else None
 
 
 class Mailbox:
@@ -113,12 +120,9 @@ class Mailbox:
 
         def examine_all(client):
             lines = [f"{f}: {self._examine(client, f)[b'EXISTS']} messages" for f in self.config.folders]
-            idle = (
-                "offered: replies are seen within a second"
-                if client.has_capability("IDLE")
-                else ("not offered: replies are seen at the next poll")
-            )
-            return [*lines, f"IDLE {idle}"]
+            # Offered is not proof that it announces new mail (stock Cyrus without idled never does): what the
+            # running agent saw of it is in the audit log, and `check` says that below this line.
+            return [*lines, f"IDLE {'offered' if client.has_capability('IDLE') else 'not offered'}"]
 
         return self._call("examining the folders", examine_all)
 

@@ -1,12 +1,12 @@
 """The state database opened read-only, for the auditors' report and export: it never writes, never migrates, and
 reads every table of a period in a few queries, whatever the number of incidents."""
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from agent.adapters.sqlite import sqlite3
 from agent.core.errors import StoreError
 from agent.core.times import iso
 
@@ -65,13 +65,10 @@ class Records:
             self.db.execute("COMMIT")
 
     def _rows(self, sql: str, *params) -> list[dict]:
-        # Dicts from the cursor's description, not a row factory: a borrowed connection (Datasette's, from pysqlite3)
-        # keeps its own, and sqlite3.Row refuses another module's cursor.
+        # Dicts from the cursor's description, not a row factory: a borrowed connection (Datasette's) keeps its own.
         try:
             cursor = self.db.execute(sql, params)
-        except Exception as e:  # sqlite3's or pysqlite3's OperationalError: an older schema, a damaged file
-            if type(e).__name__ != "OperationalError":
-                raise
+        except sqlite3.OperationalError as e:  # an older schema (no such column), a damaged file
             raise StoreError(f"cannot read {self.path}: {e} (start the agent once to upgrade its schema)") from None
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

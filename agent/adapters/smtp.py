@@ -29,11 +29,20 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
             server.auth("XOAUTH2", lambda challenge=None: oauth2.xoauth2(user, token))
         elif config.username:
             assert config.password is not None  # and a password with a username and auth = password
+            if not server.has_extn("auth") and config.security == "none" and server.has_extn("starttls"):
+                raise TlsAdvice(
+                    f"[smtp] security = none, but SMTP server {config.host}:{config.port} offers a login only over "
+                    f"TLS; set security = starttls (usually port {tls.PORTS['smtp']['starttls']})"
+                )
             server.login(config.username, config.password)
     except BaseException:
         server.close()
         raise
     return server
+
+
+class TlsAdvice(smtplib.SMTPException):
+    """A failure that a TLS setting explains, said in config.ini's words."""
 
 
 class Smtp:
@@ -73,6 +82,8 @@ class Smtp:
             return self.factory(self.config)
         except AgentError as e:  # the OAuth2 token command failed
             raise TransientSendError(str(e)) from None
+        except TlsAdvice as e:
+            raise TransientSendError(str(e)) from None
         except smtplib.SMTPAuthenticationError as e:
             raise TransientSendError(
                 f"{self.where} refused the login for {self.config.username} ({e.smtp_code})"
@@ -80,6 +91,10 @@ class Smtp:
         except smtplib.SMTPResponseException as e:
             raise TransientSendError(f"{self.where} answered {e.smtp_code} on connect") from None
         except (smtplib.SMTPException, OSError) as e:
+            c = self.config
+            advice = tls.explain(e, "smtp", c.host, c.port, c.security, c.ca_file)
+            if advice:
+                raise TransientSendError(f"{advice} [{_why(e)}]") from None
             raise TransientSendError(f"cannot reach {self.where} ({_why(e)})") from None
 
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from agent.adapters.schema import migrations
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.threads import MessageRows
 from agent.core.effects import NewIncident
 from agent.core.errors import StoreError, UnknownIncident
@@ -197,10 +197,17 @@ class Store(MessageRows):
             return list(self.db.query(f"SELECT * FROM incidents WHERE 1{real} ORDER BY id"))
         return list(
             self.db.query(
-                f"SELECT * FROM incidents WHERE (state = ? OR state_changed_at >= ?){real} ORDER BY id",
-                [str(State.AWAITING_RESPONSE), iso(now - recent)],
+                # a T1 recorded stale (too old when first seen) changed nothing a person must act on: a first start
+                # over years of mail records hundreds of them "now"
+                f"SELECT * FROM incidents WHERE (state = ? OR (state_changed_at >= ? AND state != ?)){real} "
+                "ORDER BY id",
+                [str(State.AWAITING_RESPONSE), iso(now - recent), str(State.STALE)],
             )
         )
+
+    def stale_count(self) -> int:
+        [(n,)] = self.db.execute("SELECT count(*) FROM incidents WHERE state = ?", [str(State.STALE)]).fetchall()
+        return int(n)
 
     # -- the outbox: escalations (one per tier) and notices (one per kind) ------------------------
     def escalation_rows(self, incident_id: int) -> list[dict]:

@@ -3,21 +3,20 @@
 import functools
 import json
 import logging
-import os
 import signal
-import sys
 import threading
 
 import click
 
 from agent.adapters import config as config_mod
+from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.cli import auditing, report
+from agent.cli import auditing, logs, report
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
-from agent.core.commands import Command, Verb, read_command
+from agent.core.commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
@@ -36,16 +35,6 @@ def _errors_as_sentences(fn):
             raise click.ClickException(str(e)) from None
 
     return wrapper
-
-
-def _setup_logging(level: str) -> None:
-    # Under systemd the journal stamps each line itself.
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr)
-    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns on every MIME part it skips
-    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # a line per detector for every bounce
 
 
 class _Context:
@@ -87,7 +76,7 @@ def run(obj):
     for sig in (signal.SIGTERM, signal.SIGINT):  # first: a stop during start-up is a clean stop too
         signal.signal(sig, lambda *_: stop.set())
     cfg = obj.config
-    _setup_logging(cfg.agent.log_level)
+    logs.setup(cfg.agent.log_level)
     for warning in cfg.warnings:
         logging.getLogger("agent").warning("%s", warning)
     store = obj.store()
@@ -118,7 +107,7 @@ def run(obj):
 def poll(obj):
     """Run one full cycle (sync, decide, send what is due), then exit."""
     cfg = obj.config
-    _setup_logging(cfg.agent.log_level)
+    logs.setup(cfg.agent.log_level)
     store = obj.store()
     agent = Agent(cfg, store)
     lock = DatabaseLock(cfg.agent.database)
@@ -143,13 +132,15 @@ def poll(obj):
 @click.pass_obj
 @_errors_as_sentences
 def status(obj, as_json, everything, drills, agent_only):
-    """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health."""
+    """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health.
+    T1s recorded stale (already older than max_incident_age when first seen) only with --all."""
     cfg = obj.config
     store = obj.store()
     now = utcnow()
     try:
         rows = [] if agent_only else report.status_rows(store, cfg, now, everything=everything, drills=drills)
         well = health_mod.agent_health(store, cfg, now)
+        stale = 0 if everything else store.stale_count()
     finally:
         store.close()
     if agent_only:
@@ -158,6 +149,8 @@ def status(obj, as_json, everything, drills, agent_only):
         click.echo(json.dumps(rows, indent=2))  # the contract: an array of incidents, nothing else
     else:
         click.echo(report.status_table(rows, now))
+        if stale:
+            click.echo(f"({stale} older T1s, seen after max_incident_age and never escalated: status --all lists them)")
         click.echo(health_mod.health_lines(well, now)[0])
 
 
@@ -168,7 +161,7 @@ def status(obj, as_json, everything, drills, agent_only):
 def drill(obj, slack):
     """A synthetic incident through the [drill] ladder, end to end; exit 0 only when every step passed."""
     cfg = obj.config
-    _setup_logging("warning")
+    logs.setup("warning")
     store = obj.store()
     try:
         failed = drill_mod.Drill(cfg, store, click.echo, config_mod.parse_duration(slack, "--slack")).run()
@@ -298,10 +291,10 @@ def _steer(obj, incident_id: int, command: Command) -> None:
 @_errors_as_sentences
 def hold(obj, incident_id, duration, note):
     """Hold the next escalation for DURATION (30m, 2h; at most 24h): the twin of the mail command #hold."""
-    said = read_command(f"#hold {duration} {note}")
-    if not isinstance(said, Command):
-        raise click.ClickException(said.why if said else "give a duration, e.g. 30m or 2h")
-    _steer(obj, incident_id, said)
+    hold_for, problem = hold_duration(duration)
+    if hold_for is None:
+        raise click.ClickException(f"DURATION {problem}: give e.g. 30m or 2h, at most 24h (hold {incident_id} 30m)")
+    _steer(obj, incident_id, Command(Verb.HOLD, " ".join(note.split())[:500], hold_for))
 
 
 @cli.command()
@@ -334,11 +327,16 @@ def check(obj):
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
     store = obj.store()
-    store.close()
-    click.echo(f"database {cfg.agent.database}: ok")
+    try:
+        push = selfwatch.last_event(store, ("idle_announced", "idle_silent"))
+    finally:
+        store.close()
+    click.echo(f"database {cfg.agent.database}: ok, {sqlite.describe()}")
     mailbox = Mailbox(cfg.imap)
     try:
         for line in mailbox.check():
+            if line.startswith("IDLE"):
+                line = health_mod.idle_line(line, push, cfg)
             click.echo(f"IMAP {cfg.imap.host}:{cfg.imap.port} {line}")
     finally:
         mailbox.close()

@@ -1,7 +1,7 @@
 """What `status` and `show` print: rows built from the store, as JSON-ready dicts and as text."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agent.adapters.store import Store
 from agent.core import items
@@ -67,7 +67,8 @@ def status_table(rows: list[dict], now: datetime) -> str:
     for r in rows:
         nxt = f"{r['next_tier']} due {when(from_iso(r['next_deadline']), now)}" if r["next_deadline"] else "-"
         if r.get("hold_until"):
-            nxt = f"{r['next_tier']} on hold until {when(from_iso(r['hold_until']), now)}"
+            until = from_iso(r["hold_until"])
+            nxt = f"{r['next_tier']} on hold until {until.astimezone(UTC):%H:%M} GMT ({when(until, now)})"
         table.append((str(r["id"]), r["state"], Tier(r["tier"]).label, nxt, r["subject"][:60]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join(

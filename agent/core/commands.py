@@ -87,9 +87,21 @@ def read_command(text: str) -> Command | Malformed | None:
     if verb != Verb.HOLD:
         return Command(verb, rest[:500])
     duration_text, _, note = rest.partition(" ")
-    hold_for = parse_duration(duration_text)
-    if hold_for is None or hold_for <= timedelta(0):
-        return Malformed(lines[0][:200], "#hold needs a duration first, e.g. #hold 30m or #hold 2h")
-    if hold_for > MAX_HOLD:
-        return Malformed(lines[0][:200], "#hold is at most 24h")
+    hold_for, problem = hold_duration(duration_text)
+    if hold_for is None:
+        return Malformed(
+            lines[0][:200], f"#hold needs a duration first: {problem}; e.g. #hold 30m or #hold 2h, at most 24h"
+        )
     return Command(verb, note[:500], hold_for)
+
+
+def hold_duration(text: str) -> tuple[timedelta | None, str]:
+    """How long a hold lasts, or None and what is wrong (the mail command and the CLI each add their syntax)."""
+    hold_for = parse_duration(text) if text else None
+    if not text:
+        return None, "none was given"
+    if hold_for is None or hold_for <= timedelta(0):
+        return None, f"{text[:40]!r} is not a duration"
+    if hold_for > MAX_HOLD:
+        return None, f"{text[:40]} is longer than 24h"
+    return hold_for, ""

@@ -41,6 +41,17 @@ class Original:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """The mail a notice answers (an engineer's command): it is quoted as "Your mail", and the answer is its reply."""
+
+    message_id: str
+    sender: str
+    subject: str
+    sent_at: datetime | None
+    line: str  # the command as its sender wrote it
+
+
+@dataclass(frozen=True)
 class Step:
     """A rung already climbed: which tier, to which address, when."""
 
@@ -279,14 +290,31 @@ def notice(
     from_address: str,
     message_id: str,
     now: datetime,
+    answering: Answered | None = None,
 ) -> EmailMessage:
     """A mail to the partner's own people about their incident (never to the vendor), in its thread. `body` is
-    the notice's words as notices.py writes them (read by page.blocks); the T1's header block follows them."""
+    the notice's words as notices.py writes them (read by page.blocks); the T1's header block follows them. The
+    answer to a command replies to the command's mail and quotes that as "Your mail", the T1 below it."""
     title = f"{subject}: {original.subject or '(no subject)'}"
     thread = original.references + (original.message_id,)
-    msg = envelope(f"[escalation-agent] {title}", to, cc, from_address, message_id, now, thread, original.message_id)
-    blocks = (*page.blocks(body), Heading("Your mail:"), Quote(t1_head(original)))
+    parent = original.message_id
+    quoted_mails: tuple[Heading | Quote, ...] = (Heading("Your mail:"), Quote(t1_head(original)))
+    if answering is not None:
+        thread, parent = thread + (answering.message_id,), answering.message_id
+        quoted_mails = (Heading("Your mail:"), Quote(_answered_head(answering)), Heading("The incident's T1:"))
+        quoted_mails += (Quote(t1_head(original)),)
+    msg = envelope(f"[escalation-agent] {title}", to, cc, from_address, message_id, now, thread, parent)
+    blocks = (*page.blocks(body), *quoted_mails)
     return write(msg, Page(one_line(title[:1].upper() + title[1:]), blocks, SIGNATURE))
+
+
+def _answered_head(answered: Answered) -> tuple[tuple[str, str], ...]:
+    return (
+        ("From", one_line(answered.sender)),
+        ("Sent", gmt(answered.sent_at) if answered.sent_at else "(no date)"),
+        ("Subject", one_line(answered.subject)),
+        ("Command", one_line(answered.line)[:200]),
+    )
 
 
 def alarm(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification
+from agent.core.compose import Answered
 from agent.core.mail import Mail, normalise_subject
 from agent.core.policy import State, Steering
 from agent.core.sop import Tier
@@ -115,6 +116,7 @@ class Notify:
     body: str
     reason: str
     to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
+    answering: Answered | None = None  # the command mail it answers, quoted and replied to
 
 
 @dataclass(frozen=True)

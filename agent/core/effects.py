@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from agent.core import items, notices, routing, sop, steering
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, case_ids
-from agent.core.commands import Command, Malformed
+from agent.core.commands import Command, Malformed, new_text_lines
+from agent.core.compose import Answered
 from agent.core.domains import looks_like
 from agent.core.effect import (
     Arrival,
@@ -99,11 +100,14 @@ def command(
         done = steering.refused(said, mail.sender)
     else:
         done = steering.steer(incident, said, mail.sender, policy, now, recent)
+    line = said.line if isinstance(said, Malformed) else next(iter(new_text_lines(mail.text)), f"#{said.verb}")
+    answering = Answered(mail.message_id, mail.sender, mail.subject, mail.date, line)
     out: list[Effect] = []
     for effect in done:
         if isinstance(effect, steering.Reply):
             subject, body = notices.command_reply(effect.subject, effect.body)
-            out.append(Notify(f"reply {mail.message_id}", subject, body, "the answer to a command", (effect.to,)))
+            reason = "the answer to a command"
+            out.append(Notify(f"reply {mail.message_id}", subject, body, reason, (effect.to,), answering))
         else:
             out.append(effect)
     return out

@@ -58,12 +58,12 @@ def steer(
         after = replace(incident, state=State.AWAITING_RESPONSE, steering=steering)
     next_step = what_next(decide(after, policy, now), after)
     if verb == Verb.STATUS:
-        next_step = f"{incident.state}, highest tier contacted {incident.tier.label}; {next_step}"
+        next_step = f"{STATE_WORDS[incident.state]}; the highest tier contacted is {incident.tier.label}. {next_step}"
     out.append(Event("command", f"{said} from {by}", next_step))
     title = "status" if verb == Verb.STATUS else f"#{verb} done"
     told = f"{_done(verb, said)} {next_step}."
     if verb == Verb.STATUS and recent:
-        told += "\n\nLast events:\n" + "\n".join(f"- {line}" for line in recent)
+        told += "\n\nWhat happened last:\n" + "\n".join(f"- {line}" for line in recent)
     return out + [Reply(by, title, told)]
 
 
@@ -75,10 +75,19 @@ def refused(malformed: Malformed, by: str) -> list[SteerEffect]:
     ]
 
 
+STATE_WORDS = {
+    State.AWAITING_RESPONSE: "awaiting the vendor's response",
+    State.RESPONDED: "answered by the vendor",
+    State.RESOLVED: "resolved",
+    State.MISROUTED: "not for the urgent line",
+    State.STALE: "older than max_incident_age when first seen, never escalated",
+}
+
+
 def what_next(d: Decision, incident: Incident) -> str:
     """The next step in one sentence, for the reply and the audit log."""
     if incident.state != State.AWAITING_RESPONSE:
-        return f"The incident is {incident.state}: no tier is sent"
+        return f"The incident is {STATE_WORDS[incident.state]}: no tier is sent"
     if d.reason == Reason.FAILED:
         return "A tier was rejected for good by the mail server: escalate by hand"
     if d.due_at is None:
@@ -120,9 +129,9 @@ def _span(command: Command) -> str:
 
 def _done(verb: Verb, said: str) -> str:
     return {
-        Verb.STOP: f"Done: {said}. The incident is resolved.",
+        Verb.STOP: f"Done: {said}.",  # what_next says it is resolved
         Verb.HOLD: f"Done: {said}.",
         Verb.ESCALATE: f"Done: {said}.",
         Verb.RESUME: f"Done: {said}. The incident is open again.",
-        Verb.STATUS: "Where it stands:",
+        Verb.STATUS: "The incident is",
     }[verb]

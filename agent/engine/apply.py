@@ -74,7 +74,16 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
         outbox.notify(
-            store, config, incident_id, effect.kind, effect.subject, effect.body, now, effect.reason, effect.to
+            store,
+            config,
+            incident_id,
+            effect.kind,
+            effect.subject,
+            effect.body,
+            now,
+            effect.reason,
+            effect.to,
+            effect.answering,
         )
     elif isinstance(effect, Steer):
         store.set_steering(incident_id, effect.steering)

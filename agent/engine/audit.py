@@ -1,10 +1,10 @@
 """Trust in the audit trail: the events' hash chain, SQLite's integrity check, consistent backups."""
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.adapters.records import Records
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store, chain_hash
 from agent.core.errors import StoreError
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core import bounce
+from agent.core import bounce, history
 from agent.core.classify import (
     Classification,
     Kind,
@@ -22,7 +22,7 @@ from agent.core.folder import Fetched
 from agent.core.forwards import forwarded
 from agent.core.mail import Mail, in_domains, normalise_subject, parse
 from agent.core.settings import Config, EscalationConfig
-from agent.core.times import from_iso, gmt, iso
+from agent.core.times import from_iso, iso
 from agent.core.trust import authentication_results, verify_sender
 from agent.engine.apply import apply
 
@@ -117,12 +117,10 @@ def _forwarded_answer(
 
 
 def _recent(store: Store, c: Classification) -> tuple[str, ...]:
-    """The incident's last audit events, for the answer to #status."""
+    """What happened last to the incident, in words for people: the answer to #status."""
     if c.incident_id is None:
         return ()
-    return tuple(
-        f"{gmt(from_iso(e['at']))}: {e['kind']}, {e['detail']}"[:160] for e in store.events(c.incident_id)[-5:]
-    )
+    return history.recent((from_iso(e["at"]), e["kind"], e["detail"]) for e in store.events(c.incident_id))
 
 
 def _with_body(mail: Mail, fetched: Fetched) -> Mail:

@@ -3,11 +3,11 @@ IMAP IDLE announces mail; it backs off while a server is in trouble, and stops o
 
 import logging
 import random
-import sqlite3
 import threading
 
 import schedule
 
+from agent.adapters.sqlite import sqlite3
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
 from agent.engine.service import Agent, CycleReport
@@ -21,6 +21,7 @@ class Loop:
     def __init__(self, agent: Agent):
         self.agent = agent
         self._idle: bool | None = None  # does the server offer IDLE? None: not asked yet
+        self._push_seen = False  # has IDLE announced new mail since this process started?
 
     def pause(self) -> float:
         """Seconds until the next poll: poll_interval, or a jittered backoff while a server is in trouble."""
@@ -80,6 +81,9 @@ class Loop:
             woken = self._wait(max(wait, 0.01), stop)
             if woken:
                 next_poll = 0  # the server announced new mail: a cycle now
+                if not self._push_seen:
+                    self._push_seen = True
+                    self._say_idle_pushes()
         systemd.notify("STOPPING=1")
         log.info("stopped")
 
@@ -110,6 +114,11 @@ class Loop:
         )
         log.warning("%s", text)
         self.agent.store.event(self.agent.clock(), "idle_silent", text, None, "IDLE accepted but never announcing mail")
+
+    def _say_idle_pushes(self) -> None:
+        """Once a run: `check` tells from it that replies are seen as they arrive, not only at the next poll."""
+        text = "the IMAP server's IDLE announced new mail: replies are seen as they arrive"
+        self.agent.store.event(self.agent.clock(), "idle_announced", text, None, "IDLE woke the loop")
 
     def _idle_available(self) -> bool:
         if not self.agent.config.imap.idle:

@@ -3,7 +3,6 @@
 import logging
 import math
 import os
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from agent.adapters.sqlite import sqlite3
 from agent.core.policy import State, Status
 
 log = logging.getLogger("agent.metrics")

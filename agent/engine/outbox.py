@@ -134,6 +134,7 @@ def notify(
     now: datetime,
     reason: str,
     to: tuple[str, ...] = (),
+    answering: compose.Answered | None = None,
 ) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
     is for (an engineer's command is answered to its sender alone); else the incident's own people."""
@@ -147,7 +148,15 @@ def notify(
         return None
     message_id = compose.new_message_id(config.smtp.from_address)
     msg = compose.notice(
-        original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
+        original,
+        subject,
+        body,
+        to=to,
+        cc=cc,
+        from_address=config.smtp.from_address,
+        message_id=message_id,
+        now=now,
+        answering=answering,
     )
     with store.transaction():
         row_id = store.add_outbox(

@@ -8,13 +8,13 @@ their deadlines while it is read, and the cycle's check-then-act re-read takes i
 """
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.adapters.imap import CHUNK, FolderSync, Mailbox
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import why
 from agent.core.folder import Fetched, FolderState, split_known, whole_after

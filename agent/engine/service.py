@@ -1,7 +1,6 @@
 """The shell around the pure core: one cycle (sync, decide, check, send), and the loop that repeats it."""
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from datetime import datetime
 from agent.adapters import selfwatch
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
+from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import AgentError, MailboxError, why
 from agent.core.policy import Outgoing, Status
