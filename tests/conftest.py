@@ -5,19 +5,6 @@ from tools import localmail
 from tools.localmail import Dovecot, SmtpRelay
 
 TIERS = ("unit", "integration", "e2e")
-# Modules whose tests run `escalation-agent` as a process against the real servers.
-E2E_MODULES = {
-    "test_end_to_end",
-    "test_procedure",
-    "test_outages",
-    "test_chaos",
-    "test_bench",
-    "test_secrets",
-    "test_service_ops",
-    "test_audit",
-    "test_commands",
-    "test_oauth2",
-}
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 
 
@@ -27,9 +14,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if any(item.get_closest_marker(t) for t in TIERS):
             continue
-        if item.module.__name__ in E2E_MODULES:
-            item.add_marker(pytest.mark.e2e)
-        elif SERVER_FIXTURES & set(item.fixturenames):
+        if SERVER_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)

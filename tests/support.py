@@ -7,12 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from agent.adapters.sqlite import sqlite3
+from agent.core.settings import EscalationConfig
 
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"
@@ -23,6 +24,18 @@ SUPPORT = "support@vendor.test"
 USERS = {"watch": "watch-pw", "alice": "alice-pw"}
 LOCAL = {WATCHED: "watch", ALICE: "alice", BOB: "alice"}
 REPO = Path(__file__).resolve().parent.parent
+
+
+# The escalation rules of the unit tests of the core (classify, effects, automatic mail, hostile mail).
+RULES = EscalationConfig(
+    t1_address=T1_ADDR,
+    t2_address=T2_ADDR,
+    t3_address=T3_ADDR,
+    t2_after=timedelta(minutes=30),
+    t3_after=timedelta(minutes=30),
+    responder_domains=("vendor.test",),
+    internal_domains=("partner.test",),
+)
 
 
 # A config.ini for tests that need no server (ingest, config and store against SQLite alone). It ends in

@@ -1,7 +1,11 @@
 """The audit trail: append-only, hash-chained, verifiable, backed up consistently."""
 
+import pytest
+
 from agent.adapters.sqlite import sqlite3
 from support import T2_ADDR, AgentProcess, agent_command, query, send, t1, to, wait_until, write_config
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 
 def incident_with_t2(servers, tmp_path):

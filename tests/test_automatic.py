@@ -6,25 +6,15 @@ each format. Each rule is also tested alone, so that the reason names the rule t
 
 import base64
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from agent.core.classify import Kind, Thread, Via, classify
 from agent.core.mail import parse
-from agent.core.settings import EscalationConfig
+from support import RULES
 
 CORPUS = Path(__file__).parent / "corpus" / "field"
-RULES = EscalationConfig(
-    t1_address="urgent@vendor.test",
-    t2_address="t2@vendor.test",
-    t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30),
-    t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",),
-    internal_domains=("partner.test",),
-)
 AGENT = "agent@partner.test"
 EXCHANGE_LOOP = "Exchange rules agent (X-Auto-Response-Suppress with X-MS-Exchange-Inbox-Rules-Loop)"
 EXCHANGE_SOURCE = "Exchange rules agent (X-Auto-Response-Suppress with X-MS-Exchange-Generated-Message-Source)"

@@ -5,7 +5,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from support import REPO
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 KEYS = (
     "ingest_ratio",

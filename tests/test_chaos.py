@@ -1,6 +1,10 @@
 """The short version of the chaos run (tests/chaos.py; the long one is in docs/reliability.md)."""
 
+import pytest
+
 import chaos
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 
 def test_sigkill_at_random_moments_misses_nothing_and_duplicates_nothing(tmp_path):

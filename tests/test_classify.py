@@ -3,18 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 from agent.core.classify import Candidate, Kind, Thread, Via, classify, find_thread
 from agent.core.mail import parse
-from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
+from support import RULES
 
-RULES = EscalationConfig(
-    t1_address="urgent@vendor.test",
-    t2_address="t2@vendor.test",
-    t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30),
-    t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",),
-    internal_domains=("partner.test",),
-)
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)

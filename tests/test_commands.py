@@ -1,6 +1,10 @@
 """The commands a user types, as processes, against real servers."""
 
+import pytest
+
 from support import T2_ADDR, agent_command, send, status_json, t1, write_config
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 
 def test_check_reaches_both_servers_and_says_so(servers, tmp_path):

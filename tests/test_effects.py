@@ -21,20 +21,12 @@ from agent.core.effects import (
 )
 from agent.core.mail import parse
 from agent.core.policy import Escalation, Incident, State, Status
-from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
+from agent.core.settings import AgentConfig, Config, ImapConfig, SmtpConfig
 from agent.core.sop import Tier
+from support import RULES as SHARED_RULES
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
-RULES = EscalationConfig(
-    t1_address="urgent@vendor.test",
-    t2_address="t2@vendor.test",
-    t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30),
-    t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",),
-    internal_domains=("partner.test",),
-    operations=(("US", "ops-us@vendor.test"), ("DE", "ops-de@vendor.test")),
-)
+RULES = replace(SHARED_RULES, operations=(("US", "ops-us@vendor.test"), ("DE", "ops-de@vendor.test")))
 SETTINGS = Config(
     path=Path("config.ini"),
     imap=ImapConfig("127.0.0.1", 143, "none", "watch", "pw", ("INBOX",), "watch@partner.test", 10.0, None),

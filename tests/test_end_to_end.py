@@ -3,6 +3,8 @@
 import time
 from email.utils import parsedate_to_datetime
 
+import pytest
+
 from support import (
     ALICE,
     BOB,
@@ -22,6 +24,8 @@ from support import (
     wait_until,
     write_config,
 )
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 WINDOW = 3  # seconds: t2_after and t3_after
 POLL = 1

@@ -20,6 +20,8 @@ from functools import lru_cache
 import mailparser
 import pytest
 
+from support import RULES
+
 # Hypothesis caches what it learns under .hypothesis/ in the working directory, even with database=None: keep
 # the repository clean (an explicit HYPOTHESIS_STORAGE_DIRECTORY wins).
 os.environ.setdefault(
@@ -35,18 +37,8 @@ from agent.core.compose import Original, Step, escalation, escalation_cc, subjec
 from agent.core.header_cut import MAX_ADDRESSES
 from agent.core.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
 from agent.core.mail import Mail, bounded, clean, parse
-from agent.core.settings import EscalationConfig
 from agent.core.sop import Tier
 
-RULES = EscalationConfig(
-    t1_address="urgent@vendor.test",
-    t2_address="t2@vendor.test",
-    t3_address="t3@vendor.test",
-    t2_after=timedelta(minutes=30),
-    t3_after=timedelta(minutes=30),
-    responder_domains=("vendor.test",),
-    internal_domains=("partner.test",),
-)
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)

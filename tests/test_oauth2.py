@@ -10,6 +10,8 @@ import pytest
 from support import LOCAL, T2_ADDR, USERS, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
 
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
+
 GOOD = "ya29.good-token"
 
 

@@ -5,9 +5,13 @@ import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import pytest
+
 from agent.adapters.sqlite import sqlite3
 from support import LOCAL, T2_ADDR, USERS, AgentProcess, query, send, sent_to, t1, to, wait_until, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 
 def test_imap_down_at_the_deadline_escalates_after_the_grace_and_says_so(tmp_path):

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+import pytest
+
 from support import (
     AGENT,
     ALICE,
@@ -30,6 +32,8 @@ from support import (
     wait_until,
     write_config,
 )
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 CORPUS = Path(__file__).parent / "corpus"
 

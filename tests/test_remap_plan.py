@@ -109,6 +109,6 @@ def test_tick_is_what_the_sync_feeds_the_watchdog_with(monkeypatch):
     pings: list[str] = []
     monkeypatch.setattr("agent.engine.service.systemd.notify", lambda *s: pings.extend(s) or True)
     agent = Agent.__new__(Agent)
-    agent._ping_every, agent._next_ping = 0.0001, 0.0
+    agent.ping_every, agent._next_ping = 0.0001, 0.0
     Progress("x", 10, agent.tick).advance(5)
     assert pings == ["WATCHDOG=1"]

@@ -2,8 +2,12 @@
 
 import sqlite3  # iterdump, which pysqlite3 lacks: read after the agent stopped
 
+import pytest
+
 from support import LOCAL, T2_ADDR, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import SmtpRelay
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 IMAP_SECRET = "watch-pw"  # the test Dovecot's password for the watched mailbox
 SMTP_SECRET = "Sm7p-s3cret-Zq"

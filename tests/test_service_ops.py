@@ -5,8 +5,12 @@ import socket
 import time
 import urllib.request
 
+import pytest
+
 from support import T2_ADDR, AgentProcess, agent_command, send, t1, to, write_config
 from tools.localmail import free_port
+
+pytestmark = pytest.mark.e2e  # escalation-agent runs as a process against the real servers
 
 
 def test_run_tells_systemd_ready_after_the_first_sync_feeds_the_watchdog_and_says_stopping(servers, tmp_path):

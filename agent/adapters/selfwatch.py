@@ -34,7 +34,8 @@ def last_good_read(store: Store, folders: tuple[str, ...]) -> datetime | None:
 
 def open_blind(store: Store) -> dict | None:
     """The alarm of an outage not over yet: a blind alarm, not cancelled, with no all-clear for its outage."""
-    rows = store._rows(
+    rows = _rows(
+        store,
         "SELECT * FROM alarms a WHERE kind = 'blind' AND status != ? AND NOT EXISTS "
         "(SELECT 1 FROM alarms s WHERE s.kind = 'sight' AND s.outage = a.outage) ORDER BY id DESC LIMIT 1",
         str(Status.CANCELLED),
@@ -49,7 +50,8 @@ def has_alarm(store: Store, kind: str, outage: datetime) -> bool:
 
 def unconfirmed_alarms(store: Store) -> list[dict]:
     """Alarms the server accepted whose CC copy has not been seen yet."""
-    return store._rows(
+    return _rows(
+        store,
         "SELECT id, message_id, sent_at FROM alarms WHERE status = ? AND confirmed_at IS NULL ORDER BY id",
         str(Status.SENT),
     )
@@ -58,7 +60,8 @@ def unconfirmed_alarms(store: Store) -> list[dict]:
 def last_event(store: Store, kinds: tuple[str, ...]) -> dict | None:
     """The newest audit event of these kinds about no incident (the agent's own)."""
     marks = ",".join("?" * len(kinds))
-    rows = store._rows(
+    rows = _rows(
+        store,
         f"SELECT at, kind, detail, reason FROM events WHERE incident_id IS NULL AND kind IN ({marks}) "
         "ORDER BY id DESC LIMIT 1",
         *kinds,
@@ -81,5 +84,9 @@ def last_incident_id(store: Store) -> int:
 
 
 def incident_by_t1(store: Store, message_id: str) -> dict | None:
-    rows = store._rows("SELECT id, state, drill, t1_sent_at FROM incidents WHERE t1_message_id = ?", message_id)
+    rows = _rows(store, "SELECT id, state, drill, t1_sent_at FROM incidents WHERE t1_message_id = ?", message_id)
     return rows[0] if rows else None
+
+
+def _rows(store: Store, sql: str, *args: object) -> list[dict]:
+    return list(store.db.query(sql, list(args)))

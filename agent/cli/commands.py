@@ -20,7 +20,7 @@ from agent.core.commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
-from agent.engine import ladder, metrics
+from agent.engine import ladder, loop, metrics
 from agent.engine.clock import utcnow
 from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent
@@ -92,7 +92,7 @@ def run(obj):
                 f"[agent] metrics_port: cannot listen on 127.0.0.1:{cfg.agent.metrics_port} ({e.strerror})"
             ) from None
     try:
-        agent.run(stop)
+        loop.serve(agent, stop)
     finally:
         if server is not None:
             server.shutdown()

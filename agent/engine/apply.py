@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import assert_never
 
 from agent.adapters.store import Store
 from agent.core.effects import (
@@ -93,6 +94,10 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         store.event(now, effect.kind, effect.detail, incident_id, effect.reason)
         if effect.once:  # worth an operator's eye, and said only once
             log.warning("incident=%s %s (%s)", incident_id, effect.detail, effect.reason)
+    elif isinstance(effect, Open):
+        raise AgentError("an Open is applied by apply() itself")  # a bug, not bad mail
+    else:  # mypy fails here when an Effect has no branch above: none may vanish unapplied
+        assert_never(effect)
 
 
 def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> None:

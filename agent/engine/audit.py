@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.adapters import upkeep
 from agent.adapters.records import Records
-from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store, chain_hash
-from agent.core.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -30,43 +29,24 @@ class Verdict:
         return f"audit log intact: {self.events} events chained{extra}, head {self.head}; integrity_check ok"
 
 
-def integrity(store: Store | Records) -> str:
-    rows = [tuple(r) for r in store.db.execute("PRAGMA integrity_check").fetchall()]
-    return "ok" if rows == [("ok",)] else "; ".join(r[0] for r in rows[:3])
-
-
 def verify(store: Store | Records) -> Verdict:
     """Recompute every event's hash from its fields and the previous hash, in id order. A read-only `Records` will
     do: the auditors' report and export verify what they hand out."""
     checked = unchained = 0
     prev = None
-    cursor = store.db.execute(
-        "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events ORDER BY id"
-    )
-    for event_id, at, incident_id, kind, detail, reason, prev_hash, hash_ in cursor:
-        if hash_ is None and prev is None:
+    for link in upkeep.chain(store):
+        if link.hash is None and prev is None:
             unchained += 1
             continue
         expected_prev = prev or ""
-        if prev_hash != expected_prev or hash_ != chain_hash(expected_prev, at, incident_id, kind, detail, reason):
-            return Verdict(checked, unchained, event_id, integrity(store))
-        prev = hash_
+        fields = (link.at, link.incident_id, link.kind, link.detail, link.reason)
+        if link.prev_hash != expected_prev or link.hash != chain_hash(expected_prev, *fields):
+            return Verdict(checked, unchained, link.id, upkeep.integrity(store))
+        prev = link.hash
         checked += 1
-    return Verdict(checked, unchained, None, integrity(store), prev)
+    return Verdict(checked, unchained, None, upkeep.integrity(store), prev)
 
 
 def backup(store: Store, target: Path) -> int:
     """A consistent copy through SQLite's backup API, safe while the agent writes. Returns its size."""
-    target = Path(target)
-    if target.exists():
-        raise StoreError(f"{target} exists already; the backup never overwrites a file")
-    try:
-        dest = sqlite3.connect(str(target))
-        try:
-            store.db.conn.backup(dest)
-        finally:
-            dest.close()
-    except (sqlite3.Error, OSError) as e:
-        target.unlink(missing_ok=True)
-        raise StoreError(f"cannot write the backup {target}: {e}") from None
-    return target.stat().st_size
+    return upkeep.backup(store, target)

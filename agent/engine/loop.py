@@ -7,14 +7,26 @@ import threading
 
 import schedule
 
+from agent.adapters import upkeep
 from agent.adapters.sqlite import sqlite3
 from agent.core.errors import MailboxError, StoreError
 from agent.engine import audit, systemd
+from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent, CycleReport
 
 log = logging.getLogger("agent.service")
 
 MAX_IDLE = 300.0  # seconds: IDLE is renewed well inside RFC 2177's 29 minutes and NAT timeouts
+
+
+def serve(agent: Agent, stop: threading.Event) -> None:
+    """The service: the database's lock, then the loop until `stop` is set."""
+    lock = DatabaseLock(agent.config.agent.database)
+    lock.take()  # systemd's Restart= tries again later: a drill holds it for a minute or two
+    try:
+        Loop(agent).run(stop)
+    finally:
+        lock.release()
 
 
 class Loop:
@@ -76,8 +88,8 @@ class Loop:
             wait = next_poll - now.timestamp()
             if self.agent.next_deadline is not None:
                 wait = min(wait, (self.agent.next_deadline - now).total_seconds())
-            if self.agent._ping_every:
-                wait = min(wait, self.agent._ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
+            if self.agent.ping_every:
+                wait = min(wait, self.agent.ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
             woken = self._wait(max(wait, 0.01), stop)
             if woken:
                 next_poll = 0  # the server announced new mail: a cycle now
@@ -102,7 +114,7 @@ class Loop:
         try:
             return self.agent.mailbox.wait_for_news(min(seconds, MAX_IDLE), stop)
         except MailboxError as e:
-            self.agent._problem("imap", str(e))
+            self.agent.problem("imap", str(e))
             self._idle = None  # asked again after the next cycle that reaches the server
             return None
 
@@ -141,6 +153,6 @@ class Loop:
     def _checkpoint(self) -> None:
         """Keep the WAL file small; a chore, so any failure is only logged."""
         try:
-            self.agent.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            upkeep.checkpoint(self.agent.store)
         except sqlite3.Error as e:
             log.warning("WAL checkpoint failed: %s", e)

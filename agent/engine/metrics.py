@@ -10,14 +10,14 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from agent.adapters.sqlite import sqlite3
+from agent.adapters import figures
 from agent.core.policy import State, Status
 
 log = logging.getLogger("agent.metrics")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 TIERS = (2, 3)
-FAILURE_KINDS = ("send_failed", "send_rejected")
+PREFIX = "escalation_agent_"
 
 
 def _escape_label(value: str) -> str:
@@ -43,97 +43,76 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[dict, floa
 
 
 def render(store, last_sync_at: datetime | None, now: datetime) -> str:
-    """The exposition text. `store` is a Store or anything with `.db` (or a sqlite_utils.Database).
+    """The exposition text. `store` is a Store or anything with `.db` (or a sqlite_utils.Database)."""
+    return exposition(figures.read(getattr(store, "db", store)), last_sync_at, now)
 
-    Every state and every (tier, status) is written, zeros included: a series that appears only once
+
+def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime) -> str:
+    """render() from the database file, for the HTTP thread (a read-only connection of its own)."""
+    return exposition(figures.read_file(path), last_sync_at, now)
+
+
+def exposition(f: figures.Figures, last_sync_at: datetime | None, now: datetime) -> str:
+    """Every state and every (tier, status) is written, zeros included: a series that appears only once
     it is non-zero breaks rate() and alerts written as `== 0`. Drill incidents (`escalation-agent drill`) are not
-    real ones: they are counted apart, and their escalations and failed sends not at all.
-    """
-    db = getattr(store, "db", store)
-    one = lambda sql, args=(): db.execute(sql, list(args)).fetchone()[0]  # noqa: E731
-    by_state = dict(db.execute("SELECT state, count(*) FROM incidents WHERE drill = 0 GROUP BY state").fetchall())
-    by_tier = {
-        (t, s): n
-        for t, s, n in db.execute(
-            "SELECT e.tier, e.status, count(*) FROM escalations e JOIN incidents i ON i.id = e.incident_id "
-            "WHERE i.drill = 0 GROUP BY e.tier, e.status"
-        ).fetchall()
-    }
-    failures = one(
-        f"SELECT count(*) FROM events WHERE kind IN ({','.join('?' * len(FAILURE_KINDS))}) AND (incident_id IS NULL "
-        "OR incident_id NOT IN (SELECT id FROM incidents WHERE drill = 1))",
-        FAILURE_KINDS,
-    )
-    drills = one("SELECT count(*) FROM incidents WHERE drill = 1")
-    blind = one(
-        "SELECT count(*) FROM alarms a WHERE kind = 'blind' AND status != 'cancelled' AND NOT EXISTS "
-        "(SELECT 1 FROM alarms s WHERE s.kind = 'sight' AND s.outage = a.outage)"
-    )
+    real ones: they are counted apart, and their escalations and failed sends not at all."""
     if last_sync_at is None:  # never synced since start: +Inf makes `> threshold` alerts fire
         stamp, age = 0.0, math.inf
     else:
         stamp, age = last_sync_at.timestamp(), max(0.0, (now - last_sync_at).total_seconds())
-    lines = []
-    lines += _family(
-        "escalation_agent_mails_seen_total",
-        "counter",
-        "Mails recorded in the state database (each Message-ID once).",
-        [({}, one("SELECT count(*) FROM messages"))],
-    )
-    lines += _family(
-        "escalation_agent_incidents",
-        "gauge",
-        "Incidents by current state.",
-        [({"state": str(s)}, by_state.get(str(s), 0)) for s in State],
-    )
-    # A gauge despite the name: rows move between statuses (pending -> sent), so a series can go down.
-    lines += _family(
-        "escalation_agent_escalations_total",
-        "gauge",
-        "Escalation rows by tier and current status.",
-        [({"tier": str(t), "status": str(s)}, by_tier.get((t, str(s)), 0)) for t in TIERS for s in Status],
-    )
-    lines += _family(
-        "escalation_agent_send_failures_total",
-        "counter",
-        "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
-        [({}, failures)],
-    )
-    lines += _family(
-        "escalation_agent_drills_total",
-        "counter",
-        "Drill incidents (escalation-agent drill), which the other series leave out.",
-        [({}, drills)],
-    )
-    lines += _family(
-        "escalation_agent_blind",
-        "gauge",
-        "1 while the agent has told ops_address it cannot read the mailbox and not yet that it can again.",
-        [({}, min(blind, 1))],
-    )
-    lines += _family(
-        "escalation_agent_last_sync_success_timestamp_seconds",
-        "gauge",
-        "Unix time of the last successful mailbox sync (0: none since start).",
-        [({}, stamp)],
-    )
-    lines += _family(
-        "escalation_agent_seconds_since_last_sync",
-        "gauge",
-        "Seconds since the last successful mailbox sync (+Inf: none since start).",
-        [({}, age)],
-    )
+    families: list[tuple[str, str, str, list[tuple[dict, float | int]]]] = [
+        (
+            "mails_seen_total",
+            "counter",
+            "Mails recorded in the state database (each Message-ID once).",
+            [({}, f.mails)],
+        ),
+        (
+            "incidents",
+            "gauge",
+            "Incidents by current state.",
+            [({"state": str(s)}, f.by_state.get(str(s), 0)) for s in State],
+        ),
+        # A gauge despite the name: rows move between statuses (pending -> sent), so a series can go down.
+        (
+            "escalations_total",
+            "gauge",
+            "Escalation rows by tier and current status.",
+            [({"tier": str(t), "status": str(s)}, f.by_tier.get((t, str(s)), 0)) for t in TIERS for s in Status],
+        ),
+        (
+            "send_failures_total",
+            "counter",
+            "Send attempts (escalations and notices) that failed: send_failed (retried) and send_rejected (not).",
+            [({}, f.failures)],
+        ),
+        (
+            "drills_total",
+            "counter",
+            "Drill incidents (escalation-agent drill), which the other series leave out.",
+            [({}, f.drills)],
+        ),
+        (
+            "blind",
+            "gauge",
+            "1 while the agent has told ops_address it cannot read the mailbox and not yet that it can again.",
+            [({}, min(f.blind, 1))],
+        ),
+        (
+            "last_sync_success_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful mailbox sync (0: none since start).",
+            [({}, stamp)],
+        ),
+        (
+            "seconds_since_last_sync",
+            "gauge",
+            "Seconds since the last successful mailbox sync (+Inf: none since start).",
+            [({}, age)],
+        ),
+    ]
+    lines = [line for name, kind, text, samples in families for line in _family(PREFIX + name, kind, text, samples)]
     return "\n".join(lines) + "\n"
-
-
-def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime) -> str:
-    """render() over a read-only connection of its own: sqlite3 connections must not cross threads,
-    so the HTTP thread cannot use the agent's Store."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=10)
-    try:
-        return render(conn, last_sync_at, now)
-    finally:
-        conn.close()
 
 
 def serve(port: int, render: Callable[[], str]) -> ThreadingHTTPServer:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from agent.adapters import selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core import compose, items
@@ -192,7 +193,7 @@ def alarm(
     to = config.agent.ops_address
     if not to:
         return None
-    if store.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND outage = ?", [kind, iso(outage)]).fetchone():
+    if selfwatch.has_alarm(store, kind, outage):
         return None
     message_id = compose.new_message_id(config.smtp.from_address)
     cc = tuple(a for a in (config.imap.address,) if a.lower() != to.lower())  # its copy confirms the send

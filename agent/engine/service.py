@@ -1,7 +1,6 @@
 """The shell around the pure core: one cycle (sync, decide, check, send), and the loop that repeats it."""
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
-from agent.engine.lock import DatabaseLock
 from agent.engine.reading import SLICE, Reader, slice_budget
 
 log = logging.getLogger("agent.service")
@@ -61,14 +59,14 @@ class Agent:
         self.watchman = Watchman(config, store, self.troubles, clock())  # the blind alarm; the heartbeat's outcome
         self.reader = Reader(config, store, self.mailbox, self.tick, self._mark_drills)
         self._incidents_seen = 0  # incidents up to this id were looked at for being drills
-        self._ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
+        self.ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
         self._ready = False
 
     def close(self) -> None:
         self.mailbox.close()
 
-    def _problem(self, where: str, text: str) -> None:
+    def problem(self, where: str, text: str) -> None:
         self.troubles.problem(where, text)
 
     def _fine(self, where: str) -> None:
@@ -93,7 +91,7 @@ class Agent:
         try:
             new = (read or self.reader.new)(now)
         except MailboxError as e:
-            self._problem("imap", str(e))
+            self.problem("imap", str(e))
             self.watchman.unreadable(now, self.last_sync_at)
             return 0, False
         self._fine("imap")
@@ -167,7 +165,7 @@ class Agent:
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
         status = outbox.deliver(self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock)
         if status == Status.PENDING:  # a transient failure: retried next cycle
-            self._problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
+            self.problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
         elif status == Status.SENT:
             self._fine("smtp")
         return status
@@ -190,12 +188,12 @@ class Agent:
         try:
             report = self.cycle()
         except AgentError as e:
-            self._problem("cycle", str(e))
+            self.problem("cycle", str(e))
             self.failures += 1
             return None
         except Exception as e:
             log.debug("cycle failed", exc_info=True)
-            self._problem("cycle", f"cycle failed: {why(e)}")
+            self.problem("cycle", f"cycle failed: {why(e)}")
             self.failures += 1
             return None
         self._fine("cycle")
@@ -212,20 +210,9 @@ class Agent:
 
     def tick(self) -> None:
         """Feed systemd's watchdog (at most every half WatchdogSec): a hung loop stops feeding it."""
-        if self._ping_every and time.monotonic() >= self._next_ping:
+        if self.ping_every and time.monotonic() >= self._next_ping:
             systemd.notify("WATCHDOG=1")
-            self._next_ping = time.monotonic() + self._ping_every
-
-    def run(self, stop: threading.Event) -> None:
-        """The service loop (agent.engine.loop), until `stop` is set."""
-        from agent.engine.loop import Loop  # the loop is built on the agent, not the other way round
-
-        lock = DatabaseLock(self.config.agent.database)
-        lock.take()  # systemd's Restart= tries again later: a drill holds it for a minute or two
-        try:
-            Loop(self).run(stop)
-        finally:
-            lock.release()
+            self._next_ping = time.monotonic() + self.ping_every
 
     def _publish(self) -> None:
         """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""
@@ -240,4 +227,4 @@ class Agent:
                 metrics.write_textfile(path, metrics.render(self.store, self.last_sync_at, self.clock()))
                 self._fine("metrics")
             except (OSError, sqlite3.Error) as e:
-                self._problem("metrics", f"cannot write the metrics textfile {path}: {e}")
+                self.problem("metrics", f"cannot write the metrics textfile {path}: {e}")
