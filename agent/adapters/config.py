@@ -34,7 +34,8 @@ def default_path() -> Path:
     return Path(os.environ.get("ESCALATION_AGENT_CONFIG") or "config.ini")
 
 
-def load(path: Path | str | None = None) -> Config:
+def load(path: Path | str | None = None, secrets: bool = True) -> Config:
+    """`secrets=False`: for the read-only commands (`report`, the auditors' `export`): no password is read."""
     path = Path(path) if path else default_path()
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -48,8 +49,8 @@ def load(path: Path | str | None = None) -> Config:
         first = str(e).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid INI: {first}") from None
     base = path.resolve().parent
-    smtp = _smtp(Section(parser, "smtp"), base)
-    imap = _imap(Section(parser, "imap"), base, smtp.from_address)
+    smtp = _smtp(Section(parser, "smtp", secrets), base)
+    imap = _imap(Section(parser, "imap", secrets), base, smtp.from_address)
     escalation = _escalation(Section(parser, "escalation"), _operations(Section(parser, "operations")))
     agent = _agent(Section(parser, "agent"), base)
     _internal_only(Section(parser, "agent"), "ops_address", agent.ops_address, escalation)

@@ -37,9 +37,10 @@ def parse_size(text: str, key: str) -> int:
 class Section:
     """One section's values, with typed getters whose errors name `[section] key`."""
 
-    def __init__(self, parser: configparser.ConfigParser, name: str):
+    def __init__(self, parser: configparser.ConfigParser, name: str, secrets: bool = True):
         self.name = name
         self.values = dict(parser[name]) if parser.has_section(name) else {}
+        self.secrets = secrets  # False: a read-only command's load, which reads no password file and needs none
 
     def key(self, key: str) -> str:
         return f"[{self.name}] {key}"
@@ -131,6 +132,8 @@ class Section:
     def secret(self, key: str, base: Path, required: bool) -> str | None:
         """`password`, the first line of `password_file`, or the systemd credential named by
         `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
+        if not self.secrets:
+            return None
         value = self.values.get(key, "")
         file_key, cred_key = f"{key}_file", f"{key}_credential"
         path_text, credential = self.text(file_key), self.text(cred_key)

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.adapters.records import Records
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import StoreError
@@ -24,13 +25,13 @@ class Link:
     hash: str | None
 
 
-def integrity(store: Store) -> str:
+def integrity(store: Store | Records) -> str:
     """`ok`, or the first problems PRAGMA integrity_check found."""
     rows = store.db.execute("PRAGMA integrity_check").fetchall()
     return "ok" if rows == [("ok",)] else "; ".join(r[0] for r in rows[:3])
 
 
-def chain(store: Store) -> Iterator[Link]:
+def chain(store: Store | Records) -> Iterator[Link]:
     cursor = store.db.execute(
         "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events ORDER BY id"
     )

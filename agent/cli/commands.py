@@ -13,9 +13,9 @@ from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
+from agent.cli import auditing, logs, report
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
-from agent.cli import logs, report
 from agent.core import ties
 from agent.core.commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
@@ -189,18 +189,65 @@ def show(obj, incident_id, as_json):
     click.echo(json.dumps(detail, indent=2) if as_json else report.incident_text(detail))
 
 
+@cli.command("report")
+@auditing.SINCE
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="report.html",
+    show_default=True,
+    help="The HTML file to write ('-': standard output).",
+)
+@click.option(
+    "--pictures",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many incidents, the latest, get their own timeline picture.",
+)
+@auditing.DRILLS
+@auditing.STALE
+@click.pass_obj
+@_errors_as_sentences
+def report_command(obj, since, out, pictures, drills, stale):
+    """A self-contained HTML report: each incident's timeline, the vendor's answers over time, the audit state."""
+    auditing.write_report(obj.path, since, out, pictures, drills=drills, stale=stale)
+
+
 @cli.command()
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=int, required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default=None,
+    help="md: one incident as Markdown (the default with an ID); csv (a zip) or json: every incident of the "
+    "period with its mails and events, for auditors.",
+)
+@auditing.SINCE
+@auditing.DRILLS
+@auditing.STALE
 @click.option(
     "-o",
     "--output",
+    "--out",
+    "output",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write the Markdown to this file instead of standard output.",
+    help="Write to this file instead of standard output (csv: required, a .zip).",
 )
 @click.pass_obj
 @_errors_as_sentences
-def export(obj, incident_id, output):
-    """One incident's timeline as Markdown, for the post-incident review."""
+def export(obj, incident_id, fmt, since, drills, stale, output):
+    """One incident's timeline as Markdown (export ID), or the period's records for auditors (--format csv|json)."""
+    fmt = fmt or ("md" if incident_id is not None else None)
+    if fmt in ("csv", "json"):
+        if incident_id is not None:
+            raise click.ClickException(f"--format {fmt} exports a period, not one incident: leave out {incident_id}")
+        auditing.export_period(obj.path, fmt, since, output, drills=drills, stale=stale)
+        return
+    if incident_id is None:
+        raise click.ClickException("give an incident id (Markdown), or --format csv|json for the period's records")
     store = obj.store()
     try:
         text = export_mod.incident_markdown(report.incident_detail(store, obj.config, incident_id, utcnow()))
