@@ -1,6 +1,7 @@
 """config.ini's sections: typed getters whose every error names `[section] key`."""
 
 import configparser
+import difflib
 import os
 import re
 from datetime import timedelta
@@ -20,21 +21,66 @@ def parse_duration(text: str, key: str) -> timedelta:
     return value
 
 
+class Ini(configparser.ConfigParser):
+    """config.ini as read, and which sections and keys the loader asked for: the known names are exactly the ones
+    read, so a key added to the loader needs no second list, and a typo cannot pass as an unused key."""
+
+    def __init__(self, secrets: bool = True) -> None:
+        super().__init__(interpolation=None)
+        self.secrets = secrets  # False: commands that only read the database never touch a password
+        self.asked: dict[str, set[str]] = {}
+        self.open_sections: set[str] = set()  # sections whose every key is an entry ([operations])
+
+    def unknown(self) -> str | None:
+        """The first section or key the loader never asked for, as an error with the likely intended name."""
+        errors = []
+        for name in self.sections():
+            if name not in self.asked:
+                errors.append(f"[{name}]: no such section{_did_you_mean(name, self.asked, '[{}]')}")
+                continue
+            if name in self.open_sections:
+                continue
+            for key in self[name]:
+                if key not in self.asked[name]:
+                    errors.append(f"[{name}] {key}: no such key{_did_you_mean(key, self.asked[name], '{}')}")
+        if not errors:
+            return None
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return errors[0] + more
+
+
+def _did_you_mean(name: str, known, form: str) -> str:
+    close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {form.format(close[0])}?"
+    return f" (known: {', '.join(form.format(k) for k in sorted(known))})"
+
+
 class Section:
-    """One section's values, with typed getters whose errors name `[section] key`."""
+    """One section's values, with typed getters whose errors name `[section] key`. Every key asked for is recorded
+    in the parser (an `Ini`): what was never asked for is unknown."""
 
     def __init__(self, parser: configparser.ConfigParser, name: str):
         self.name = name
         self.values = dict(parser[name]) if parser.has_section(name) else {}
+        self._asked = parser.asked.setdefault(name, set()) if isinstance(parser, Ini) else set()
+        self._open = parser.open_sections if isinstance(parser, Ini) else set()
+        self._secrets = parser.secrets if isinstance(parser, Ini) else True
 
     def key(self, key: str) -> str:
         return f"[{self.name}] {key}"
+
+    def entries(self) -> dict[str, str]:
+        """Every key of a section whose keys are entries, not settings ([operations]: a country each)."""
+        self._open.add(self.name)
+        return self.values
 
     @overload
     def text(self, key: str, default: str) -> str: ...
     @overload
     def text(self, key: str, default: None = None) -> str | None: ...
     def text(self, key: str, default: str | None = None) -> str | None:
+        self._asked.add(key)
         value = self.values.get(key, "").strip()
         return value or default
 
@@ -42,7 +88,9 @@ class Section:
         """`text`, but an error when the key is unset and there is no default."""
         value = self.text(key, default)
         if value is None:
-            raise ConfigError(f"{self.key(key)} is required")
+            typo = difflib.get_close_matches(key, [k for k in self.values if k not in self._asked], n=1, cutoff=0.6)
+            hint = f" (is {typo[0]} a misspelling of it?)" if typo else ""
+            raise ConfigError(f"{self.key(key)} is required{hint}")
         return value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
@@ -107,13 +155,17 @@ class Section:
 
     def secret(self, key: str, base: Path, required: bool) -> str | None:
         """`password`, the first line of `password_file`, or the systemd credential named by
-        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
+        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message. None, unread,
+        when the parser reads no secrets."""
         value = self.values.get(key, "")
         file_key, cred_key = f"{key}_file", f"{key}_credential"
+        self._asked.add(key)
         path_text, credential = self.text(file_key), self.text(cred_key)
         given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
         if len(given) > 1:
             raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
+        if not self._secrets:
+            return None
         if credential:
             directory = os.environ.get("CREDENTIALS_DIRECTORY")
             if not directory:
