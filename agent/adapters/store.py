@@ -29,8 +29,11 @@ class Store(MessageRows):
     """Queries and writes of the agent's state; every write that belongs together shares a transaction. The rows of
     mails and their threads are `MessageRows`' (agent/adapters/threads.py)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, read_only: bool = False):
         self.path = Path(path)
+        if read_only:
+            self.db = _open_read_only(self.path)
+            return
         try:
             if self.path != Path(":memory:"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,6 +250,34 @@ class Store(MessageRows):
 
 
 _TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices", Outgoing.ALARM: "alarms"}
+
+
+def _open_read_only(path: Path) -> sqlite_utils.Database:
+    """The database as the auditors' commands read it: nothing is created, migrated or written. A running agent keeps
+    the -wal and -shm files, which a reader shares (reading a -shm it may not write is enough). Without a -wal no
+    connection is open: the file is read as immutable, so no -wal or -shm is made, as a root-owned -shm left behind
+    would lock the service out."""
+    if not path.is_file():
+        raise StoreError(
+            f"the state database {path} does not exist yet: the agent creates it when it first starts "
+            "(or run `escalation-agent check` as the service user)"
+        )
+    live = Path(f"{path}-wal").exists()
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        conn.create_function("chain_hash", 6, chain_hash, deterministic=True)
+        db = sqlite_utils.Database(conn)
+        pending = migrations.pending(db)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot read the state database {path}: {e}") from None
+    if pending:
+        conn.close()
+        raise StoreError(
+            f"the state database {path} is from an older version ({len(pending)} schema change(s) to apply): "
+            "start the agent once (or run `escalation-agent check` as the service user) to upgrade it"
+        )
+    return db
 
 
 def _incident(row: dict, escalations, notices) -> Incident:

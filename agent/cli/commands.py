@@ -48,19 +48,25 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # a line per detector for every bounce
 
 
+# Commands that only read: they read no password (auditors have none) and open the database read-only, so every
+# member of the service's group can run them, and none can change the record.
+READ_ONLY = frozenset({"status", "show", "export", "audit", "backup", "report"})
+
+
 class _Context:
-    def __init__(self, path):
+    def __init__(self, path, command: str | None = None):
         self.path = path
-        self._config = None
+        self.read_only = command in READ_ONLY
+        self._config: config_mod.Config | None = None
 
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = config_mod.load(self.path)
+            self._config = config_mod.load(self.path, secrets=not self.read_only)
         return self._config
 
     def store(self) -> Store:
-        return Store(self.config.agent.database)
+        return Store(self.config.agent.database, read_only=self.read_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,7 +81,7 @@ class _Context:
 @click.pass_context
 def cli(ctx, config_path):
     """Escalate unanswered urgent-support mails (T1 -> T2 -> T3) by the vendor's procedure."""
-    ctx.obj = _Context(config_path)
+    ctx.obj = _Context(config_path, ctx.invoked_subcommand)
 
 
 @cli.command()
