@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.adapters.store import Store
+from agent.adapters.store import Store, database_status
 from agent.cli import cli
 from agent.core.effect import NewIncident
 from agent.core.policy import State
@@ -128,3 +128,13 @@ def test_a_database_not_created_yet_is_one_sentence_and_stays_uncreated(installe
         "(or run `escalation-agent check` as the service user)\n"
     )
     assert not database.exists()
+
+
+def test_check_looks_at_the_database_without_creating_or_writing_it(installed):
+    database = installed["state"] / "escalation-agent.db"
+    before = _snapshot(installed["state"])
+    assert database_status(database) == "ok"
+    assert _snapshot(installed["state"]) == before
+    fresh = installed["tmp_path"] / "new" / "escalation-agent.db"
+    assert database_status(fresh) == "not created yet: the agent creates it when it first starts"
+    assert not fresh.parent.exists()

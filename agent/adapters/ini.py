@@ -167,10 +167,15 @@ class Section:
         if not self._secrets:
             return None
         if credential:
+            # Outside systemd (`check` as the service user) the credential is the file LoadCredential= reads:
+            # beside config.ini, as scripts/install lays them out.
             directory = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ConfigError(f"{self.key(cred_key)} needs $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
-            path_text, file_key = str(Path(directory) / credential), cred_key
+            if not directory and not (base / credential).is_file():
+                raise ConfigError(
+                    f"{self.key(cred_key)}: {credential} is neither in $CREDENTIALS_DIRECTORY (systemd's "
+                    f"LoadCredential=) nor beside config.ini in {base}"
+                )
+            path_text, file_key = str(Path(directory or base) / credential), cred_key
         if path_text:
             path = resolve(base, path_text)
             try:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -252,7 +253,23 @@ class Store(MessageRows):
 _TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices", Outgoing.ALARM: "alarms"}
 
 
-def _open_read_only(path: Path) -> sqlite_utils.Database:
+def database_status(path: Path) -> str:
+    """For `check`: whether this user's agent can use its database, creating and writing nothing (a database made
+    by root's `check` would lock the service user out)."""
+    if not path.exists():
+        parent = next(p for p in path.parents if p.exists())
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"the state database {path} cannot be created: {parent} is not writable by this user")
+        return "not created yet: the agent creates it when it first starts"
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise StoreError(f"the state database {path} is not writable by this user (run check as the service user)")
+    db = _open_read_only(path, older=True)
+    pending = len(migrations.pending(db))
+    db.conn.close()
+    return "ok" + (f" ({pending} schema change(s) to apply when the agent starts)" if pending else "")
+
+
+def _open_read_only(path: Path, older: bool = False) -> sqlite_utils.Database:
     """The database as the auditors' commands read it: nothing is created, migrated or written. A running agent keeps
     the -wal and -shm files, which a reader shares (reading a -shm it may not write is enough). Without a -wal no
     connection is open: the file is read as immutable, so no -wal or -shm is made, as a root-owned -shm left behind
@@ -271,7 +288,7 @@ def _open_read_only(path: Path) -> sqlite_utils.Database:
         pending = migrations.pending(db)
     except sqlite3.Error as e:
         raise StoreError(f"cannot read the state database {path}: {e}") from None
-    if pending:
+    if pending and not older:
         conn.close()
         raise StoreError(
             f"the state database {path} is from an older version ({len(pending)} schema change(s) to apply): "

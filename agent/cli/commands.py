@@ -13,7 +13,7 @@ import click
 from agent.adapters import config as config_mod
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
-from agent.adapters.store import Store
+from agent.adapters.store import Store, database_status
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.cli import report
@@ -292,9 +292,7 @@ def check(obj):
     click.echo(f"config {cfg.path}: ok")
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    store = obj.store()
-    store.close()
-    click.echo(f"database {cfg.agent.database}: ok")
+    click.echo(f"database {cfg.agent.database}: {database_status(cfg.agent.database)}")
     mailbox = Mailbox(cfg.imap)
     try:
         for line in mailbox.check():
