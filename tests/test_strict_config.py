@@ -1,5 +1,6 @@
 """A config that cannot lie: a section or key the loader never reads is an error naming the likely intended one."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,24 @@ def test_a_typo_stops_every_command_before_it_touches_the_database(tmp_path, com
     assert result.exit_code == 1
     assert result.output == "Error: [agnet]: no such section; did you mean [agent]?\n"
     assert not (tmp_path / "state.db").exists()
+
+
+def test_the_readmes_minimal_configs_load_as_they_are(tmp_path, monkeypatch):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```ini\n(.*?)```", readme, re.S)
+    assert len(blocks) == 3  # Microsoft 365, Gmail, a server with passwords
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "imap-password").write_text("imap-secret\n")
+    (credentials / "smtp-password").write_text("smtp-secret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    hosts = []
+    for block in blocks:
+        cfg = load(write(tmp_path, block))
+        assert cfg.agent.dry_run and cfg.escalation.internal_domains == ("example.com",)
+        hosts.append((cfg.imap.host, cfg.imap.auth, cfg.smtp.host, cfg.smtp.port))
+    assert hosts == [
+        ("outlook.office365.com", "xoauth2", "smtp.office365.com", 587),
+        ("imap.gmail.com", "xoauth2", "smtp.gmail.com", 587),
+        ("mail.example.com", "password", "mail.example.com", 587),
+    ]
