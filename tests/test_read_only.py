@@ -138,3 +138,23 @@ def test_check_looks_at_the_database_without_creating_or_writing_it(installed):
     fresh = installed["tmp_path"] / "new" / "escalation-agent.db"
     assert database_status(fresh) == "not created yet: the agent creates it when it first starts"
     assert not fresh.parent.exists()
+
+
+def test_a_database_of_an_older_version_or_none_at_all_is_one_sentence(installed):
+    import sqlite3
+
+    database = installed["state"] / "escalation-agent.db"
+    conn = sqlite3.connect(database, isolation_level=None)
+    last = conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [last])
+    conn.close()
+    result = _run(installed, "status")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: the state database {database} is from an older version (1 schema change(s) to apply): "
+        "start the agent, which upgrades it\n"
+    )
+    assert database_status(database) == "ok (1 schema change(s) to apply when the agent starts)"
+    database.write_bytes(b"this is not a database" * 100)
+    result = _run(installed, "show", "1")
+    assert result.exit_code == 1 and result.output.startswith(f"Error: cannot open the state database {database}: ")

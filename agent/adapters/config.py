@@ -27,9 +27,10 @@ def default_path() -> Path:
 
 
 def load(path: Path | str | None = None, secrets: bool = True) -> Config:
-    """`secrets=False`: for commands that only read the database; no password is read (every one is None)."""
+    """`secrets=False`: for the read-only commands (`status`, `show`, `report`, the auditors' `export`...): no password
+    is read (every one is None)."""
     path = Path(path) if path else default_path()
-    parser = Ini(secrets)
+    parser = Ini()
     try:
         with open(path, encoding="utf-8") as f:
             parser.read_file(f)
@@ -40,7 +41,7 @@ def load(path: Path | str | None = None, secrets: bool = True) -> Config:
     except configparser.Error as e:
         first = str(e).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid INI: {first}") from None
-    config = _config(parser, path)
+    config = _config(parser, path, secrets)
     # After every section and key was read: the ones never asked for are typos (or a newer version's keys).
     unknown = parser.unknown()
     if unknown:
@@ -48,10 +49,10 @@ def load(path: Path | str | None = None, secrets: bool = True) -> Config:
     return config
 
 
-def _config(parser: Ini, path: Path) -> Config:
+def _config(parser: Ini, path: Path, secrets: bool) -> Config:
     base = path.resolve().parent
-    smtp = _smtp(Section(parser, "smtp"), base)
-    imap = _imap(Section(parser, "imap"), base, smtp.from_address)
+    smtp = _smtp(Section(parser, "smtp", secrets), base)
+    imap = _imap(Section(parser, "imap", secrets), base, smtp.from_address)
     escalation = _escalation(Section(parser, "escalation"), _operations(Section(parser, "operations")))
     agent = _agent(Section(parser, "agent"), base)
     _internal_only(Section(parser, "agent"), "ops_address", agent.ops_address, escalation)

@@ -25,9 +25,8 @@ class Ini(configparser.ConfigParser):
     """config.ini as read, and which sections and keys the loader asked for: the known names are exactly the ones
     read, so a key added to the loader needs no second list, and a typo cannot pass as an unused key."""
 
-    def __init__(self, secrets: bool = True) -> None:
+    def __init__(self) -> None:
         super().__init__(interpolation=None)
-        self.secrets = secrets  # False: commands that only read the database never touch a password
         self.asked: dict[str, set[str]] = {}
         self.open_sections: set[str] = set()  # sections whose every key is an entry ([operations])
 
@@ -60,12 +59,12 @@ class Section:
     """One section's values, with typed getters whose errors name `[section] key`. Every key asked for is recorded
     in the parser (an `Ini`): what was never asked for is unknown."""
 
-    def __init__(self, parser: configparser.ConfigParser, name: str):
+    def __init__(self, parser: configparser.ConfigParser, name: str, secrets: bool = True):
         self.name = name
         self.values = dict(parser[name]) if parser.has_section(name) else {}
+        self.secrets = secrets  # False: a read-only command's load, which reads no password file and needs none
         self._asked = parser.asked.setdefault(name, set()) if isinstance(parser, Ini) else set()
         self._open = parser.open_sections if isinstance(parser, Ini) else set()
-        self._secrets = parser.secrets if isinstance(parser, Ini) else True
 
     def key(self, key: str) -> str:
         return f"[{self.name}] {key}"
@@ -156,7 +155,7 @@ class Section:
     def secret(self, key: str, base: Path, required: bool) -> str | None:
         """`password`, the first line of `password_file`, or the systemd credential named by
         `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message. None, unread,
-        when the parser reads no secrets."""
+        for a read-only command's load (`secrets=False`)."""
         value = self.values.get(key, "")
         file_key, cred_key = f"{key}_file", f"{key}_credential"
         self._asked.add(key)
@@ -164,7 +163,7 @@ class Section:
         given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
         if len(given) > 1:
             raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
-        if not self._secrets:
+        if not self.secrets:  # after the keys were recorded as asked: they stay known ones
             return None
         if credential:
             # Outside systemd (`check` as the service user) the credential is the file LoadCredential= reads:

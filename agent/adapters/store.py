@@ -269,11 +269,13 @@ def database_status(path: Path) -> str:
     return "ok" + (f" ({pending} schema change(s) to apply when the agent starts)" if pending else "")
 
 
-def _open_read_only(path: Path, older: bool = False) -> sqlite_utils.Database:
-    """The database as the auditors' commands read it: nothing is created, migrated or written. A running agent keeps
-    the -wal and -shm files, which a reader shares (reading a -shm it may not write is enough). Without a -wal no
-    connection is open: the file is read as immutable, so no -wal or -shm is made, as a root-owned -shm left behind
-    would lock the service out."""
+def read_only_connection(path: Path) -> sqlite3.Connection:
+    """The database as the auditors' commands read it: nothing is created, migrated or written, and no password is
+    needed to find it. A running agent keeps the -wal and -shm files, which a reader shares (a -shm it may only read
+    is enough). Without a -wal no connection is open: the file is read as immutable, which makes no -wal or -shm (a
+    reader without write access to the directory could not, and a root-owned -shm left behind would lock the service
+    out). An agent starting in the instant between the two is the one race left: a short read may then miss its
+    first commits."""
     if not path.is_file():
         raise StoreError(
             f"the state database {path} does not exist yet: the agent creates it when it first starts "
@@ -284,15 +286,25 @@ def _open_read_only(path: Path, older: bool = False) -> sqlite_utils.Database:
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         conn.create_function("chain_hash", 6, chain_hash, deterministic=True)
-        db = sqlite_utils.Database(conn)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the state database {path}: {e}") from None
+    return conn
+
+
+def _open_read_only(path: Path, older: bool = False) -> sqlite_utils.Database:
+    """`read_only_connection` for the Store; a database an older version wrote is refused unless `older`."""
+    db = sqlite_utils.Database(read_only_connection(path))
+    try:
         pending = migrations.pending(db)
     except sqlite3.Error as e:
-        raise StoreError(f"cannot read the state database {path}: {e}") from None
+        db.conn.close()
+        raise StoreError(f"cannot open the state database {path}: {e}") from None
     if pending and not older:
-        conn.close()
+        db.conn.close()
         raise StoreError(
             f"the state database {path} is from an older version ({len(pending)} schema change(s) to apply): "
-            "start the agent once (or run `escalation-agent check` as the service user) to upgrade it"
+            "start the agent, which upgrades it"
         )
     return db
 
