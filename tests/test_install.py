@@ -100,7 +100,7 @@ def test_install_into_a_root_gives_every_role_a_working_command(tmp_path, monkey
     assert status.returncode == 1
     assert status.stderr == (
         "Error: the state database /var/lib/escalation-agent/escalation-agent.db does not exist yet: the agent "
-        "creates it when it first starts (or run `escalation-agent check` as the service user)\n"
+        "creates it when it first starts (systemctl start escalation-agent)\n"
     )
 
     assert (root / "opt/escalation-agent/README.md").read_text() == (REPO / "README.md").read_text()

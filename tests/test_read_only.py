@@ -125,7 +125,7 @@ def test_a_database_not_created_yet_is_one_sentence_and_stays_uncreated(installe
     database = installed["state"] / "escalation-agent.db"
     assert result.output == (
         f"Error: the state database {database} does not exist yet: the agent creates it when it first starts "
-        "(or run `escalation-agent check` as the service user)\n"
+        "(systemctl start escalation-agent)\n"
     )
     assert not database.exists()
 

@@ -279,7 +279,7 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise StoreError(
             f"the state database {path} does not exist yet: the agent creates it when it first starts "
-            "(or run `escalation-agent check` as the service user)"
+            "(systemctl start escalation-agent)"
         )
     live = Path(f"{path}-wal").exists()
     uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
