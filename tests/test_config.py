@@ -159,10 +159,14 @@ def test_a_systemd_credential_is_read_from_the_credentials_directory(tmp_path, m
     (creds / "imap-password").write_text("from-systemd\n")
     text = MINIMAL.replace("password = s3cret-imap", "password_credential = imap-password")
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
-    with pytest.raises(ConfigError, match=r"\[imap\] password_credential needs \$CREDENTIALS_DIRECTORY"):
+    with pytest.raises(ConfigError, match=r"\[imap\] password_credential: imap-password is neither in "):
         load(write(tmp_path, text))
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     assert load(write(tmp_path, text)).imap.password == "from-systemd"
+    # Outside systemd (`check` as the service user): the file LoadCredential= reads, beside config.ini.
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    (tmp_path / "imap-password").write_text("beside-config\n")
+    assert load(write(tmp_path, text)).imap.password == "beside-config"
 
 
 def test_a_plain_password_in_a_world_readable_file_earns_a_warning(tmp_path):

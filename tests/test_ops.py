@@ -145,52 +145,7 @@ def test_check_systemd_fails_on_a_verify_warning_and_on_a_weak_unit(tmp_path):
     assert result.returncode == 1 and "is above 1.5" in result.stderr
 
 
-# -- the installer -----------------------------------------------------------------------------------
-@pytest.mark.integration
-def test_install_into_a_root_builds_a_working_venv_config_and_unit(tmp_path, monkeypatch):
-    root = tmp_path / "root"
-    outside = [
-        Path("/opt/escalation-agent"),
-        Path("/etc/escalation-agent"),
-        Path("/etc/systemd/system/escalation-agent.service"),
-    ]
-    before = {p: p.exists() for p in outside}
-    command = [str(REPO / "scripts" / "install"), "--root", str(root), "--python", sys.executable]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-    venv_agent = root / "opt/escalation-agent/venv/bin/escalation-agent"
-    version = subprocess.run([str(venv_agent), "--version"], capture_output=True, text=True, timeout=60)
-    assert version.returncode == 0 and "0." in version.stdout, version.stderr
-    assert (root / "opt/escalation-agent/README.md").read_text() == (REPO / "README.md").read_text()
-    etc = root / "etc/escalation-agent"
-    config = etc / "config.ini"
-    assert stat.S_IMODE(etc.stat().st_mode) == 0o750 and stat.S_IMODE(config.stat().st_mode) == 0o640
-    text = config.read_text()
-    settings = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    assert "database = /var/lib/escalation-agent/escalation-agent.db" in settings
-    assert "password_credential = imap-password" in settings
-    assert not [line for line in settings if line.startswith("password_file")]
-    # As the unit runs it: the passwords come from $CREDENTIALS_DIRECTORY (LoadCredential=).
-    credentials = tmp_path / "credentials"
-    credentials.mkdir()
-    (credentials / "imap-password").write_text("imap-secret\n")
-    (credentials / "smtp-password").write_text("smtp-secret\n")
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
-    loaded = load(config)
-    assert (loaded.imap.password, loaded.smtp.password) == ("imap-secret", "smtp-secret")
-    assert loaded.agent.database == Path("/var/lib/escalation-agent/escalation-agent.db")
-    installed_unit = root / "etc/systemd/system/escalation-agent.service"
-    assert installed_unit.read_text() == UNIT.read_text()
-    assert stat.S_IMODE(installed_unit.stat().st_mode) == 0o644
-    assert "systemctl daemon-reload && systemctl enable escalation-agent" in result.stdout
-
-    # Again: the agent is reinstalled, the operator's config is left alone.
-    config.write_text(text + "# edited by the operator\n")
-    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert "kept the existing" in again.stdout and config.read_text().endswith("# edited by the operator\n")
-    assert {p: p.exists() for p in outside} == before  # nothing outside the root was touched
+# -- the installer: tests/test_install.py -----------------------------------------------------------
 
 
 # -- a real database: three incidents through the real agent, real Dovecot and SMTP ------------------

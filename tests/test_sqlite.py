@@ -49,6 +49,7 @@ def test_sqlite_utils_and_datasette_use_the_same_fixed_sqlite():
 def test_check_and_status_agent_name_the_sqlite_in_use(tmp_path):
     config = tmp_path / "config.ini"
     config.write_text(OFFLINE_CONFIG + f"\n[agent]\ndatabase = {tmp_path / 'state.db'}\n")
+    Store(tmp_path / "state.db").close()  # as the agent leaves it (check and status create no database)
     checked = agent_command(config, "check")  # no IMAP server here: the database line comes first all the same
     assert f"SQLite {sqlite.version} (pysqlite3)" in checked.stdout, checked.stdout + checked.stderr
     health = json.loads(agent_command(config, "status", "--agent", "--json").stdout)

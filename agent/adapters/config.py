@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
+from agent.adapters.ini import EMAIL, Ini, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
 from agent.core import attach, routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
@@ -35,9 +35,10 @@ def default_path() -> Path:
 
 
 def load(path: Path | str | None = None, secrets: bool = True) -> Config:
-    """`secrets=False`: for the read-only commands (`report`, the auditors' `export`): no password is read."""
+    """`secrets=False`: for the read-only commands (`status`, `show`, `report`, the auditors' `export`...): no password
+    is read (every one is None)."""
     path = Path(path) if path else default_path()
-    parser = configparser.ConfigParser(interpolation=None)
+    parser = Ini()
     try:
         with open(path, encoding="utf-8") as f:
             parser.read_file(f)
@@ -48,6 +49,15 @@ def load(path: Path | str | None = None, secrets: bool = True) -> Config:
     except configparser.Error as e:
         first = str(e).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid INI: {first}") from None
+    config = _config(parser, path, secrets)
+    # After every section and key was read: the ones never asked for are typos (or a newer version's keys).
+    unknown = parser.unknown()
+    if unknown:
+        raise ConfigError(unknown)
+    return config
+
+
+def _config(parser: Ini, path: Path, secrets: bool) -> Config:
     base = path.resolve().parent
     smtp = _smtp(Section(parser, "smtp", secrets), base)
     imap = _imap(Section(parser, "imap", secrets), base, smtp.from_address)
@@ -178,7 +188,7 @@ def _ca_file(s: Section, base: Path) -> str | None:
 def _operations(s: Section) -> tuple[tuple[str, str], ...]:
     """[operations]: the SOP's country table, each entry replaceable (`uk = ...`) or added."""
     teams = dict(routing.OPERATIONS_TEAMS)
-    for key in s.values:
+    for key in s.entries():
         teams[key.upper()] = s.address(key)
     return tuple(teams.items())  # the SOP's order, then additions
 

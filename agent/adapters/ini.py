@@ -1,6 +1,7 @@
 """config.ini's sections: typed getters whose every error names `[section] key`."""
 
 import configparser
+import difflib
 import os
 import re
 from datetime import timedelta
@@ -34,22 +35,65 @@ def parse_size(text: str, key: str) -> int:
     return int(float(m.group(1)) * _UNITS[unit])
 
 
+class Ini(configparser.ConfigParser):
+    """config.ini as read, and which sections and keys the loader asked for: the known names are exactly the ones
+    read, so a key added to the loader needs no second list, and a typo cannot pass as an unused key."""
+
+    def __init__(self) -> None:
+        super().__init__(interpolation=None)
+        self.asked: dict[str, set[str]] = {}
+        self.open_sections: set[str] = set()  # sections whose every key is an entry ([operations])
+
+    def unknown(self) -> str | None:
+        """The first section or key the loader never asked for, as an error with the likely intended name."""
+        errors = []
+        for name in self.sections():
+            if name not in self.asked:
+                errors.append(f"[{name}]: no such section{_did_you_mean(name, self.asked, '[{}]')}")
+                continue
+            if name in self.open_sections:
+                continue
+            for key in self[name]:
+                if key not in self.asked[name]:
+                    errors.append(f"[{name}] {key}: no such key{_did_you_mean(key, self.asked[name], '{}')}")
+        if not errors:
+            return None
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return errors[0] + more
+
+
+def _did_you_mean(name: str, known, form: str) -> str:
+    close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {form.format(close[0])}?"
+    return f" (known: {', '.join(form.format(k) for k in sorted(known))})"
+
+
 class Section:
-    """One section's values, with typed getters whose errors name `[section] key`."""
+    """One section's values, with typed getters whose errors name `[section] key`. Every key asked for is recorded
+    in the parser (an `Ini`): what was never asked for is unknown."""
 
     def __init__(self, parser: configparser.ConfigParser, name: str, secrets: bool = True):
         self.name = name
         self.values = dict(parser[name]) if parser.has_section(name) else {}
         self.secrets = secrets  # False: a read-only command's load, which reads no password file and needs none
+        self._asked = parser.asked.setdefault(name, set()) if isinstance(parser, Ini) else set()
+        self._open = parser.open_sections if isinstance(parser, Ini) else set()
 
     def key(self, key: str) -> str:
         return f"[{self.name}] {key}"
+
+    def entries(self) -> dict[str, str]:
+        """Every key of a section whose keys are entries, not settings ([operations]: a country each)."""
+        self._open.add(self.name)
+        return self.values
 
     @overload
     def text(self, key: str, default: str) -> str: ...
     @overload
     def text(self, key: str, default: None = None) -> str | None: ...
     def text(self, key: str, default: str | None = None) -> str | None:
+        self._asked.add(key)
         value = self.values.get(key, "").strip()
         return value or default
 
@@ -57,7 +101,9 @@ class Section:
         """`text`, but an error when the key is unset and there is no default."""
         value = self.text(key, default)
         if value is None:
-            raise ConfigError(f"{self.key(key)} is required")
+            typo = difflib.get_close_matches(key, [k for k in self.values if k not in self._asked], n=1, cutoff=0.6)
+            hint = f" (is {typo[0]} a misspelling of it?)" if typo else ""
+            raise ConfigError(f"{self.key(key)} is required{hint}")
         return value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
@@ -131,20 +177,27 @@ class Section:
 
     def secret(self, key: str, base: Path, required: bool) -> str | None:
         """`password`, the first line of `password_file`, or the systemd credential named by
-        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message."""
-        if not self.secrets:
-            return None
+        `password_credential` (read from $CREDENTIALS_DIRECTORY); the secret never enters a message. None, unread,
+        for a read-only command's load (`secrets=False`)."""
         value = self.values.get(key, "")
         file_key, cred_key = f"{key}_file", f"{key}_credential"
+        self._asked.add(key)
         path_text, credential = self.text(file_key), self.text(cred_key)
         given = [k for k, v in ((key, value), (file_key, path_text), (cred_key, credential)) if v]
         if len(given) > 1:
             raise ConfigError(f"{' and '.join(self.key(k) for k in given)} are all set; keep one")
+        if not self.secrets:  # after the keys were recorded as asked: they stay known ones
+            return None
         if credential:
+            # Outside systemd (`check` as the service user) the credential is the file LoadCredential= reads:
+            # beside config.ini, as scripts/install lays them out.
             directory = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ConfigError(f"{self.key(cred_key)} needs $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
-            path_text, file_key = str(Path(directory) / credential), cred_key
+            if not directory and not (base / credential).is_file():
+                raise ConfigError(
+                    f"{self.key(cred_key)}: {credential} is neither in $CREDENTIALS_DIRECTORY (systemd's "
+                    f"LoadCredential=) nor beside config.ini in {base}"
+                )
+            path_text, file_key = str(Path(directory or base) / credential), cred_key
         if path_text:
             path = resolve(base, path_text)
             try:

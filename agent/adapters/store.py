@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,8 +30,11 @@ class Store(MessageRows):
     """Queries and writes of the agent's state; every write that belongs together shares a transaction. The rows of
     mails and their threads are `MessageRows`' (agent/adapters/threads.py)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, read_only: bool = False):
         self.path = Path(path)
+        if read_only:
+            self.db = _open_read_only(self.path)
+            return
         try:
             if self.path != Path(":memory:"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,6 +259,62 @@ class Store(MessageRows):
 
 
 _TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices", Outgoing.ALARM: "alarms"}
+
+
+def database_status(path: Path) -> str:
+    """For `check`: whether this user's agent can use its database, creating and writing nothing (a database made
+    by root's `check` would lock the service user out)."""
+    if not path.exists():
+        parent = next(p for p in path.parents if p.exists())
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"the state database {path} cannot be created: {parent} is not writable by this user")
+        return "not created yet: the agent creates it when it first starts"
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise StoreError(f"the state database {path} is not writable by this user (run check as the service user)")
+    db = _open_read_only(path, older=True)
+    pending = len(migrations.pending(db))
+    db.conn.close()
+    return "ok" + (f" ({pending} schema change(s) to apply when the agent starts)" if pending else "")
+
+
+def read_only_connection(path: Path) -> sqlite3.Connection:
+    """The database as the auditors' commands read it: nothing is created, migrated or written, and no password is
+    needed to find it. A running agent keeps the -wal and -shm files, which a reader shares (a -shm it may only read
+    is enough). Without a -wal no connection is open: the file is read as immutable, which makes no -wal or -shm (a
+    reader without write access to the directory could not, and a root-owned -shm left behind would lock the service
+    out). An agent starting in the instant between the two is the one race left: a short read may then miss its
+    first commits."""
+    if not path.is_file():
+        raise StoreError(
+            f"the state database {path} does not exist yet: the agent creates it when it first starts "
+            "(systemctl start escalation-agent)"
+        )
+    live = Path(f"{path}-wal").exists()
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        conn.create_function("chain_hash", 6, chain_hash, deterministic=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the state database {path}: {e}") from None
+    return conn
+
+
+def _open_read_only(path: Path, older: bool = False) -> sqlite_utils.Database:
+    """`read_only_connection` for the Store; a database an older version wrote is refused unless `older`."""
+    db = sqlite_utils.Database(read_only_connection(path))
+    try:
+        pending = migrations.pending(db)
+    except sqlite3.Error as e:
+        db.conn.close()
+        raise StoreError(f"cannot open the state database {path}: {e}") from None
+    if pending and not older:
+        db.conn.close()
+        raise StoreError(
+            f"the state database {path} is from an older version ({len(pending)} schema change(s) to apply): "
+            "start the agent, which upgrades it"
+        )
+    return db
 
 
 def _incident(row: dict, escalations, notices) -> Incident:

@@ -12,7 +12,7 @@ from agent.adapters import config as config_mod
 from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
 from agent.adapters.smtp import Smtp
-from agent.adapters.store import Store
+from agent.adapters.store import Store, database_status
 from agent.cli import auditing, logs, report
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
@@ -38,19 +38,25 @@ def _errors_as_sentences(fn):
     return wrapper
 
 
+# Commands that only read: they read no password (auditors have none) and open the database read-only, so every
+# member of the service's group can run them, and none can change the record.
+READ_ONLY = frozenset({"status", "show", "export", "audit", "backup", "report"})
+
+
 class _Context:
-    def __init__(self, path):
+    def __init__(self, path, command: str | None = None):
         self.path = path
-        self._config = None
+        self.read_only = command in READ_ONLY
+        self._config: config_mod.Config | None = None
 
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = config_mod.load(self.path)
+            self._config = config_mod.load(self.path, secrets=not self.read_only)
         return self._config
 
     def store(self) -> Store:
-        return Store(self.config.agent.database)
+        return Store(self.config.agent.database, read_only=self.read_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +71,7 @@ class _Context:
 @click.pass_context
 def cli(ctx, config_path):
     """Escalate unanswered urgent-support mails (T1 -> T2 -> T3) by the vendor's procedure."""
-    ctx.obj = _Context(config_path)
+    ctx.obj = _Context(config_path, ctx.invoked_subcommand)
 
 
 @cli.command()
@@ -327,12 +333,8 @@ def check(obj):
     click.echo(f"config {cfg.path}: ok")
     for warning in cfg.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    store = obj.store()
-    try:
-        push = selfwatch.last_event(store, ("idle_announced", "idle_silent"))
-    finally:
-        store.close()
-    click.echo(f"database {cfg.agent.database}: ok, {sqlite.describe()}")
+    click.echo(f"database {cfg.agent.database}: {database_status(cfg.agent.database)}, {sqlite.describe()}")
+    push = _idle_seen(cfg.agent.database)
     mailbox = Mailbox(cfg.imap)
     try:
         for line in mailbox.check():
@@ -347,6 +349,18 @@ def check(obj):
     commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands
     if commands_guard:
         click.echo(f"Warning: {commands_guard}", err=True)
+
+
+def _idle_seen(path):
+    """What the running agent saw of IDLE, read-only (`check` promises no push it has not seen); None before the
+    agent's first start."""
+    if not path.exists():
+        return None
+    store = Store(path, read_only=True)
+    try:
+        return selfwatch.last_event(store, ("idle_announced", "idle_silent"))
+    finally:
+        store.close()
 
 
 @cli.group()
