@@ -17,6 +17,7 @@ E2E_MODULES = {
     "test_audit",
     "test_commands",
     "test_oauth2",
+    "test_rebuild",  # issue 22: an empty database on the same mailbox at each point of an incident
 }
 SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
 

@@ -23,6 +23,9 @@ class Arrival:
     bounce: Bounce | None = None
     recent: tuple[str, ...] = ()  # the incident's last events, for the answer to #status
     unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
+    # From the agent's own address, but a Message-ID its database does not know: an older or lost database, or
+    # another member's send. Its provenance may make it count as sent (agent.core.adoption).
+    unknown_own: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,20 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class Adopt:
+    """A mail the agent sent that its database did not know, found in the mailbox: that tier (or that notice) counts
+    as sent at the mail's time, in place of any row of ours never handed to the server."""
+
+    tier: Tier | None  # an escalation's tier, or None for a notice
+    notice: str | None  # a notice's kind as the outbox keeps it
+    message_id: str
+    sent_at: datetime
+    member: str
+    recipients: tuple[str, ...]
+    raw: bytes = b""
+
+
+@dataclass(frozen=True)
 class CaseId:
     """The vendor's case system filed this incident under `case_id`: any later mail carrying it belongs here."""
 
@@ -115,6 +132,7 @@ class Notify:
     body: str
     reason: str
     to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
+    verb: str | None = None  # an answer's command (#hold...), named in its provenance
 
 
 @dataclass(frozen=True)
@@ -134,4 +152,6 @@ class Steer:
     steering: Steering
 
 
-Effect = Open | SetState | CancelPending | RecordTier | Confirm | CaseId | DeliveryFailed | Notify | Event | Steer
+Effect = (
+    Open | SetState | CancelPending | RecordTier | Confirm | Adopt | CaseId | DeliveryFailed | Notify | Event | Steer
+)

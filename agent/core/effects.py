@@ -6,12 +6,13 @@ order, in one transaction with the mail's own row (agent.engine.apply), so a cra
 
 from datetime import datetime, timedelta, timezone
 
-from agent.core import items, notices, routing, sop, steering
+from agent.core import adoption, items, notices, routing, sop, steering
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, case_ids
 from agent.core.commands import Command, Malformed
 from agent.core.domains import looks_like
 from agent.core.effect import (
+    Adopt,
     Arrival,
     CancelPending,
     CaseId,
@@ -33,7 +34,7 @@ from agent.core.sop import Tier
 from agent.core.times import gmt
 
 # The effect types are public here too, beside the functions that make them.
-__all__ = ["Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed", "Effect", "Event"]  # fmt: skip
+__all__ = ["Adopt", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed", "Effect", "Event"]  # fmt: skip
 __all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "Steer"]  # fmt: skip
 
 
@@ -67,6 +68,8 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
     if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
+        if arrival.unknown_own:  # the mailbox knows a send of ours that the database does not
+            return adoption.adopted(arrival, incident, settings, now)
         return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
     if c.kind == Kind.COMMAND and c.command is not None:
         written = incident.escalation(c.tier) if c.tier is not None else None
@@ -80,7 +83,7 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
                     f"a mail to the {c.tier.label} address is the {c.tier.label} sent by hand",
                 ),
             ]
-        return command(mail, c.command, incident, settings, now, arrival.recent)
+        return command(mail, c.command, incident, settings, received_at(arrival, now), arrival.recent)
     return [Event("mail", detail, c.reason), *stranger(mail, c, settings)]
 
 
@@ -100,13 +103,21 @@ def command(
     else:
         done = steering.steer(incident, said, mail.sender, policy, now, recent)
     out: list[Effect] = []
+    verb = "malformed" if isinstance(said, Malformed) else str(said.verb)
     for effect in done:
         if isinstance(effect, steering.Reply):
             subject, body = notices.command_reply(effect.subject, effect.body)
-            out.append(Notify(f"reply {mail.message_id}", subject, body, "the answer to a command", (effect.to,)))
+            out.append(Notify(f"reply {mail.message_id}", subject, body, "the answer to a command", (effect.to,), verb))
         else:
             out.append(effect)
     return out
+
+
+def received_at(arrival: Arrival, now: datetime) -> datetime:
+    """When a command mail reached the mailbox (the server's INTERNALDATE), never later than `now`. A command read
+    late (a rebuilt or restored database, a long outage of the agent) is applied as of then: a #hold holds until
+    its time, measured from the mail, not from the reading."""
+    return min(arrival.internaldate or now, now)
 
 
 def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:

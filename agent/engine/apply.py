@@ -6,6 +6,7 @@ from datetime import datetime
 
 from agent.adapters.store import Store
 from agent.core.effects import (
+    Adopt,
     CancelPending,
     CaseId,
     Confirm,
@@ -66,6 +67,8 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
         outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
+    elif isinstance(effect, Adopt):
+        outbox.adopt(store, incident_id, effect, now)
     elif isinstance(effect, Confirm):
         outbox.confirm(store, effect.message_id, effect.sent_at, now, effect.original_message_id)
     elif isinstance(effect, CaseId):
@@ -74,7 +77,16 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
         outbox.notify(
-            store, config, incident_id, effect.kind, effect.subject, effect.body, now, effect.reason, effect.to
+            store,
+            config,
+            incident_id,
+            effect.kind,
+            effect.subject,
+            effect.body,
+            now,
+            effect.reason,
+            effect.to,
+            effect.verb,
         )
     elif isinstance(effect, Steer):
         store.set_steering(incident_id, effect.steering)

@@ -75,7 +75,8 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
         recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
-        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only)
+        unknown_own = c.kind == Kind.OWN and not own  # by its From alone: our send the database does not know
+        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only, unknown_own)
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
             opened = apply(store, config, None, effects(arrival, None, config, now), now)
             c = replace(c, incident_id=opened)

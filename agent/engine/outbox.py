@@ -11,10 +11,12 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, items
+from agent.core import compose, items, provenance
+from agent.core.effect import Adopt
 from agent.core.errors import PermanentSendError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
@@ -97,6 +99,7 @@ def escalate(
         now=now,
         caveat=caveat,
     )
+    _stamp(msg, provenance.stamp(f"t{int(tier)}", original.message_id, config.agent.member))
     fields = dict(
         message_id=message_id,
         status=str(Status.PENDING),
@@ -134,9 +137,11 @@ def notify(
     now: datetime,
     reason: str,
     to: tuple[str, ...] = (),
+    verb: str | None = None,
 ) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
-    is for (an engineer's command is answered to its sender alone); else the incident's own people."""
+    is for (an engineer's command is answered to its sender alone); else the incident's own people. `verb`: the
+    command a `reply <Message-ID>` notice answers, for its provenance."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
     original = original_of(store.incident_row(incident_id))
@@ -149,6 +154,8 @@ def notify(
     msg = compose.notice(
         original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
+    stamped, command = provenance.of_notice(kind, verb)
+    _stamp(msg, provenance.stamp(stamped, original.message_id, config.agent.member, command))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.NOTICE,
@@ -190,6 +197,7 @@ def alarm(
     msg = compose.alarm(
         subject, body, to=(to,), cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
+    _stamp(msg, provenance.stamp(f"alarm-{kind}", None, config.agent.member))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.ALARM,
@@ -209,6 +217,12 @@ def alarm(
     return row_id
 
 
+def _stamp(msg: EmailMessage, value: str) -> None:
+    """Every mail the agent writes says what it is, for which incident, from which member: the mailbox then holds
+    the record of what was sent, which a lost or older database is rebuilt from (agent.core.adoption)."""
+    msg.set_raw(provenance.HEADER, provenance.folded(value))
+
+
 def record_by_hand(
     store: Store, incident_id: int, tier: Tier, message_id: str, sent_at: datetime, now: datetime
 ) -> None:
@@ -225,6 +239,53 @@ def record_by_hand(
         store.update_outbox(
             Outgoing.ESCALATION, row["id"], last_error=f"not sent: sent by hand first ({row['message_id']})", **fields
         )
+
+
+def adopt(store: Store, incident_id: int, found: Adopt, now: datetime) -> None:
+    """A send of the agent's found in the mailbox, that this database did not know (core.adoption): it counts as sent
+    at its time. Our own row of it, if never accepted by the server (pending, in flight, cancelled or rejected),
+    becomes the found mail; with none, a row is written for it. Never sent again, from here or by `reconcile`."""
+    kind = Outgoing.ESCALATION if found.tier is not None else Outgoing.NOTICE
+    if found.tier is not None:
+        what = found.tier.label
+        row = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(found.tier)), None)
+        key: dict = dict(tier=int(found.tier))
+    else:
+        what = f"notice '{found.notice}'"
+        row = next((r for r in store.notice_rows(incident_id) if r["kind"] == found.notice), None)
+        key = dict(kind=found.notice)
+    detail = f"{what} {found.message_id} sent by {found.member} at {gmt(found.sent_at)} found in the mailbox"
+    fields = dict(
+        message_id=found.message_id,
+        status=str(Status.SENT),
+        sent_at=iso(found.sent_at),
+        confirmed_at=iso(now),
+        recipients=json.dumps(list(found.recipients)),
+        raw=found.raw,
+    )
+    if row is None:
+        store.add_outbox(kind, dict(incident_id=incident_id, decided_at=iso(found.sent_at), **key, **fields))
+    elif Status(row["status"]).done:
+        store.event(
+            now,
+            "duplicate_seen",
+            f"{detail}: the {what} was already {row['status']} as {row['message_id']}",
+            incident_id,
+            "a second copy: nothing more is sent",
+        )
+        return
+    else:
+        ours = f"ours ({row['message_id']}, {row['status']}) is not sent: {found.member} sent it first"
+        store.update_outbox(kind, row["id"], last_error=ours, **fields)
+        detail += f"; {ours}"
+    store.event(
+        now,
+        "adopted",
+        detail,
+        incident_id,
+        "sent before this database knew it (an older or lost database, or another member): counted as sent",
+    )
+    log.info("adopted incident=%s what=%s message_id=%s member=%s", incident_id, what, found.message_id, found.member)
 
 
 def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier: Tier | None = None) -> None:
@@ -364,7 +425,9 @@ def confirm(
         return
     kind, row = found
     fields = dict(confirmed_at=iso(now))
-    if row["status"] == Status.SENDING:  # a crash came between acceptance and our record of it
+    # A crash came between acceptance and our record of it; or the database is older than the send (a backup taken
+    # while the row was still pending, restored after it went out): the copy proves the server took it.
+    if row["status"] in (Status.SENDING, Status.PENDING):
         fields.update(status=str(Status.SENT), sent_at=iso(sent_at))
     store.update_outbox(kind, row["id"], **fields)
     store.event(
