@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.core import provenance
 from support import (
     AGENT,
     ALICE,
@@ -26,7 +27,6 @@ from support import (
     wait_until,
     write_config,
 )
-from agent.core import provenance
 
 pytestmark = pytest.mark.e2e
 
