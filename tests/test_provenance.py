@@ -243,3 +243,15 @@ def test_a_hold_read_late_holds_from_the_command_mail_not_from_the_reading(env):
     [answer] = [r for r in store.notice_rows(1) if r["kind"].startswith("reply ")]
     assert b"kind=answer-hold" in answer["raw"] and b"command=<cmd-1@partner.test>" in answer["raw"]
     store.close()
+
+
+def test_a_copy_read_before_its_t1_counts_as_sent_once_the_t1_is_read(env):
+    cfg, store = env()
+    feed(store, cfg, our_t2(), 1, 8)  # INBOX is read first; a server rule filed the T1 elsewhere
+    assert store.escalation_rows  # no incident yet: the copy waits as an orphan, its provenance kept
+    assert store.db.execute("SELECT provenance FROM messages").fetchone()[0].startswith("kind=t2;")
+    data = mail("alice@partner.test", "urgent@vendor.test", T1_ID, at(40))
+    ingest(store, Fetched("Urgent", 1, 1, data, NOW - timedelta(minutes=40), len(data)), cfg, NOW)
+    [row] = store.escalation_rows(1)
+    assert (row["tier"], row["status"], row["message_id"]) == (2, "sent", OURS)
+    store.close()

@@ -265,3 +265,11 @@ def drills(db):
 def reading(db):
     # How far a long first sync or re-map of a folder is, written by the running agent for `status`.
     db.execute("ALTER TABLE mailbox_state ADD COLUMN reading TEXT")
+
+
+@migrations(name="0015_provenance")
+def provenance(db):
+    # The X-Escalation-Agent-Provenance of a mail the agent sent (what it was, for which incident, which member sent
+    # it), as found in the mailbox: for auditors, and so that a copy read before its T1 (another folder) still counts
+    # as sent once the T1 is read (agent.core.adoption). NULL for every other mail.
+    db.execute("ALTER TABLE messages ADD COLUMN provenance TEXT")
