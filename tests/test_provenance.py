@@ -1,6 +1,8 @@
 """The provenance header (core/provenance.py) and what a found copy of the agent's own mail does to a database that
 did not know it (core/adoption.py, engine/outbox.adopt): literal values and mails, a real SQLite file, no servers."""
 
+import email
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -255,3 +257,46 @@ def test_a_copy_read_before_its_t1_counts_as_sent_once_the_t1_is_read(env):
     [row] = store.escalation_rows(1)
     assert (row["tier"], row["status"], row["message_id"]) == (2, "sent", OURS)
     store.close()
+
+
+def notice_copy(kind: str, mid: str, minutes_ago: float) -> bytes:
+    stamp = provenance.folded(provenance.stamp(f"notice-{kind}", T1_ID, "host-a"))
+    headers = f"In-Reply-To: {T1_ID}\r\n{provenance.HEADER}: {stamp}\r\n"
+    return mail("agent@partner.test", "alice@partner.test", mid, at(minutes_ago), headers, f"[escalation-agent] {kind}")
+
+
+def test_a_tier_whose_rejection_notice_is_found_failed_as_it_did_and_the_ladder_stops_there(env):
+    cfg, store = env()
+    open_t1(store, cfg)
+    feed(store, cfg, our_t2(), 2, 8)  # the server refused t2@vendor.test but delivered the Cc copy
+    feed(store, cfg, notice_copy("rejected_t2", "<176481.2345.67891.escalation@partner.test>", 8), 3, 8)
+    [row] = store.escalation_rows(1)
+    assert row["status"] == "failed"
+    [d] = ladder.decisions(store, cfg, NOW).values()
+    assert d.reason == Reason.FAILED and d.tier is None
+
+
+def test_every_mail_the_outbox_writes_carries_its_provenance(env):
+    cfg, store = env("")
+    open_t1(store, cfg)
+    [d] = ladder.decisions(store, cfg, NOW).values()
+    outbox.escalate(store, cfg, 1, Tier.T2, d, NOW)
+    ladder.tell_exhausted(store, cfg, 1, NOW)
+    stamps = {provenance.read(_field(r["raw"])).kind for r in store.escalation_rows(1) + store.notice_rows(1)}
+    assert stamps == {"t2", "notice-watching", "notice-missing_items", "notice-exhausted"}
+    for r in store.notice_rows(1):
+        found = provenance.read(_field(r["raw"]))
+        assert (found.incident, found.member, found.notice) == (T1_ID, cfg.agent.member, r["kind"])
+    store.close()
+
+
+def test_an_alarm_names_its_kind_and_no_incident(env):
+    cfg, store = env("[agent]\nops_address = ops@partner.test\n")
+    row_id = outbox.alarm(store, cfg, "blind", NOW, "cannot read", "why", "detail", NOW)
+    found = provenance.read(_field(store.outbox_row(Outgoing.ALARM, row_id)["raw"]))
+    assert (found.kind, found.incident, found.member) == ("alarm-blind", None, socket.gethostname())
+    store.close()
+
+
+def _field(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw)[provenance.HEADER])

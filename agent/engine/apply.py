@@ -22,7 +22,7 @@ from agent.core.effects import (
 from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
-from agent.engine import outbox
+from agent.engine import outbox, rebuild
 
 log = logging.getLogger("agent.ingest")
 
@@ -68,7 +68,7 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, RecordTier):
         outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, Adopt):
-        outbox.adopt(store, incident_id, effect, now)
+        rebuild.adopt(store, incident_id, effect, now)
     elif isinstance(effect, Confirm):
         outbox.confirm(store, effect.message_id, effect.sent_at, now, effect.original_message_id)
     elif isinstance(effect, CaseId):

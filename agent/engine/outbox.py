@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core import compose, items, provenance
-from agent.core.effect import Adopt
 from agent.core.errors import PermanentSendError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
@@ -239,53 +238,6 @@ def record_by_hand(
         store.update_outbox(
             Outgoing.ESCALATION, row["id"], last_error=f"not sent: sent by hand first ({row['message_id']})", **fields
         )
-
-
-def adopt(store: Store, incident_id: int, found: Adopt, now: datetime) -> None:
-    """A send of the agent's found in the mailbox, that this database did not know (core.adoption): it counts as sent
-    at its time. Our own row of it, if never accepted by the server (pending, in flight, cancelled or rejected),
-    becomes the found mail; with none, a row is written for it. Never sent again, from here or by `reconcile`."""
-    kind = Outgoing.ESCALATION if found.tier is not None else Outgoing.NOTICE
-    if found.tier is not None:
-        what = found.tier.label
-        row = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(found.tier)), None)
-        key: dict = dict(tier=int(found.tier))
-    else:
-        what = f"notice '{found.notice}'"
-        row = next((r for r in store.notice_rows(incident_id) if r["kind"] == found.notice), None)
-        key = dict(kind=found.notice)
-    detail = f"{what} {found.message_id} sent by {found.member} at {gmt(found.sent_at)} found in the mailbox"
-    fields = dict(
-        message_id=found.message_id,
-        status=str(Status.SENT),
-        sent_at=iso(found.sent_at),
-        confirmed_at=iso(now),
-        recipients=json.dumps(list(found.recipients)),
-        raw=found.raw,
-    )
-    if row is None:
-        store.add_outbox(kind, dict(incident_id=incident_id, decided_at=iso(found.sent_at), **key, **fields))
-    elif Status(row["status"]).done:
-        store.event(
-            now,
-            "duplicate_seen",
-            f"{detail}: the {what} was already {row['status']} as {row['message_id']}",
-            incident_id,
-            "a second copy: nothing more is sent",
-        )
-        return
-    else:
-        ours = f"ours ({row['message_id']}, {row['status']}) is not sent: {found.member} sent it first"
-        store.update_outbox(kind, row["id"], last_error=ours, **fields)
-        detail += f"; {ours}"
-    store.event(
-        now,
-        "adopted",
-        detail,
-        incident_id,
-        "sent before this database knew it (an older or lost database, or another member): counted as sent",
-    )
-    log.info("adopted incident=%s what=%s message_id=%s member=%s", incident_id, what, found.message_id, found.member)
 
 
 def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier: Tier | None = None) -> None:
