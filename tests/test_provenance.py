@@ -241,7 +241,7 @@ def test_a_hold_read_late_holds_from_the_command_mail_not_from_the_reading(env):
         "bob@partner.test", "watch@partner.test", "<cmd-1@partner.test>", at(15), f"In-Reply-To: {T1_ID}\r\n"
     ).replace(b"\r\nbody\r\n", b"\r\n#hold 30m waiting for the vendor's call\r\n")
     feed(store, cfg, command, 2, 15)  # read now, 15 minutes after it arrived
-    assert store.incident_row(1)["hold_until"] == "2026-11-25T12:15:00.000Z"
+    assert store.incident_row(1)["hold_until"] == "2026-11-25T12:15:01.000Z"  # the end of its second
     [answer] = [r for r in store.notice_rows(1) if r["kind"].startswith("reply ")]
     assert b"kind=answer-hold" in answer["raw"] and b"command=<cmd-1@partner.test>" in answer["raw"]
     store.close()

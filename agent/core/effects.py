@@ -114,10 +114,13 @@ def command(
 
 
 def received_at(arrival: Arrival, now: datetime) -> datetime:
-    """When a command mail reached the mailbox (the server's INTERNALDATE), never later than `now`. A command read
-    late (a rebuilt or restored database, a long outage of the agent) is applied as of then: a #hold holds until
-    its time, measured from the mail, not from the reading."""
-    return min(arrival.internaldate or now, now)
+    """When a command mail reached the mailbox, never later than `now`. A command read late (a rebuilt or restored
+    database, a long outage of the agent) is applied as of then: a #hold holds until its time, measured from the
+    mail, not from the reading. INTERNALDATE counts whole seconds: the end of its second, so that a command read at
+    once is never taken for earlier than it came (a hold never ends before its time)."""
+    if arrival.internaldate is None:
+        return now
+    return min(arrival.internaldate + timedelta(seconds=1), now)
 
 
 def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:
