@@ -128,6 +128,8 @@ def test_an_empty_database_between_t2_and_t3_sends_no_second_t2_and_the_t3_from_
     assert t2_at + WINDOW - 1.5 <= t3_at <= t2_at + WINDOW + 8  # its window runs from the first agent's T2
     db = tmp_path / "b" / "state.db"
     assert query(db, "SELECT tier, status FROM escalations ORDER BY tier") == [(2, "sent"), (3, "sent")]
+    shown = agent_command(tmp_path / "b" / "config.ini", "show", "1")  # what auditors read of the rebuilt record
+    assert shown.returncode == 0 and "adopted" in shown.stdout and "T2 " in shown.stdout, shown.stderr
 
 
 def test_an_empty_database_after_the_t3_sends_only_the_every_tier_tried_notice(servers, tmp_path):
