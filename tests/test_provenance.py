@@ -10,7 +10,7 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core import provenance
+from agent.core import compose, provenance
 from agent.core.classify import Kind
 from agent.core.folder import HEADER_FIELDS, Fetched
 from agent.core.policy import Outgoing, Reason, Status
@@ -84,6 +84,11 @@ def test_the_message_id_shape_is_the_agents_own_and_its_domain():
     assert not provenance.ours_by_shape("<176481.2345.67890.escalation@evil.test>", "agent@partner.test")
     assert not provenance.ours_by_shape("<abc.escalation@partner.test>", "agent@partner.test")
     assert not provenance.ours_by_shape("<1.2.3.escalation@partner.test.evil.test>", "agent@partner.test")
+
+
+def test_the_shape_is_the_one_compose_makes():  # if new_message_id changes, adoption must learn the new shape
+    for _ in range(20):
+        assert provenance.ours_by_shape(compose.new_message_id("agent@partner.test"), "agent@partner.test")
 
 
 def test_mail_fetched_without_its_body_still_carries_its_provenance():
