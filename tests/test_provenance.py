@@ -305,3 +305,18 @@ def test_an_alarm_names_its_kind_and_no_incident(env):
 
 def _field(raw: bytes) -> str:
     return str(email.message_from_bytes(raw)[provenance.HEADER])
+
+
+def test_a_t2_sent_in_the_second_its_escalate_came_does_not_ask_for_the_t3_again(env):
+    cfg, store = env()
+    open_t1(store, cfg)
+    command = mail(
+        "bob@partner.test", "watch@partner.test", "<cmd-2@partner.test>", at(10), f"In-Reply-To: {T1_ID}\r\n"
+    ).replace(b"\r\nbody\r\n", b"\r\n#escalate the vendor is not answering the phone\r\n")
+    feed(store, cfg, command, 2, 10)
+    feed(store, cfg, our_t2(minutes_ago=10), 3, 10)  # the same second, as whole-second times have it
+    [row] = store.escalation_rows(1)
+    assert row["status"] == "sent"
+    [d] = ladder.decisions(store, cfg, NOW).values()
+    assert d.tier is None and d.reason == Reason.NOT_YET_DUE  # the T3 waits its window from the T2
+    store.close()

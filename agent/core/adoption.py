@@ -78,7 +78,12 @@ def adopted(arrival: Arrival, incident: Incident, settings: Config, now: datetim
     found = provenance.read(mail.provenance)
     if found is None:  # no stamp (an older version's send, or a person's mail from that address): as before
         return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
-    at = sent_at(mail, arrival.internaldate, now)
+    # Read after the commands already applied, so sent after them: times in whole seconds must not say otherwise (a
+    # T2 sent in the second its #escalate came would seem asked for again, and the T3 would go at once). A
+    # millisecond after: the store keeps milliseconds.
+    steered = (incident.steering.escalate_at, incident.steering.resumed_at)
+    after = [t + timedelta(milliseconds=1) for t in steered if t is not None and t < now]
+    at = min(max([sent_at(mail, arrival.internaldate, now), *after]), now)
     verdict = vouch(mail, found, incident, settings, at)
     what = found.tier.label if found.tier is not None else f"notice '{found.notice or found.kind}'"
     detail = f"{what} {mail.message_id} from {mail.sender or 'no sender'} (member {found.member or 'unknown'})"
