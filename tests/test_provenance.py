@@ -320,3 +320,17 @@ def test_a_t2_sent_in_the_second_its_escalate_came_does_not_ask_for_the_t3_again
     [d] = ladder.decisions(store, cfg, NOW).values()
     assert d.tier is None and d.reason == Reason.NOT_YET_DUE  # the T3 waits its window from the T2
     store.close()
+
+
+def test_a_row_written_without_its_provenance_is_stamped_before_it_leaves(env):
+    """A row pending across the upgrade, or written by a writer that forgot: deliver stamps it (a dry run here)."""
+    cfg, store = env("")
+    open_t1(store, cfg)
+    [row] = [r for r in store.notice_rows(1) if r["kind"] == "watching"]
+    bare = email.message_from_bytes(row["raw"], policy=compose.POLICY)
+    del bare[provenance.HEADER]
+    store.update_outbox(Outgoing.NOTICE, row["id"], raw=bare.as_bytes())
+    assert outbox.deliver(store, None, Outgoing.NOTICE, row["id"], True, lambda: NOW, "host-b") == Status.DRY_RUN
+    found = provenance.read(_field(store.outbox_row(Outgoing.NOTICE, row["id"])["raw"]))
+    assert found == Provenance("notice-watching", T1_ID, "host-b")
+    store.close()

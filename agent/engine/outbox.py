@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
@@ -21,6 +20,7 @@ from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso
+from agent.engine import stamping
 
 log = logging.getLogger("agent.outbox")
 
@@ -98,7 +98,7 @@ def escalate(
         now=now,
         caveat=caveat,
     )
-    _stamp(msg, provenance.stamp(f"t{int(tier)}", original.message_id, config.agent.member))
+    stamping.stamp(msg, provenance.stamp(f"t{int(tier)}", original.message_id, config.agent.member))
     fields = dict(
         message_id=message_id,
         status=str(Status.PENDING),
@@ -154,7 +154,7 @@ def notify(
         original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
     stamped, command = provenance.of_notice(kind, verb)
-    _stamp(msg, provenance.stamp(stamped, original.message_id, config.agent.member, command))
+    stamping.stamp(msg, provenance.stamp(stamped, original.message_id, config.agent.member, command))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.NOTICE,
@@ -196,7 +196,7 @@ def alarm(
     msg = compose.alarm(
         subject, body, to=(to,), cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
-    _stamp(msg, provenance.stamp(f"alarm-{kind}", None, config.agent.member))
+    stamping.stamp(msg, provenance.stamp(f"alarm-{kind}", None, config.agent.member))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.ALARM,
@@ -214,12 +214,6 @@ def alarm(
         store.event(now, kind, detail, None, f"alarm to {to}")
     log.warning("alarm decided kind=%s to=%s message_id=%s: %s", kind, to, message_id, detail)
     return row_id
-
-
-def _stamp(msg: EmailMessage, value: str) -> None:
-    """Every mail the agent writes says what it is, for which incident, from which member: the mailbox then holds
-    the record of what was sent, which a lost or older database is rebuilt from (agent.core.adoption)."""
-    msg.set_raw(provenance.HEADER, provenance.folded(value))
 
 
 def record_by_hand(
@@ -252,14 +246,22 @@ def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier:
 
 # -- deliver ----------------------------------------------------------------------------------------
 def deliver(
-    store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool, clock: Callable[[], datetime]
+    store: Store,
+    smtp: Smtp,
+    kind: Outgoing,
+    row_id: int,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    member: str = "unknown",
 ) -> Status:
-    """Send one pending outbox row. Every step is recorded before the next one starts."""
+    """Send one pending outbox row. Every step is recorded before the next one starts. `member`: who sends, for a row
+    written without its provenance (by a version before it, or a writer that forgot)."""
     row = store.outbox_row(kind, row_id)
     incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
     if row["status"] != Status.PENDING:
         return Status(row["status"])
+    row = stamping.stamped(store, kind, row, member)
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():

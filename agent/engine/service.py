@@ -165,7 +165,9 @@ class Agent:
         return report
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
-        status = outbox.deliver(self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock)
+        status = outbox.deliver(
+            self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock, self.config.agent.member
+        )
         if status == Status.PENDING:  # a transient failure: retried next cycle
             self._problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
         elif status == Status.SENT:
