@@ -326,3 +326,37 @@ def test_a_renumbered_folder_finds_a_mail_without_message_id_under_the_id_an_ear
         agent.close()
         agent.store.close()
     assert query(db, "SELECT message_id, uidvalidity FROM messages") == [(bytes_message_id(stored), 5151)]
+
+
+def test_a_first_start_on_an_empty_database_reads_the_sends_of_a_live_incident_before_it_decides(servers, tmp_path):
+    """issue 22: a rebuilt host over a large mailbox. Its recent part holds the live incident's T1 and the T2 that
+    the lost host sent (its stamped copy): read before the first decision, so the T2 is not sent again."""
+    dovecot, relay = servers
+    now = datetime.now(UTC)
+    fill(dovecot, now)
+    live = t1(when=now - timedelta(minutes=5))
+    dovecot.append("watch", live.as_bytes(), internaldate=now - timedelta(minutes=5))
+    (tmp_path / "lost").mkdir()
+    (tmp_path / "rebuilt").mkdir()
+    lost = agent_for(
+        write_config(tmp_path / "lost", dovecot, relay, escalation_t2_after="2m", escalation_t3_after="30m")
+    )
+    try:
+        lost.cycle(backlog_budget=0)
+    finally:
+        lost.close()
+        lost.store.close()
+    assert len(sent_to(relay, T2_ADDR)) == 1  # its CC copy is in the mailbox now, with the old mail before it
+    rebuilt = agent_for(
+        write_config(tmp_path / "rebuilt", dovecot, relay, escalation_t2_after="2m", escalation_t3_after="30m")
+    )
+    try:
+        first = rebuilt.cycle(backlog_budget=0)
+        assert first.backlog_left == 40 and first.sent == []
+        assert first.next_deadline is not None and first.next_deadline > now + timedelta(minutes=20)  # the T3's
+    finally:
+        rebuilt.close()
+        rebuilt.store.close()
+    db = tmp_path / "rebuilt" / "state.db"
+    assert query(db, "SELECT tier, status FROM escalations") == [(2, "sent")]
+    assert len(sent_to(relay, T2_ADDR)) == 1

@@ -8,6 +8,7 @@ from agent.adapters import imap as mailbox_mod
 from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
+from agent.core import provenance
 from agent.core.errors import MailboxError
 from agent.engine.service import Agent
 from support import T2_ADDR, reply, send, sent_to, t1, write_config
@@ -166,3 +167,26 @@ def test_a_connection_dropped_mid_fetch_resumes_without_loss_or_duplicates(serve
     assert agent.store.db["messages"].count == 35
     assert agent.store.folder_state("INBOX").last_uid == 35
     agent.close()
+
+
+def test_a_send_is_found_on_the_server_by_its_provenance_alone(servers, tmp_path):
+    """For fencing (a member about to send looks for another's copy first): SEARCH HEADER on the stamp's fields, as a
+    relay may have re-folded them."""
+    dovecot, relay = servers
+    stamp = provenance.folded(provenance.stamp("t2", "<t1-99@partner.test>", "host-a"))
+    copy = (
+        "From: Escalation agent <agent@partner.test>\r\nTo: t2@vendor.test\r\nCc: watch@partner.test\r\n"
+        f"Subject: [T2 escalation] API down\r\nMessage-ID: <1.2.3.escalation@partner.test>\r\n"
+        f"{provenance.HEADER}: {stamp.replace(chr(10), chr(13) + chr(10))}\r\n\r\nbody\r\n"
+    ).encode()
+    dovecot.deliver("watch", plain(1))
+    dovecot.deliver("watch", copy)
+    mailbox = Mailbox(load(write_config(tmp_path, dovecot, relay)).imap)
+    try:
+        assert mailbox.holds_provenance("t2", "<t1-99@partner.test>")
+        assert mailbox.holds_provenance("t2", "<t1-99@partner.test>", sender="agent@partner.test")
+        assert not mailbox.holds_provenance("t2", "<t1-99@partner.test>", sender="mallory@partner.test")
+        assert not mailbox.holds_provenance("t3", "<t1-99@partner.test>")
+        assert not mailbox.holds_provenance("t2", "<t1-other@partner.test>")
+    finally:
+        mailbox.close()

@@ -39,7 +39,8 @@ def write(tmp_path: Path, text: str) -> Path:
         ("[smpt]\nport = 25\n", "[smpt]: no such section; did you mean [smtp]?"),
         (
             "[mailbox]\nhost = x\n",
-            "[mailbox]: no such section (known: [agent], [drill], [escalation], [ha], [imap], [operations], [probe], [smtp])",
+            "[mailbox]: no such section (known: [agent], [drill], [escalation], [ha], [imap], [operations], [probe], "
+            "[smtp])",
         ),
     ],
 )

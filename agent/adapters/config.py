@@ -4,6 +4,7 @@ import configparser
 import os
 import re
 import shlex
+import socket
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -263,6 +264,7 @@ def _agent(s: Section, base: Path) -> AgentConfig:
         ops_address=s.address("ops_address") if s.text("ops_address") else None,
         blind_alert_after=s.duration("blind_alert_after", timedelta(minutes=10)),
         opened_notice=s.flag("opened_notice", True),
+        member=socket.gethostname() or "unknown",  # the provenance's member: [ha] member, when set, takes its place
     )
 
 

@@ -10,6 +10,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from agent.adapters import oauth2, tls
+from agent.core import provenance
 from agent.core.errors import AgentError, MailboxError, one_line
 from agent.core.folder import HEADER_FIELDS, Fetched, FolderState
 from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
@@ -303,6 +304,25 @@ class Mailbox:
             return False
 
         return self._call("searching for a Message-ID", search)
+
+    def holds_provenance(self, kind: str, t1_message_id: str, sender: str | None = None) -> bool:
+        """True when a watched folder holds a mail stamped `kind` for this incident (agent.core.provenance), from
+        `sender` when given: a copy of a send of this agent or another member's, found by the server (SEARCH HEADER)
+        without fetching anything. A hint for a send about to be made (fencing); a stamp is text anyone can write, so
+        what counts as sent is only what ingest adopts (agent.core.adoption)."""
+        criteria: list[str] = ["HEADER", provenance.HEADER, f"kind={kind};"]
+        criteria += ["HEADER", provenance.HEADER, f"incident={t1_message_id}"]
+        if sender:
+            criteria += ["FROM", sender]
+
+        def search(client):
+            for folder in self.config.folders:
+                self._examine(client, folder)
+                if client.search(criteria):
+                    return True
+            return False
+
+        return self._call("searching for a provenance", search)
 
 
 def _fields(data: dict) -> bytes:

@@ -302,6 +302,14 @@ def smaller_escalations_and_joined_t1s(db):
     db.execute("CREATE INDEX joined_t1s_incident ON joined_t1s(incident_id)")
 
 
+@migrations(name="0015_provenance")
+def provenance(db):
+    # The X-Escalation-Agent-Provenance of a mail the agent sent (what it was, for which incident, which member sent
+    # it), as found in the mailbox: for auditors, and so that a copy read before its T1 (another folder) still counts
+    # as sent once the T1 is read (agent.core.adoption). NULL for every other mail.
+    db.execute("ALTER TABLE messages ADD COLUMN provenance TEXT")
+
+
 @migrations(name="0019_probes")
 def probes(db):
     # [probe]: every run of the API check (docs/probe.md), for the escalations' evidence, `show`, the export and

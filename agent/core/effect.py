@@ -28,6 +28,9 @@ class Arrival:
     unread: str | None = None  # why its body was not fetched (old, or too large): its words are unknown, not absent
     tie: Tied | None = None  # a command's tie to its incident (agent.core.ties); None: not tied
     joins: Match | None = None  # a T1: the open incident it reports the same outage as (core/outage.py), if any
+    # From the agent's own address, but a Message-ID its database does not know: an older or lost database, or
+    # another member's send. Its provenance may make it count as sent (agent.core.adoption).
+    unknown_own: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,20 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class Adopt:
+    """A mail the agent sent that its database did not know, found in the mailbox: that tier (or that notice) counts
+    as sent at the mail's time, in place of any row of ours never handed to the server."""
+
+    tier: Tier | None  # an escalation's tier, or None for a notice
+    notice: str | None  # a notice's kind as the outbox keeps it
+    message_id: str
+    sent_at: datetime
+    member: str
+    recipients: tuple[str, ...]
+    raw: bytes = b""
+
+
+@dataclass(frozen=True)
 class CaseId:
     """The vendor's case system filed this incident under `case_id`: any later mail carrying it belongs here."""
 
@@ -132,6 +149,7 @@ class Notify:
     to: tuple[str, ...] = ()  # the people it is for; () for the incident's own people
     answering: Answered | None = None  # the command mail it answers, quoted and replied to
     about: str | None = None  # the Message-ID of a joined T1 it answers, in that T1's thread; None: the first T1
+    verb: str | None = None  # an answer's command (#hold...), named in its provenance
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,7 @@ Effect = (
     | CancelPending
     | RecordTier
     | Confirm
+    | Adopt
     | CaseId
     | Acknowledged
     | DeliveryFailed

@@ -7,7 +7,7 @@ order, in one transaction with the mail's own row (agent.engine.apply), so a cra
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from agent.core import items, notices, routing, sop, stand_down, steering, ties
+from agent.core import adoption, items, notices, routing, sop, stand_down, steering, ties
 from agent.core.bounce import Bounce
 from agent.core.classify import Classification, Kind, case_ids
 from agent.core.commands import Command, Malformed, new_text_lines
@@ -15,6 +15,7 @@ from agent.core.compose import Answered
 from agent.core.domains import looks_like
 from agent.core.effect import (
     Acknowledged,
+    Adopt,
     Arrival,
     CancelPending,
     CaseId,
@@ -39,7 +40,7 @@ from agent.core.ties import Tie, Tied
 from agent.core.times import gmt
 
 # The effect types are public here too, beside the functions that make them.
-__all__ = ["Acknowledged", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed"]  # fmt: skip
+__all__ = ["Acknowledged", "Adopt", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed"]  # fmt: skip
 __all__ += ["Effect", "Event", "Join"]  # fmt: skip
 __all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "StandDown", "Steer"]  # fmt: skip
 
@@ -82,6 +83,8 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
     if c.kind == Kind.MANUAL_ESCALATION and c.tier is not None:
         return manual_escalation(mail, c.tier, incident, detail, c.reason, arrival.internaldate or now)
     if c.kind == Kind.OWN:
+        if arrival.unknown_own:  # the mailbox knows a send of ours that the database does not
+            return adoption.adopted(arrival, incident, settings, now)
         return [Confirm(mail.message_id, mail.date or now, mail.original_message_id)]
     if c.kind == Kind.COMMAND and c.command is not None:
         written = incident.escalation(c.tier) if c.tier is not None else None
@@ -97,7 +100,7 @@ def _what_it_does(arrival: Arrival, incident: Incident | None, settings: Config,
             ]
         if arrival.tie is None or not arrival.tie.applies:
             return untied(mail, c.command, arrival.tie, settings)
-        out = command(mail, c.command, incident, settings, now, arrival.recent)
+        out = command(mail, c.command, incident, settings, received_at(arrival, now), arrival.recent)
         tied = f"tied: {arrival.tie.reason}"
         out = [replace(e, reason=tied) if isinstance(e, Event) and e.kind == "resolved" else e for e in out]
         if any(isinstance(e, SetState) and e.state == State.RESOLVED for e in out):  # stopped: tell the tiers?
@@ -124,11 +127,12 @@ def command(
     line = said.line if isinstance(said, Malformed) else next(iter(new_text_lines(mail.text)), f"#{said.verb}")
     answering = Answered(mail.message_id, mail.sender, mail.subject, mail.date, line)
     out: list[Effect] = []
+    verb = "malformed" if isinstance(said, Malformed) else str(said.verb)
     for effect in done:
         if isinstance(effect, steering.Reply):
             subject, body = notices.command_reply(effect.subject, effect.body)
             reason = "the answer to a command"
-            out.append(Notify(f"reply {mail.message_id}", subject, body, reason, (effect.to,), answering))
+            out.append(Notify(f"reply {mail.message_id}", subject, body, reason, (effect.to,), answering, verb=verb))
         else:
             out.append(effect)
     return out
@@ -147,6 +151,16 @@ def untied(mail: Mail, said: Command | Malformed, tie: Tied | None, settings: Co
         Event("command_not_tied", f"{line} from {mail.sender} ({mail.message_id}) not applied: {why}", needs),
         Notify(f"untied {mail.sender}", subject, body, "a command not tied to the incident's thread", (mail.sender,)),
     ]
+
+
+def received_at(arrival: Arrival, now: datetime) -> datetime:
+    """When a command mail reached the mailbox, never later than `now`. A command read late (a rebuilt or restored
+    database, a long outage of the agent) is applied as of then: a #hold holds until its time, measured from the
+    mail, not from the reading. INTERNALDATE counts whole seconds: the end of its second, so that a command read at
+    once is never taken for earlier than it came (a hold never ends before its time)."""
+    if arrival.internaldate is None:
+        return now
+    return min(arrival.internaldate + timedelta(seconds=1), now)
 
 
 def stranger(mail: Mail, c: Classification, settings: Config) -> list[Effect]:

@@ -4,7 +4,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent.core import automatic, sop
+from agent.core import automatic, provenance, sop
 from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
 
 # The header fields a mail is classified and threaded by (agent.core.mail, .automatic, .trust): all that is
@@ -24,6 +24,7 @@ HEADER_FIELDS = tuple(
             *ORIGINAL_MESSAGE_ID_HEADERS,
             "Authentication-Results",
             *automatic.FIELDS,
+            provenance.HEADER,  # what the agent's own mail was: read from mail fetched without its body too
         )
     )
 )

@@ -26,6 +26,8 @@ from agent.core.bodies import bodies, readable
 from agent.core.header_cut import MAX_ADDRESSES
 from agent.core.headers import Header, address_pairs, addresses, date_offset, first_address, reader, thread_index
 from agent.core.limits import header_block
+from agent.core.provenance import HEADER as PROVENANCE
+from agent.core.provenance import MAX_VALUE as provenance_limit
 from agent.core.subjects import normalise_subject as normalise_subject  # its home now; kept importable here
 from agent.core.text import SURROGATE
 from agent.core.text import clean as clean
@@ -63,6 +65,7 @@ class Mail:
     # The Message-ID the sender gave it, where a relay replaced it (Outlook.com, Gmail): None when not rewritten.
     original_message_id: str | None = None
     date_offset: int | None = None  # the Date header's zone, minutes east of UTC: the sender's local time
+    provenance: str = ""  # the X-Escalation-Agent-Provenance value as found (agent.core.provenance reads it)
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -243,6 +246,7 @@ def _mail(
         defects=_defects(defects),
         original_message_id=_original_message_id(header, ids[0] if ids else ""),
         date_offset=date_offset(header("Date")),
+        provenance=header(PROVENANCE)[: provenance_limit + 1],
     )
 
 

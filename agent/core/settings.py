@@ -117,6 +117,8 @@ class AgentConfig:
     ops_address: str | None = None  # told when the mailbox has been unreadable for blind_alert_after
     blind_alert_after: timedelta = timedelta(minutes=10)
     opened_notice: bool = True  # when an incident opens, its people are told the agent watches, and how to steer
+    # Who sends, as every mail's provenance names it (agent.core.provenance): the host name; [ha] member when set.
+    member: str = "unknown"
 
 
 # -- [probe]: the API check (agent/core/probe.py, agent/engine/probe.py, docs/probe.md) ----------------------------

@@ -10,6 +10,7 @@ from agent.adapters.store import Store
 from agent.core import compose, stand_down
 from agent.core.effects import (
     Acknowledged,
+    Adopt,
     CancelPending,
     CaseId,
     Confirm,
@@ -28,7 +29,7 @@ from agent.core.errors import AgentError
 from agent.core.policy import State
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
-from agent.engine import evidence, outbox
+from agent.engine import evidence, outbox, rebuild
 
 log = logging.getLogger("agent.ingest")
 
@@ -73,6 +74,8 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
         outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
         outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
+    elif isinstance(effect, Adopt):
+        rebuild.adopt(store, incident_id, effect, now)
     elif isinstance(effect, Confirm):
         outbox.confirm(store, effect.message_id, effect.sent_at, now, effect.original_message_id)
     elif isinstance(effect, CaseId):
@@ -100,6 +103,7 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
             effect.to,
             effect.answering,
             effect.about,
+            effect.verb,
         )
     elif isinstance(effect, Join):
         row = dict(

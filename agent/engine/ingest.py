@@ -84,7 +84,18 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
             mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
         recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
-        arrival = Arrival(mail, c, fetched.raw, fetched.internaldate, bounced, recent, fetched.header_only, tied)
+        unknown_own = c.kind == Kind.OWN and not own  # by its From alone: our send the database does not know
+        arrival = Arrival(
+            mail,
+            c,
+            fetched.raw,
+            fetched.internaldate,
+            bounced,
+            recent,
+            fetched.header_only,
+            tied,
+            unknown_own=unknown_own,
+        )
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
             joins = _same_outage(store, mail, rules)
             target = store.incident(joins.incident_id) if joins.incident_id is not None else None
@@ -202,10 +213,17 @@ def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, 
         "",
         orphan["size"],
         (),
+        orphan["original_message_id"],
+        provenance=orphan["provenance"] or "",
     )
-    c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address)
+    own = store.own_message_ids((mail.message_id, mail.original_message_id))
+    c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address, own)
     store.attach_message(mail.message_id, incident_id, str(c.kind), c.reason)
-    apply(store, config, incident_id, effects(Arrival(mail, c), store.incident(incident_id), config, now), now)
+    # A copy of our own send read before its T1 (the T1 filed in another folder) still counts as sent.
+    arrival = Arrival(
+        mail, c, internaldate=from_iso(orphan["internaldate"]), unknown_own=c.kind == Kind.OWN and not own
+    )
+    apply(store, config, incident_id, effects(arrival, store.incident(incident_id), config, now), now)
 
 
 def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime) -> dict:
@@ -229,4 +247,5 @@ def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime)
         reason=c.reason,
         incident_id=c.incident_id,
         seen_at=iso(now),
+        provenance=mail.provenance or None,
     )

@@ -17,12 +17,13 @@ from email.message import EmailMessage
 from agent.adapters import probes, selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, probe
+from agent.core import compose, probe, provenance
 from agent.core.errors import PermanentSendError, TooLargeError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso
+from agent.engine import stamping
 from agent.engine.originals import joined_of, original_of, steps
 
 __all__ = ["joined_of", "original_of", "steps"]  # public here too, where they were (ladder.py reads steps)
@@ -76,6 +77,7 @@ def escalate(
         attach_limit=esc.attach_limit,
         smaller=True,
     )
+    stamping.stamp(msg, provenance.stamp(f"t{int(tier)}", original.message_id, config.agent.member))
     fields = dict(
         message_id=message_id,
         status=str(Status.PENDING),
@@ -116,10 +118,12 @@ def notify(
     to: tuple[str, ...] = (),
     answering: compose.Answered | None = None,
     about: str | None = None,
+    verb: str | None = None,
 ) -> int | None:
     """The notice's outbox row, once per (incident, kind); None when it was decided before. `to`: the people it
     is for (an engineer's command is answered to its sender alone); else the incident's own people. `about`: the
-    Message-ID of a T1 that joined the incident: the notice goes in that T1's thread and quotes it."""
+    Message-ID of a T1 that joined the incident: the notice goes in that T1's thread and quotes it. `verb`: the
+    command a `reply <Message-ID>` notice answers, for its provenance."""
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
     joined = joined_of(store, incident_id)
@@ -142,6 +146,8 @@ def notify(
         now=now,
         answering=answering,
     )
+    stamped, command = provenance.of_notice(kind, verb)
+    stamping.stamp(msg, provenance.stamp(stamped, original.message_id, config.agent.member, command))
     return enqueue_notice(store, incident_id, kind, msg, (*to, *cc), now, f"notice '{kind}' to {', '.join(to)}", reason)
 
 
@@ -198,6 +204,7 @@ def alarm(
     msg = compose.alarm(
         subject, body, to=(to,), cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
+    stamping.stamp(msg, provenance.stamp(f"alarm-{kind}", None, config.agent.member))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.ALARM,
@@ -247,14 +254,22 @@ def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier:
 
 # -- deliver ----------------------------------------------------------------------------------------
 def deliver(
-    store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool, clock: Callable[[], datetime]
+    store: Store,
+    smtp: Smtp,
+    kind: Outgoing,
+    row_id: int,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    member: str = "unknown",
 ) -> Status:
-    """Send one pending outbox row. Every step is recorded before the next one starts."""
+    """Send one pending outbox row. Every step is recorded before the next one starts. `member`: who sends, for a row
+    written without its provenance (by a version before it, or a writer that forgot)."""
     row = store.outbox_row(kind, row_id)
     incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
     if row["status"] != Status.PENDING:
         return Status(row["status"])
+    row = stamping.stamped(store, kind, row, member)
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():
@@ -407,7 +422,9 @@ def confirm(
         return
     kind, row = found
     fields = dict(confirmed_at=iso(now))
-    if row["status"] == Status.SENDING:  # a crash came between acceptance and our record of it
+    # A crash came between acceptance and our record of it; or the database is older than the send (a backup taken
+    # while the row was still pending, restored after it went out): the copy proves the server took it.
+    if row["status"] in (Status.SENDING, Status.PENDING):
         fields.update(status=str(Status.SENT), sent_at=iso(sent_at))
     store.update_outbox(kind, row["id"], **fields)
     store.event(

@@ -179,7 +179,9 @@ class Agent:
         evidence.tell_recoveries(self.store, self.config, open_incidents, now)
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
-        status = outbox.deliver(self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock)
+        status = outbox.deliver(
+            self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock, self.config.agent.member
+        )
         if status == Status.PENDING:  # a transient failure: retried next cycle
             self.problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
         elif status == Status.SENT:

@@ -1,0 +1,34 @@
+"""Every mail the agent writes carries its provenance (agent.core.provenance): what it is, for which incident,
+from which member. The outbox stamps each row as it writes it, and once more, if a row lacks it, right before it
+leaves: the mailbox then holds the record of what was sent (docs/rebuild.md)."""
+
+import email
+from email.message import EmailMessage
+
+from agent.adapters.store import Store
+from agent.core import compose, provenance
+from agent.core.policy import Outgoing
+
+
+def stamp(msg: EmailMessage, value: str) -> None:
+    """Every mail the agent writes says what it is, for which incident, from which member: the mailbox then holds
+    the record of what was sent, which a lost or older database is rebuilt from (agent.core.adoption)."""
+    msg.set_raw(provenance.HEADER, provenance.folded(value))
+
+
+def stamped(store: Store, kind: Outgoing, row: dict, member: str) -> dict:
+    """The row, its mail stamped with its provenance if it was written without one: nothing leaves unstamped."""
+    msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)
+    if provenance.HEADER in msg:
+        return row
+    t1 = store.incident_row(row["incident_id"])["t1_message_id"] if row.get("incident_id") else None
+    command = None
+    if kind == Outgoing.ESCALATION:
+        what = f"t{row['tier']}"
+    elif kind == Outgoing.NOTICE:
+        what, command = provenance.of_notice(row["kind"])
+    else:
+        what = f"alarm-{row['kind']}"
+    stamp(msg, provenance.stamp(what, t1, member, command))
+    store.update_outbox(kind, row["id"], raw=msg.as_bytes())
+    return store.outbox_row(kind, row["id"])
