@@ -1,7 +1,7 @@
 import pytest
 
 from support import LOCAL, USERS
-from tools import localmail
+from tools import localetcd, localmail
 from tools.localmail import Dovecot, SmtpRelay
 
 TIERS = ("unit", "integration", "e2e")
@@ -17,8 +17,9 @@ E2E_MODULES = {
     "test_audit",
     "test_commands",
     "test_oauth2",
+    "test_ha",  # [ha]: two agents and a real etcd
 }
-SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
+SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db", "etcd"}  # audit_db: a real agent wrote it
 
 
 def pytest_collection_modifyitems(items):
@@ -45,6 +46,7 @@ def no_servers_in_unit_tests(request, monkeypatch):
 
     monkeypatch.setattr(localmail.Dovecot, "start", refuse)
     monkeypatch.setattr(localmail.SmtpRelay, "start", refuse)
+    monkeypatch.setattr(localetcd.Etcd, "start", refuse)
 
 
 @pytest.fixture
@@ -52,3 +54,10 @@ def servers():
     """A fresh real Dovecot and an aiosmtpd relay that delivers local CCs into it; both stopped after."""
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
         yield dovecot, relay
+
+
+@pytest.fixture
+def etcd():
+    """A fresh real etcd (Debian's etcd-server) on 127.0.0.1 with its own data directory; stopped by its pid after."""
+    with localetcd.Etcd() as server:
+        yield server

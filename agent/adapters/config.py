@@ -4,6 +4,7 @@ import configparser
 import os
 import re
 import shlex
+import socket
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,15 @@ from agent.adapters.ini import EMAIL, Section, parse_duration, resolve  # noqa: 
 from agent.core import routing, sop, subjects
 from agent.core.errors import ConfigError
 from agent.core.mail import domain_of, in_domains
-from agent.core.settings import AgentConfig, Config, DrillConfig, EscalationConfig, ImapConfig, SmtpConfig
+from agent.core.settings import (
+    AgentConfig,
+    Config,
+    DrillConfig,
+    EscalationConfig,
+    HaConfig,
+    ImapConfig,
+    SmtpConfig,
+)
 from agent.core.sop import Tier
 
 SECURITY = ("ssl", "starttls", "none")
@@ -55,6 +64,7 @@ def load(path: Path | str | None = None) -> Config:
         warnings=_warnings(path, parser)
         + _address_warnings(Section(parser, "imap"), imap)
         + _domain_warnings(escalation),
+        ha=_ha(Section(parser, "ha")),
     )
 
 
@@ -304,3 +314,24 @@ def _drill(
         t3_after=windows["t3_after"],
         from_address=addresses["from_address"],
     )
+
+
+# -- [ha]: the warm standby ------------------------------------------------------------------------------------------
+MEMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # it goes into a header and a key of the coordination service
+
+
+def _ha(s: Section) -> HaConfig | None:
+    """[ha]: None when the section sets nothing (this member alone, as before)."""
+    if not s.values:
+        return None
+    url = s.required("coordination_url")
+    if "://" not in url or " " in url:
+        raise ConfigError(
+            f"{s.key('coordination_url')}: {url!r} is not a tooz backend URL (e.g. etcd3+http://host:2379)"
+        )
+    member = s.text("member") or socket.gethostname().split(".")[0]
+    if not MEMBER.match(member):
+        raise ConfigError(
+            f"{s.key('member')}: {member!r} is not a member name (letters, digits, '.', '_' and '-', at most 63)"
+        )
+    return HaConfig(coordination_url=url, member=member, lease=timedelta(seconds=s.seconds("lease", 15, 2, 600)))

@@ -75,4 +75,12 @@ def health_lines(h: dict, now: datetime) -> list[str]:
         lines.append(f"  alarm to {alarm['to']}: {alarm['status']}{sent}")
     if beat["detail"]:
         lines.append(f"  heartbeat: {beat['detail']}")
+    if h.get("coordination"):  # [ha], after describe(): who sends, and whether the coordination service answers
+        service = h["coordination"]
+        lines.append(
+            f"  role: {h['role']} (member {h['member']}; the lease is held by {h['lease_holder'] or 'nobody'}; "
+            f"coordination service {service['url']}: {service['health']})"
+        )
+    elif "role" in h:
+        lines.append(f"  role: {h['role']} (no [ha]: this member decides and sends)")
     return lines

@@ -42,7 +42,7 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[dict, floa
     return lines
 
 
-def render(store, last_sync_at: datetime | None, now: datetime) -> str:
+def render(store, last_sync_at: datetime | None, now: datetime, role: str = "alone") -> str:
     """The exposition text. `store` is a Store or anything with `.db` (or a sqlite_utils.Database).
 
     Every state and every (tier, status) is written, zeros included: a series that appears only once
@@ -123,15 +123,21 @@ def render(store, last_sync_at: datetime | None, now: datetime) -> str:
         "Seconds since the last successful mailbox sync (+Inf: none since start).",
         [({}, age)],
     )
+    lines += _family(
+        "escalation_agent_role",
+        "gauge",
+        "1 for this member's role: leader (holds the [ha] lease: decides and sends), standby (reads only), alone.",
+        [({"role": r}, int(r == role)) for r in ("leader", "standby", "alone")],
+    )
     return "\n".join(lines) + "\n"
 
 
-def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime) -> str:
+def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime, role: str = "alone") -> str:
     """render() over a read-only connection of its own: sqlite3 connections must not cross threads,
     so the HTTP thread cannot use the agent's Store."""
     conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=10)
     try:
-        return render(conn, last_sync_at, now)
+        return render(conn, last_sync_at, now, role)
     finally:
         conn.close()
 

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, items
+from agent.core import compose, items, provenance
 from agent.core.errors import PermanentSendError, TransientSendError
 from agent.core.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso
+from agent.engine.lease import member_of
 
 log = logging.getLogger("agent.outbox")
 
@@ -97,6 +98,7 @@ def escalate(
         now=now,
         caveat=caveat,
     )
+    msg[provenance.HEADER] = provenance.stamp(f"t{int(tier)}", original.message_id, member_of(config))
     fields = dict(
         message_id=message_id,
         status=str(Status.PENDING),
@@ -149,6 +151,7 @@ def notify(
     msg = compose.notice(
         original, subject, body, to=to, cc=cc, from_address=config.smtp.from_address, message_id=message_id, now=now
     )
+    msg[provenance.HEADER] = provenance.stamp(f"notice-{kind}", original.message_id, member_of(config))
     with store.transaction():
         row_id = store.add_outbox(
             Outgoing.NOTICE,
@@ -239,14 +242,26 @@ def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier:
 
 # -- deliver ----------------------------------------------------------------------------------------
 def deliver(
-    store: Store, smtp: Smtp, kind: Outgoing, row_id: int, dry_run: bool, clock: Callable[[], datetime]
+    store: Store,
+    smtp: Smtp,
+    kind: Outgoing,
+    row_id: int,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    fence: Callable[[Outgoing, dict], Status | None] | None = None,
 ) -> Status:
-    """Send one pending outbox row. Every step is recorded before the next one starts."""
+    """Send one pending outbox row. Every step is recorded before the next one starts. `fence` ([ha]), asked right
+    before the send: None lets it go; else the row's status (still pending: not the lease holder; sent: another
+    member's copy of it is in the mailbox, recorded by the fence)."""
     row = store.outbox_row(kind, row_id)
     incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
     if row["status"] != Status.PENDING:
         return Status(row["status"])
+    if fence is not None:
+        held = fence(kind, row)
+        if held is not None:
+            return held
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():
@@ -313,6 +328,33 @@ def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, 
         store.update_outbox(kind, row_id, status=str(Status.FAILED), last_error=detail)
         store.event(at, "send_rejected", detail, incident_id, "permanent: not retried")
     log.error("send rejected incident=%s: %s", incident_id, detail)
+
+
+def sent_elsewhere(
+    store: Store, kind: Outgoing, row: dict, message_id: str, sent_at: datetime, member: str, now: datetime
+) -> None:
+    """A pending row whose mail another member (or this one, before it lost its database) already sent: its copy, by
+    its provenance, is in the mailbox. Recorded as sent then, under the copy's Message-ID, and never sent again."""
+    what, ours = label(kind, row), row["message_id"]
+    taken = store.outbox_by_message_id(message_id) is not None  # already a row of ours: keep our own id on this one
+    with store.transaction():
+        store.update_outbox(
+            kind,
+            row["id"],
+            status=str(Status.SENT),
+            message_id=ours if taken else message_id,
+            sent_at=iso(sent_at),
+            confirmed_at=iso(now),
+            last_error=f"not sent: member {member} sent it first ({message_id}; ours was {ours})",
+        )
+        store.event(
+            now,
+            "sent_by_member",
+            f"{what} {message_id} sent by member {member} at {gmt(sent_at)}: its copy is in the watched mailbox",
+            row.get("incident_id"),
+            "found by its provenance right before the send; not sent again",
+        )
+    log.info("not sent: %s found sent by member %s incident=%s", what, member, row.get("incident_id"))
 
 
 # -- after the send: the CC copy, or a crash ---------------------------------------------------------
