@@ -99,6 +99,7 @@ class Lease:
         self.etcd = ha.coordination_url.startswith("etcd3")
         self._name = name.encode()
         self._coordinator: Any = None
+        self._started = False
         self._lock: Any = None  # the lock while this member holds it (or held it, and the service cannot say)
         self._held_until = 0.0  # monotonic: the service confirmed the lease until at least then
         self._next = 0.0
@@ -113,10 +114,12 @@ class Lease:
         return url + ("&" if "?" in url else "?") + "&".join(extra) if extra else url
 
     def _connect(self) -> Any:
+        """The coordinator, started; one object, whose start is tried again while the service cannot be reached."""
         if self._coordinator is None:
-            coordinator = self._coordination.get_coordinator(self._url(), self.member.encode())
-            coordinator.start(start_heart=False)  # refreshed by tick(): a hung loop must lose the lease
-            self._coordinator = coordinator
+            self._coordinator = self._coordination.get_coordinator(self._url(), self.member.encode())
+        if not self._started:
+            self._coordinator.start(start_heart=False)  # refreshed by tick(): a hung loop must lose the lease
+            self._started = True
         return self._coordinator
 
     def tick(self, force: bool = False) -> Role:
@@ -204,11 +207,11 @@ class Lease:
         try:
             if self._lock is not None:
                 self._lock.release()
-            if self._coordinator is not None:
+            if self._started:
                 self._coordinator.stop()
         except Exception as e:
             log.debug("ha: closing the lease: %s", why(e))
-        self._lock, self._coordinator, self.role = None, None, Role.STANDBY
+        self._lock, self._coordinator, self._started, self.role = None, None, False, Role.STANDBY
 
 
 def shown(url: str) -> str:
