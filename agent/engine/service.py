@@ -171,6 +171,11 @@ class Agent:
         """[ha]: the role for this cycle. A standby has read the mailbox (its database stays current) and decides and
         sends nothing, but its own alarm that it cannot reach the coordination service."""
         report.role = self.standby.role(now)
+        trouble = self.standby.lease.trouble
+        if trouble:  # one ERROR line per outage of the coordination service, and the STATUS line
+            self._problem("ha", trouble)
+        else:
+            self._fine("ha")
         self.standby.watch(now)
         if report.role != Role.STANDBY:
             return False
