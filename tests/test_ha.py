@@ -203,3 +203,20 @@ def test_etcd_down_across_the_t2_deadline_gives_one_late_t2_and_tells_ops_once_p
     finally:
         a.stop()
         b.stop()
+
+
+def test_check_and_status_say_the_coordination_service_cannot_be_reached(servers, tmp_path):
+    dovecot, relay = servers
+    from tools.localmail import free_port
+
+    url = f"etcd3+http://127.0.0.1:{free_port()}"  # nothing listens there
+    config = write_config(tmp_path, dovecot, relay, ha_coordination_url=url, ha_member="mail-a", ha_lease="3s")
+    checked = agent_command(config, "check")
+    assert checked.returncode != 0
+    assert f"[ha] coordination_url {url}: unreachable: " in checked.stderr, checked.stderr
+    assert "Traceback" not in checked.stderr
+    seen = agent_command(config, "status", "--agent")
+    assert seen.returncode == 0, seen.stderr
+    assert f"role: standby (member mail-a; the lease is held by nobody; coordination service {url}: unreachable" in (
+        seen.stdout
+    ), seen.stdout

@@ -12,7 +12,7 @@ from agent.core import notices, provenance
 from agent.core.errors import ConfigError
 from agent.core.settings import HaConfig
 from agent.engine import metrics
-from agent.engine.lease import Clearance, Lease, Role, shown
+from agent.engine.lease import Clearance, Lease, Role, said, shown
 from agent.engine.standby import _copy
 from support import OFFLINE_CONFIG, agent_command
 
@@ -99,6 +99,21 @@ def test_a_missing_ha_extra_is_one_sentence_naming_the_fix(monkeypatch):
 def test_a_coordination_url_is_shown_without_its_password_or_options():
     assert shown("redis://:s3cret@redis.test:6379?timeout=3") == "redis://redis.test:6379"
     assert shown("etcd3+http://127.0.0.1:2379") == "etcd3+http://127.0.0.1:2379"
+
+
+def test_a_wrapped_error_says_its_deepest_words_and_a_silent_one_what_its_kind_means():
+    class ConnectionFailedError(Exception):
+        pass
+
+    class ToozConnectionError(Exception):
+        pass
+
+    silent = ConnectionFailedError()  # etcd3gw's, as tooz wraps it: no words of its own
+    silent.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    wrapped = ToozConnectionError("")
+    wrapped.__cause__ = silent
+    assert said(wrapped) == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert said(ConnectionFailedError()) == "ConnectionFailedError: no connection (refused, or no route to it)"
 
 
 def test_only_the_holder_or_a_member_alone_may_send():

@@ -75,6 +75,27 @@ class Alone:
         pass
 
 
+def said(e: BaseException) -> str:
+    """What went wrong, in one line: tooz wraps the driver's exception, etcd3gw's connection errors say nothing and
+    requests' say it all at length, so the deepest cause with words is taken, else what its kind means."""
+    seen: BaseException | None = e
+    found = None
+    for _ in range(10):  # a chain, not a cycle
+        if seen is None:
+            break
+        if str(seen).strip():
+            found = seen
+        seen = seen.__cause__ or seen.__context__
+    if found is not None:
+        return why(found)
+    name = type(e).__name__
+    if "Timeout" in name or "TimedOut" in name:
+        return f"{name}: no answer in time"
+    if "Connection" in name:
+        return f"{name}: no connection (refused, or no route to it)"
+    return name
+
+
 def _tooz(url: str) -> Any:
     try:
         from tooz import coordination
@@ -159,7 +180,7 @@ class Lease:
         self._lock, self._held_until, self.role = None, 0.0, Role.STANDBY
 
     def _unreachable(self, e: Exception) -> None:
-        text = f"the coordination service {shown(self.ha.coordination_url)} cannot be reached: {why(e)}"
+        text = f"the coordination service {shown(self.ha.coordination_url)} cannot be reached: {said(e)}"
         if self.trouble is None:
             log.debug("ha: %s", text, exc_info=True)
         self.trouble = text
@@ -210,7 +231,7 @@ class Lease:
             if self._started:
                 self._coordinator.stop()
         except Exception as e:
-            log.debug("ha: closing the lease: %s", why(e))
+            log.debug("ha: closing the lease: %s", said(e))
         self._lock, self._coordinator, self._started, self.role = None, None, False, Role.STANDBY
 
 
@@ -228,7 +249,7 @@ def describe(config: Config) -> dict:
     try:
         holder, health = lease.holder(), "ok"
     except Exception as e:
-        holder, health = None, f"unreachable: {why(e)}"
+        holder, health = None, f"unreachable: {said(e)}"
     finally:
         lease.close()
     role = Role.LEADER if holder == config.ha.member else Role.STANDBY
