@@ -176,9 +176,9 @@ def test_etcd_down_across_the_t2_deadline_gives_one_late_t2_and_tells_ops_once_p
     try:
         sent_at = time.time()
         send(relay, t1())
-        wait_until(lambda: incident_seen(config_a) and incident_seen(config_b), 20, "both members read the T1")
-        etcd.stop()
+        etcd.stop()  # at once: a's lease, last confirmed before this, is provably valid for less than the T2's window
         down = time.time()
+        wait_until(lambda: incident_seen(config_a) and incident_seen(config_b), 20, "both members read the T1")
         time.sleep(max(0.0, sent_at + t2_after + LEASE - time.time()))  # past the deadline, service still down
         while time.time() < down + outage:
             assert not vendor_mails(relay, T2_ADDR), "a T2 went out while no member could prove it held the lease"
