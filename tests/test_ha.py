@@ -16,6 +16,7 @@ from support import (
     AgentProcess,
     agent_command,
     query,
+    reply,
     send,
     sent_to,
     t1,
@@ -135,6 +136,9 @@ def test_a_leader_frozen_past_its_lease_is_replaced_and_sends_nothing_when_it_wa
         sent_at = time.time()
         send(relay, incident)
         wait_until(lambda: incident_seen(config_a) and incident_seen(config_b), 20, "both members read the T1")
+        # A stamp is text anyone can write: a stranger's mail claiming the T2 was sent must not stop it.
+        stamp = provenance.stamp("t2", incident["Message-ID"], "a")
+        send(relay, reply(incident, sender="mallory@elsewhere.test", headers={provenance.HEADER: stamp}))
         os.kill(a.proc.pid, signal.SIGSTOP)
         frozen = time.time()
         try:

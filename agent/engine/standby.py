@@ -83,15 +83,29 @@ class Standby:
         t1 = self.store.incident_row(row["incident_id"])["t1_message_id"]
         what = f"t{row['tier']}" if kind == Outgoing.ESCALATION else f"notice-{row['kind']}"
         try:
-            copies = self.mailbox.copies(provenance.HEADER, f"kind={what}; incident={t1}")
+            copies = self.mailbox.copies(provenance.HEADER, what, t1, self.config.smtp.from_address)
         except MailboxError as e:
             return self._unsearchable(kind, row, str(e))
         found = [c for c in map(_copy, copies) if c is not None and c[3].kind == what and c[3].incident == t1]
+        found = [c for c in found if self._ours(c[0], row["incident_id"])]
         if not found:
             return None
         message_id, at, _, mark = min(found, key=lambda c: c[1])
         outbox.sent_elsewhere(self.store, kind, row, message_id, at, mark.member or "unknown", self.clock())
         return Status.SENT
+
+    def _ours(self, message_id: str, incident_id: int) -> bool:
+        """A stamp is text anyone can write: a copy counts only if ingest took it for the agent's own mail (our From,
+        believed where DMARC is checked) in this incident's thread. A forged one must never stop a T2."""
+        row = self.store.db.execute(
+            "SELECT kind, incident_id FROM messages WHERE message_id = ?", [message_id]
+        ).fetchone()
+        if row is not None and row[0] == "own" and row[1] == incident_id:
+            return True
+        log.warning(
+            "ha: %s carries the provenance of incident %s but is not our own mail in it", message_id, incident_id
+        )
+        return False
 
     def _unsearchable(self, kind: Outgoing, row: dict, error: str) -> Status | None:
         """The mailbox cannot be searched for another member's copy. An escalation goes out once it is past its
