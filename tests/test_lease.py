@@ -13,7 +13,7 @@ from agent.core.errors import ConfigError
 from agent.core.settings import HaConfig
 from agent.engine import metrics
 from agent.engine.lease import Clearance, Lease, Role, said, shown
-from agent.engine.standby import _copy
+from agent.engine.standby import _copy, need
 from support import OFFLINE_CONFIG, agent_command
 
 NAME = "escalation-agent/watch@partner.test"
@@ -114,6 +114,10 @@ def test_a_wrapped_error_says_its_deepest_words_and_a_silent_one_what_its_kind_m
     wrapped.__cause__ = silent
     assert said(wrapped) == "ConnectionRefusedError: [Errno 111] Connection refused"
     assert said(ConnectionFailedError()) == "ConnectionFailedError: no connection (refused, or no route to it)"
+
+
+def test_a_send_needs_half_the_lease_left_and_never_less_than_two_seconds():
+    assert (need(15), need(60), need(3)) == (7.5, 30.0, 2.0)
 
 
 def test_only_the_holder_or_a_member_alone_may_send():

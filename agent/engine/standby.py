@@ -32,7 +32,16 @@ from agent.engine.lease import Alone, Clearance, Lease, Role, open_lease, shown
 
 log = logging.getLogger("agent.service")
 
-NEED = 2.0  # seconds of lease a send must have left: one SMTP transaction to a relay nearby
+NEED = 2.0  # seconds of lease a send must have left, at least: one SMTP transaction to a relay nearby
+
+
+def need(lease_seconds: float) -> float:
+    """The lease a send must have left: half of it. A holder then sends only in the first half of what it was granted,
+    and a member can take over only when all of it has run out; so the CC copy of the old holder's last send has half
+    a lease to come back into the mailbox before the new holder's fence looks for it."""
+    return max(NEED, lease_seconds / 2)
+
+
 COORDINATION = ("coordination", "coordination_back")  # alarms every member sends, lease or not
 
 
@@ -73,7 +82,7 @@ class Standby:
         self.held = None
         if not self.on or (kind == Outgoing.ALARM and row["kind"] in COORDINATION):
             return None
-        clearance = self.lease.clearance(NEED)
+        clearance = self.lease.clearance(need(self.lease.seconds))
         if not clearance.may_send:
             self.held = clearance
             log.info("ha: %s held back: %s", outbox.label(kind, row), clearance.value)
