@@ -80,9 +80,10 @@ class Standby:
         """None: send it now. Status.PENDING: held back (not the lease holder). Status.SENT: another member's copy of
         it is in the mailbox, recorded as sent."""
         self.held = None
-        if not self.on or (kind == Outgoing.ALARM and row["kind"] in COORDINATION):
+        lease = self.lease
+        if not isinstance(lease, Lease) or (kind == Outgoing.ALARM and row["kind"] in COORDINATION):
             return None
-        clearance = self.lease.clearance(need(self.lease.seconds))
+        clearance = lease.clearance(need(lease.seconds))
         if not clearance.may_send:
             self.held = clearance
             log.info("ha: %s held back: %s", outbox.label(kind, row), clearance.value)
