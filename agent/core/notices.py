@@ -219,8 +219,8 @@ def coordination_lost(member: str, service: str, since: datetime, now: datetime,
             f"{one_line(service)} since {gmt(since)} ({span(now - since)} ago).",
             "Why (the last answer it got):",
             f"> {one_line(reason) or 'unknown'}",
-            "Only the member holding the lease sends; a holder that cannot renew it stops sending when its lease "
-            f"({lease}) runs out, and no member takes over without the service. So no escalation goes out until the "
+            "Only the member holding the lease sends; a holder that cannot renew it stops sending within its lease "
+            f"({lease}), and no member takes over without the service. So no escalation goes out until the "
             "service is back: the agent then sends what fell due meanwhile, once. It keeps reading the mailbox.",
             "Please bring the coordination service back, or send due escalations by hand (the agent counts a tier "
             "sent by hand).",

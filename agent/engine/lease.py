@@ -11,6 +11,7 @@ on the monotonic clock, which runs on while a process is frozen.
 import base64
 import enum
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +36,7 @@ class Clearance(enum.StrEnum):
     ALONE = "no [ha]: this member alone sends"
     HELD = "this member holds the lease"
     NOT_HELD = "this member does not hold the lease"
-    LAPSING = "the lease would lapse before the send is done"
+    LAPSING = "too little of the lease is left for the send"
     UNREACHABLE = "the coordination service cannot be reached and the lease may have lapsed"
 
     @property
@@ -50,8 +51,6 @@ def lock_name(config: Config) -> str:
 
 def member_of(config: Config) -> str:
     """The name this member signs its mail's provenance with."""
-    import socket
-
     return config.ha.member if config.ha is not None else socket.gethostname().split(".")[0]
 
 

@@ -6,8 +6,8 @@ never of this member's memory) and the mailbox (another member's copy of the sam
 mail was sent; it is recorded so and not sent again). A standby never sends: it holds back what its own ingest
 decided (a notice) until it holds the lease, and then the mailbox says whether the old holder sent it.
 
-Coordination service down: the holder keeps sending while its lease is provably still valid (the time the service
-last confirmed, on the monotonic clock: nobody can take the lease while the service is down), then stops; a standby
+Coordination service down: the holder keeps sending while half its lease is provably left (from the time the service
+last confirmed it, on the monotonic clock: nobody can take the lease while the service is down), then stops; a standby
 never takes over without the service. What falls due meanwhile goes out once, when the service is back. No member
 falls back to sending alone: a network partition would then make two senders, and a duplicate to the vendor's
 leadership is a failure as real as a missed T2. Each member tells ops_address once per outage it sees (a partition
