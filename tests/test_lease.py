@@ -12,7 +12,7 @@ from agent.core import notices, provenance
 from agent.core.errors import ConfigError
 from agent.core.settings import HaConfig
 from agent.engine import metrics
-from agent.engine.lease import Clearance, Lease, Role, said, shown
+from agent.engine.lease import Clearance, Lease, Role, describe, said, shown
 from agent.engine.standby import _copy, need
 from support import OFFLINE_CONFIG, agent_command
 
@@ -156,6 +156,35 @@ def test_the_coordination_notices_say_who_and_since_when():
     )
     assert subject == "mail-a cannot reach the coordination service"
     assert "since 11:00:00 GMT" in body and "Connection refused" in body and "no escalation goes out" in body
+
+
+def test_with_another_backend_the_holder_trusts_only_the_time_since_it_was_confirmed(tmp_path):
+    """tooz's file backend (a real one, without a server): no etcd to ask, so the clearance is the time since the
+    backend last confirmed the lease, on a clock that runs on while a process is frozen."""
+    now = [100.0]
+    url = f"file://{tmp_path}"
+    a = Lease(HaConfig(url, "a", timedelta(seconds=3)), NAME, clock=lambda: now[0])
+    b = Lease(HaConfig(url, "b", timedelta(seconds=3)), NAME, clock=lambda: now[0])
+    try:
+        assert (a.tick(force=True), b.tick(force=True)) == (Role.LEADER, Role.STANDBY)
+        assert a.clearance(1.5) == Clearance.HELD and b.clearance(1.5) == Clearance.NOT_HELD
+        now[0] += 2  # frozen for 2 s of a 3 s lease: too little is left for a send that needs 1.5 s
+        assert a.clearance(1.5) == Clearance.LAPSING
+        assert a.tick(force=True) == Role.LEADER and a.clearance(1.5) == Clearance.HELD  # confirmed again
+    finally:
+        a.close()
+        b.close()
+
+
+def test_status_with_another_backend_says_the_role_the_member_recorded(tmp_path):
+    config = config_with(tmp_path, f"[ha]\ncoordination_url = file://{tmp_path}\nmember = mail-a\n")
+    said_now = describe(config, "leader")
+    assert (said_now["role"], said_now["lease_holder"], said_now["coordination"]["health"]) == (
+        "leader",
+        "mail-a",
+        "ok",
+    )
+    assert describe(config, None)["role"] == "standby"
 
 
 # -- the lease against a real etcd ---------------------------------------------------------------------------

@@ -152,10 +152,11 @@ def status(obj, as_json, everything, drills, agent_only):
     try:
         rows = [] if agent_only else report.status_rows(store, cfg, now, everything=everything, drills=drills)
         well = health_mod.agent_health(store, cfg, now)
+        recorded = health_mod.recorded_role(store)
     finally:
         store.close()
     if agent_only:
-        well.update(lease_mod.describe(cfg))  # [ha]: asks the coordination service who holds the lease
+        well.update(lease_mod.describe(cfg, recorded))  # [ha]: asks the coordination service who holds the lease
         click.echo(json.dumps(well, indent=2) if as_json else "\n".join(health_mod.health_lines(well, now)))
     elif as_json:
         click.echo(json.dumps(rows, indent=2))  # the contract: an array of incidents, nothing else

@@ -49,6 +49,14 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
     )
 
 
+def recorded_role(store: Store) -> str | None:
+    """[ha]: the role the running member last wrote to its audit log (`leader` or `standby`), if it ever did."""
+    event = selfwatch.last_event(store, ("ha_role",))
+    if event is None:
+        return None
+    return "leader" if " is now leader" in event["detail"] else "standby"
+
+
 def health_lines(h: dict, now: datetime) -> list[str]:
     """The agent's health as text: the first line alone says whether it is well (below `status`'s table)."""
     last = from_iso(h["last_good_read"])

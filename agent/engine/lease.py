@@ -171,7 +171,13 @@ class Lease:
     def _refresh(self) -> int:
         if self.etcd:  # the lease's own answer: -1 once it lapsed (Lock.heartbeat() would still say True)
             return int(self._lock._lease.refresh())
-        return self.seconds if self._lock.heartbeat() else -1
+        # Another backend: its session kept alive, then the best answer its lock gives (kubernetes asks the Lease
+        # object, redis extends the key, the others hold it while the session lives).
+        self._coordinator.heartbeat()
+        for answer in ("is_still_owner", "heartbeat"):
+            if hasattr(self._lock, answer):
+                return self.seconds if getattr(self._lock, answer)() else -1
+        return self.seconds if self._lock.acquired else -1
 
     def _lose(self, reason: str) -> None:
         if self._lock is not None:
@@ -240,8 +246,9 @@ def shown(url: str) -> str:
     return f"{scheme}://{rest.split('?')[0].rpartition('@')[2]}"
 
 
-def describe(config: Config) -> dict:
-    """What `status --agent` and `check` say of [ha]: this member, its role, the holder, the service's health."""
+def describe(config: Config, recorded: str | None = None) -> dict:
+    """What `status --agent` and `check` say of [ha]: this member, its role, the holder, the service's health.
+    etcd names the holder; with another backend the role is the one the running member last recorded (`recorded`)."""
     if config.ha is None:
         return dict(role=str(Role.ALONE), member=None, lease_holder=None, coordination=None)
     lease = Lease(config.ha, lock_name(config))
@@ -252,6 +259,8 @@ def describe(config: Config) -> dict:
     finally:
         lease.close()
     role = Role.LEADER if holder == config.ha.member else Role.STANDBY
+    if not lease.etcd and health == "ok":
+        role, holder = Role(recorded or Role.STANDBY), config.ha.member if recorded == Role.LEADER else None
     service = dict(url=shown(config.ha.coordination_url), health=health, lease=f"{lease.seconds}s")
     return dict(role=str(role), member=config.ha.member, lease_holder=holder, coordination=service)
 
