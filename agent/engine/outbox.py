@@ -330,33 +330,6 @@ def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, 
     log.error("send rejected incident=%s: %s", incident_id, detail)
 
 
-def sent_elsewhere(
-    store: Store, kind: Outgoing, row: dict, message_id: str, sent_at: datetime, member: str, now: datetime
-) -> None:
-    """A pending row whose mail another member (or this one, before it lost its database) already sent: its copy, by
-    its provenance, is in the mailbox. Recorded as sent then, under the copy's Message-ID, and never sent again."""
-    what, ours = label(kind, row), row["message_id"]
-    taken = store.outbox_by_message_id(message_id) is not None  # already a row of ours: keep our own id on this one
-    with store.transaction():
-        store.update_outbox(
-            kind,
-            row["id"],
-            status=str(Status.SENT),
-            message_id=ours if taken else message_id,
-            sent_at=iso(sent_at),
-            confirmed_at=iso(now),
-            last_error=f"not sent: member {member} sent it first ({message_id}; ours was {ours})",
-        )
-        store.event(
-            now,
-            "sent_by_member",
-            f"{what} {message_id} sent by member {member} at {gmt(sent_at)}: its copy is in the watched mailbox",
-            row.get("incident_id"),
-            "found by its provenance right before the send; not sent again",
-        )
-    log.info("not sent: %s found sent by member %s incident=%s", what, member, row.get("incident_id"))
-
-
 # -- after the send: the CC copy, or a crash ---------------------------------------------------------
 def in_doubt(store: Store) -> bool:
     """Is any row in `sending`: handed to the server by a process that did not live to record the answer?"""

@@ -26,7 +26,7 @@ from agent.core import notices, provenance
 from agent.core.errors import MailboxError
 from agent.core.policy import Outgoing, Status
 from agent.core.settings import Config
-from agent.core.times import from_iso, iso, span
+from agent.core.times import from_iso, gmt, iso, span
 from agent.engine import outbox
 from agent.engine.lease import Alone, Clearance, Lease, Role, open_lease, shown
 
@@ -101,7 +101,7 @@ class Standby:
         if not found:
             return None
         message_id, at, _, mark = min(found, key=lambda c: c[1])
-        outbox.sent_elsewhere(self.store, kind, row, message_id, at, mark.member or "unknown", self.clock())
+        _sent_elsewhere(self.store, kind, row, message_id, at, mark.member or "unknown", self.clock())
         return Status.SENT
 
     def _ours(self, message_id: str, incident_id: int) -> bool:
@@ -155,6 +155,33 @@ class Standby:
 
     def close(self) -> None:
         self.lease.close()
+
+
+def _sent_elsewhere(
+    store: Store, kind: Outgoing, row: dict, message_id: str, sent_at: datetime, member: str, now: datetime
+) -> None:
+    """A pending row whose mail another member (or this one, before it lost its database) already sent: its copy, by
+    its provenance, is in the mailbox. Recorded as sent then, under the copy's Message-ID, and never sent again."""
+    what, ours = outbox.label(kind, row), row["message_id"]
+    taken = store.outbox_by_message_id(message_id) is not None  # already a row of ours: keep our own id on this one
+    with store.transaction():
+        store.update_outbox(
+            kind,
+            row["id"],
+            status=str(Status.SENT),
+            message_id=ours if taken else message_id,
+            sent_at=iso(sent_at),
+            confirmed_at=iso(now),
+            last_error=f"not sent: member {member} sent it first ({message_id}; ours was {ours})",
+        )
+        store.event(
+            now,
+            "sent_by_member",
+            f"{what} {message_id} sent by member {member} at {gmt(sent_at)}: its copy is in the watched mailbox",
+            row.get("incident_id"),
+            "found by its provenance right before the send; not sent again",
+        )
+    log.info("not sent: %s found sent by member %s incident=%s", what, member, row.get("incident_id"))
 
 
 def _alarmed(store: Store, since: datetime) -> bool:
