@@ -1,11 +1,11 @@
 import pytest
 
 from support import LOCAL, USERS
-from tools import localmail
+from tools import localetcd, localmail
 from tools.localmail import Dovecot, SmtpRelay
 
 TIERS = ("unit", "integration", "e2e")
-SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db"}  # audit_db: a real agent wrote it
+SERVER_FIXTURES = {"servers", "dovecot", "relay", "make_relay", "audit_db", "etcd"}  # audit_db: a real agent wrote it
 
 
 def pytest_collection_modifyitems(items):
@@ -30,6 +30,7 @@ def no_servers_in_unit_tests(request, monkeypatch):
 
     monkeypatch.setattr(localmail.Dovecot, "start", refuse)
     monkeypatch.setattr(localmail.SmtpRelay, "start", refuse)
+    monkeypatch.setattr(localetcd.Etcd, "start", refuse)
 
 
 @pytest.fixture
@@ -37,3 +38,10 @@ def servers():
     """A fresh real Dovecot and an aiosmtpd relay that delivers local CCs into it; both stopped after."""
     with Dovecot(USERS) as dovecot, SmtpRelay(dovecot, LOCAL) as relay:
         yield dovecot, relay
+
+
+@pytest.fixture
+def etcd():
+    """A fresh real etcd (Debian's etcd-server) on 127.0.0.1 with its own data directory; stopped by its pid after."""
+    with localetcd.Etcd() as server:
+        yield server

@@ -96,9 +96,9 @@ def write_config(directory: Path, dovecot, relay, **overrides) -> Path:
     for key, value in overrides.items():
         section, _, name = key.partition("_")
         if value is None:
-            values[section].pop(name, None)
+            values.get(section, {}).pop(name, None)
         else:
-            values[section][name] = value
+            values.setdefault(section, {})[name] = value  # a section of its own too ([ha], [drill])
     path = directory / "config.ini"
     path.write_text("".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) for s, kv in values.items()))
     path.chmod(0o600)  # it holds passwords: the agent warns about a file every user can read

@@ -88,9 +88,20 @@ def private_reads(source: str) -> list[str]:
     return found
 
 
+# The one exception, kept to one module: tooz's etcd3gw lock exposes neither its key nor its lease, and the fence
+# must ask etcd itself who holds the lock (LIBRARY-NOTES: after SIGSTOP, Lock.heartbeat() still says True).
+THIRD_PARTY_INTERNALS = {"agent/engine/lease.py": {"_key", "_uuid", "_lease"}}
+
+
 def test_no_module_reads_another_s_private_attribute():
-    found = {str(p.relative_to(REPO)): private_reads(p.read_text()) for p in sorted(AGENT.rglob("*.py"))}
-    assert {path: reads for path, reads in found.items() if reads} == {}
+    found = {}
+    for p in sorted(AGENT.rglob("*.py")):
+        path = str(p.relative_to(REPO))
+        allowed = THIRD_PARTY_INTERNALS.get(path, set())
+        reads = [r for r in private_reads(p.read_text()) if r.rpartition("._")[2] not in {a[1:] for a in allowed}]
+        if reads:
+            found[path] = reads
+    assert found == {}
 
 
 def test_the_private_read_check_would_see_one():

@@ -3,6 +3,7 @@ and unknown mails, and the progress line of a long sync."""
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +11,7 @@ from agent.core.folder import split_known
 from agent.core.limits import header_block
 from agent.core.mail import header_message_id, parse
 from agent.engine import progress as progress_module
+from agent.engine.lease import Alone
 from agent.engine.progress import Progress
 from agent.engine.service import Agent
 
@@ -110,5 +112,6 @@ def test_tick_is_what_the_sync_feeds_the_watchdog_with(monkeypatch):
     monkeypatch.setattr("agent.engine.service.systemd.notify", lambda *s: pings.extend(s) or True)
     agent = Agent.__new__(Agent)
     agent.ping_every, agent._next_ping = 0.0001, 0.0
+    agent.standby = SimpleNamespace(lease=Alone())  # no [ha]: tick refreshes no lease
     Progress("x", 10, agent.tick).advance(5)
     assert pings == ["WATCHDOG=1"]

@@ -18,6 +18,7 @@ from agent.core.settings import (
     Config,
     DrillConfig,
     EscalationConfig,
+    HaConfig,
     ImapConfig,
     ProbeConfig,
     SmtpConfig,
@@ -66,6 +67,9 @@ def _config(parser: Ini, path: Path, secrets: bool) -> Config:
     agent = _agent(Section(parser, "agent"), base)
     _internal_only(Section(parser, "agent"), "ops_address", agent.ops_address, escalation)
     escalation = replace(escalation, drill=_drill(Section(parser, "drill"), escalation, imap, smtp, agent))
+    ha = _ha(Section(parser, "ha"))
+    if ha is not None:  # every stamp names the member the coordination service knows
+        agent = replace(agent, member=ha.member)
     return Config(
         path=path,
         imap=imap,
@@ -76,6 +80,7 @@ def _config(parser: Ini, path: Path, secrets: bool) -> Config:
         + _address_warnings(Section(parser, "imap"), imap)
         + _domain_warnings(escalation),
         probe=_probe(Section(parser, "probe")),
+        ha=ha,
     )
 
 
@@ -350,3 +355,24 @@ def _probe(s: Section) -> ProbeConfig | None:
     if not 0 < timeout.total_seconds() <= interval.total_seconds():
         raise ConfigError(f"{s.key('timeout')} must be more than 0s and at most {s.key('interval')}")
     return ProbeConfig(command, url, status, interval, timeout, always, recovered_after, hold)
+
+
+# -- [ha]: the warm standby ------------------------------------------------------------------------------------------
+MEMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # it goes into a header and a key of the coordination service
+
+
+def _ha(s: Section) -> HaConfig | None:
+    """[ha]: None when the section sets nothing (this member alone, as before)."""
+    if not s.values:
+        return None
+    url = s.required("coordination_url")
+    if "://" not in url or " " in url:
+        raise ConfigError(
+            f"{s.key('coordination_url')}: {url!r} is not a tooz backend URL (e.g. etcd3+http://host:2379)"
+        )
+    member = s.text("member") or socket.gethostname().split(".")[0]
+    if not MEMBER.match(member):
+        raise ConfigError(
+            f"{s.key('member')}: {member!r} is not a member name (letters, digits, '.', '_' and '-', at most 63)"
+        )
+    return HaConfig(coordination_url=url, member=member, lease=timedelta(seconds=s.seconds("lease", 15, 2, 600)))

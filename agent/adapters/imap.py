@@ -324,6 +324,25 @@ class Mailbox:
 
         return self._call("searching for a provenance", search)
 
+    def copies(self, header: str, kind: str, t1_message_id: str, sender: str) -> list[tuple[bytes, datetime | None]]:
+        """(the header fields Message-ID and `header`, INTERNALDATE) of every mail in the watched folders from `sender`
+        whose provenance `header` names `kind` and this incident: a member's copy of a send, found by the server
+        (SEARCH HEADER, a substring match each, so a folded stamp is found too) however large the mailbox."""
+        fields = f"HEADER.FIELDS (MESSAGE-ID {header.upper()})"
+        criteria = ["HEADER", header, f"kind={kind};", "HEADER", header, f"incident={t1_message_id}", "FROM", sender]
+
+        def search(client):
+            out = []
+            for folder in self.config.folders:
+                self._examine(client, folder)
+                uids = client.search(criteria)
+                if uids:
+                    data = client.fetch(uids, ["INTERNALDATE", f"BODY.PEEK[{fields}]"])
+                    out += [(_fields(d), aware_utc(d.get(b"INTERNALDATE"))) for d in data.values()]
+            return out
+
+        return self._call("searching for another member's copy", search)
+
 
 def _fields(data: dict) -> bytes:
     """The `BODY[HEADER.FIELDS (...)]` item of one FETCH answer: the server echoes the names, in its own case."""

@@ -310,6 +310,38 @@ def provenance(db):
     db.execute("ALTER TABLE messages ADD COLUMN provenance TEXT")
 
 
+@migrations(name="0016_ha_alarms")
+def ha_alarms(db):
+    # [ha]: "coordination" when this member has not been able to reach the coordination service for its lease (no
+    # member may then send), "coordination_back" when it can again; one of each per outage, as for "blind". SQLite
+    # cannot widen a CHECK: the table is rebuilt with its rows, its columns as 0009 made them.
+    db.execute(
+        """
+        CREATE TABLE alarms_new (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('blind', 'sight', 'coordination', 'coordination_back')),
+            outage TEXT NOT NULL,
+            reason TEXT,
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'sending', 'sent', 'dry_run', 'failed', 'cancelled')),
+            decided_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            confirmed_at TEXT,
+            recipients TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            UNIQUE (kind, outage)
+        )
+        """
+    )
+    db.execute("INSERT INTO alarms_new SELECT * FROM alarms")
+    db.execute("DROP TABLE alarms")
+    db.execute("ALTER TABLE alarms_new RENAME TO alarms")
+
+
 @migrations(name="0019_probes")
 def probes(db):
     # [probe]: every run of the API check (docs/probe.md), for the escalations' evidence, `show`, the export and

@@ -43,6 +43,12 @@ def open_blind(store: Store) -> dict | None:
     return rows[0] if rows else None
 
 
+def own_mail_in(store: Store, message_id: str, incident_id: int) -> bool:
+    """Ingest took this mail for the agent's own (our From, believed where DMARC is checked) in this incident."""
+    row = store.db.execute("SELECT kind, incident_id FROM messages WHERE message_id = ?", [message_id]).fetchone()
+    return row is not None and row[0] == "own" and row[1] == incident_id
+
+
 def has_alarm(store: Store, kind: str, outage: datetime) -> bool:
     found = store.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND outage = ?", [kind, iso(outage)]).fetchone()
     return found is not None

@@ -22,6 +22,7 @@ from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
 from agent.engine import ladder, loop, metrics
+from agent.engine import lease as lease_mod
 from agent.engine.clock import utcnow
 from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent
@@ -92,7 +93,8 @@ def run(obj):
     if cfg.agent.metrics_port:
         try:  # the HTTP thread reads through its own connection: sqlite connections stay in one thread
             server = metrics.serve(
-                cfg.agent.metrics_port, lambda: metrics.render_file(cfg.agent.database, agent.last_sync_at, utcnow())
+                cfg.agent.metrics_port,
+                lambda: metrics.render_file(cfg.agent.database, agent.last_sync_at, utcnow(), agent.standby.lease.role),
             )
         except OSError as e:
             raise click.ClickException(
@@ -148,9 +150,11 @@ def status(obj, as_json, everything, drills, agent_only):
         rows = [] if agent_only else report.status_rows(store, cfg, now, everything=everything, drills=drills)
         well = health_mod.agent_health(store, cfg, now)
         stale = 0 if everything else store.stale_count()
+        recorded = health_mod.recorded_role(store)
     finally:
         store.close()
     if agent_only:
+        well.update(lease_mod.describe(cfg, recorded))  # [ha]: asks the coordination service who holds the lease
         click.echo(json.dumps(well, indent=2) if as_json else "\n".join(health_mod.health_lines(well, now)))
     elif as_json:
         click.echo(json.dumps(rows, indent=2))  # the contract: an array of incidents, nothing else
@@ -344,6 +348,15 @@ def check(obj):
     finally:
         mailbox.close()
     click.echo(Smtp(cfg.smtp).check())
+    if cfg.ha is not None:
+        ha = lease_mod.describe(cfg)
+        where = f"[ha] coordination_url {ha['coordination']['url']}"
+        if ha["coordination"]["health"] != "ok":
+            raise click.ClickException(
+                f"{where}: {ha['coordination']['health']} (is the service running and reachable?)"
+            )
+        holder = ha["lease_holder"] or "nobody"
+        click.echo(f"{where}: ok; this member is {ha['member']}; the lease is held by {holder}")
     if cfg.agent.dry_run:
         click.echo("dry_run = true: escalations are decided and recorded, never sent")
     commands_guard = ties.unprotected(cfg.escalation.trusted_authserv_id)  # issue 21.2: what protects commands

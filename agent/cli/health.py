@@ -52,6 +52,14 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
     )
 
 
+def recorded_role(store: Store) -> str | None:
+    """[ha]: the role the running member last wrote to its audit log (`leader` or `standby`), if it ever did."""
+    event = selfwatch.last_event(store, ("ha_role",))
+    if event is None:
+        return None
+    return "leader" if " is now leader" in event["detail"] else "standby"
+
+
 def health_lines(h: dict, now: datetime) -> list[str]:
     """The agent's health as text: the first line alone says whether it is well (below `status`'s table)."""
     last = from_iso(h["last_good_read"])
@@ -86,6 +94,14 @@ def health_lines(h: dict, now: datetime) -> list[str]:
     if beat["detail"]:
         lines.append(f"  heartbeat: {beat['detail']}")
     lines.append(f"  database: {sqlite.describe()}")
+    if h.get("coordination"):  # [ha], after describe(): who sends, and whether the coordination service answers
+        service = h["coordination"]
+        lines.append(
+            f"  role: {h['role']} (member {h['member']}; the lease is held by {h['lease_holder'] or 'nobody'}; "
+            f"coordination service {service['url']}: {service['health']})"
+        )
+    elif "role" in h:
+        lines.append(f"  role: {h['role']} (no [ha]: this member decides and sends)")
     return lines
 
 

@@ -252,3 +252,33 @@ def sight(watched: str, since: datetime, back: datetime, incidents: Sequence[Wai
             "No further mail about this outage.",
         ),
     )
+
+
+# -- [ha]: the coordination service ----------------------------------------------------------------------------------
+def coordination_lost(member: str, service: str, since: datetime, now: datetime, reason: str, lease: str) -> Text:
+    """This member cannot reach the coordination service that holds the lease: no member may send meanwhile."""
+    return (
+        f"{one_line(member)} cannot reach the coordination service",
+        _body(
+            f"Member {one_line(member)} of the escalation agent has not been able to reach the coordination service "
+            f"{one_line(service)} since {gmt(since)} ({span(now - since)} ago).",
+            "Why (the last answer it got):",
+            f"> {one_line(reason) or 'unknown'}",
+            "Only the member holding the lease sends; a holder that cannot renew it stops sending within its lease "
+            f"({lease}), and no member takes over without the service. So no escalation goes out until the "
+            "service is back: the agent then sends what fell due meanwhile, once. It keeps reading the mailbox.",
+            "Please bring the coordination service back, or send due escalations by hand (the agent counts a tier "
+            "sent by hand).",
+        ),
+    )
+
+
+def coordination_back(member: str, service: str, since: datetime, back: datetime) -> Text:
+    return (
+        f"{one_line(member)} reaches the coordination service again",
+        _body(
+            f"Member {one_line(member)} reaches the coordination service {one_line(service)} again since {gmt(back)}. "
+            f"It could not from {gmt(since)}, for {span(back - since)}.",
+            "The member holding the lease sends again what is due. No further mail about this outage.",
+        ),
+    )

@@ -135,6 +135,15 @@ class ProbeConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    """[ha]: the warm standby. Only the member holding the lease in the coordination service decides and sends."""
+
+    coordination_url: str  # a tooz backend URL: etcd3+http://host:2379, zookeeper://, redis://, kubernetes://...
+    member: str  # this member's name (default: the host name); it signs the provenance of every mail it sends
+    lease: timedelta = timedelta(seconds=15)  # a holder silent this long is replaced
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     imap: ImapConfig
@@ -143,3 +152,4 @@ class Config:
     agent: AgentConfig
     warnings: tuple[str, ...] = ()  # things to fix that do not stop the agent
     probe: ProbeConfig | None = None  # [probe]: None when neither command nor url is set
+    ha: HaConfig | None = None  # [ha]: a warm standby through a coordination service; None: this member alone

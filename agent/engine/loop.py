@@ -95,6 +95,9 @@ class Loop:
                 wait = min(wait, (self.agent.next_deadline - now).total_seconds())
             if self.agent.ping_every:
                 wait = min(wait, self.agent.ping_every)  # an IDLE of MAX_IDLE must not starve the watchdog
+            every = getattr(self.agent.standby.lease, "every", None)
+            if every:  # [ha]: the lease is refreshed, or a standby tries to take it, every third of it
+                wait = min(wait, every)
             woken = self._wait(max(wait, 0.01), stop)
             if woken:
                 next_poll = 0  # the server announced new mail: a cycle now

@@ -43,17 +43,17 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[dict, floa
     return lines
 
 
-def render(store, last_sync_at: datetime | None, now: datetime) -> str:
+def render(store, last_sync_at: datetime | None, now: datetime, role: str = "alone") -> str:
     """The exposition text. `store` is a Store or anything with `.db` (or a sqlite_utils.Database)."""
-    return exposition(figures.read(getattr(store, "db", store)), last_sync_at, now)
+    return exposition(figures.read(getattr(store, "db", store)), last_sync_at, now, role)
 
 
-def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime) -> str:
+def render_file(path: Path | str, last_sync_at: datetime | None, now: datetime, role: str = "alone") -> str:
     """render() from the database file, for the HTTP thread (a read-only connection of its own)."""
-    return exposition(figures.read_file(path), last_sync_at, now)
+    return exposition(figures.read_file(path), last_sync_at, now, role)
 
 
-def exposition(f: figures.Figures, last_sync_at: datetime | None, now: datetime) -> str:
+def exposition(f: figures.Figures, last_sync_at: datetime | None, now: datetime, role: str = "alone") -> str:
     """Every state and every (tier, status) is written, zeros included: a series that appears only once
     it is non-zero breaks rate() and alerts written as `== 0`. Drill incidents (`escalation-agent drill`) are not
     real ones: they are counted apart, and their escalations and failed sends not at all."""
@@ -110,6 +110,12 @@ def exposition(f: figures.Figures, last_sync_at: datetime | None, now: datetime)
             "gauge",
             "Seconds since the last successful mailbox sync (+Inf: none since start).",
             [({}, age)],
+        ),
+        (
+            "role",
+            "gauge",
+            "1 for this member's role: leader (holds the [ha] lease: decides and sends), standby (reads only), alone.",
+            [({"role": r}, int(r == role)) for r in ("leader", "standby", "alone")],
         ),
     ]
     lines = [line for name, kind, text, samples in families for line in _family(PREFIX + name, kind, text, samples)]

@@ -261,15 +261,22 @@ def deliver(
     dry_run: bool,
     clock: Callable[[], datetime],
     member: str = "unknown",
+    fence: Callable[[Outgoing, dict], Status | None] | None = None,
 ) -> Status:
     """Send one pending outbox row. Every step is recorded before the next one starts. `member`: who sends, for a row
-    written without its provenance (by a version before it, or a writer that forgot)."""
+    written without its provenance (by a version before it, or a writer that forgot). `fence` ([ha]), asked right
+    before the send: None lets it go; else the row's status (still pending: not the lease holder; sent: another
+    member's copy of it is in the mailbox, recorded by the fence)."""
     row = store.outbox_row(kind, row_id)
     incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
     now = clock()
     if row["status"] != Status.PENDING:
         return Status(row["status"])
     row = stamping.stamped(store, kind, row, member)
+    if fence is not None:
+        held = fence(kind, row)
+        if held is not None:
+            return held
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():

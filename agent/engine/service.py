@@ -21,8 +21,10 @@ from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
 from agent.engine.health import IdleWitness, Troubles
 from agent.engine.heartbeat import Heartbeat
+from agent.engine.lease import Role
 from agent.engine.probe import Prober
 from agent.engine.reading import SLICE, Reader, slice_budget
+from agent.engine.standby import COORDINATION, Standby
 
 log = logging.getLogger("agent.service")
 
@@ -34,6 +36,7 @@ class CycleReport:
     next_deadline: datetime | None = None
     mailbox_ok: bool = True
     backlog_left: int = 0  # old mails still to read: the loop cycles again at once
+    role: Role = Role.ALONE  # [ha]: a standby reads the mailbox and sends nothing
 
 
 class Agent:
@@ -59,6 +62,7 @@ class Agent:
         self.mirror = Mirror(config.agent, store, self.troubles)
         self.watchman = Watchman(config, store, self.troubles, clock())  # the blind alarm; the heartbeat's outcome
         self.reader = Reader(config, store, self.mailbox, self.tick, self._mark_drills)
+        self.standby = Standby(config, store, self.mailbox, clock)  # [ha]: the lease, the fence
         self._incidents_seen = 0  # incidents up to this id were looked at for being drills
         self.ping_every = systemd.watchdog_interval()  # None unless systemd's WatchdogSec= is set
         self._next_ping = 0.0
@@ -68,6 +72,7 @@ class Agent:
     def close(self) -> None:
         if self.prober is not None:
             self.prober.close()
+        self.standby.close()
         self.mailbox.close()
 
     def problem(self, where: str, text: str) -> None:
@@ -110,6 +115,9 @@ class Agent:
         report = CycleReport()
         evidence.collect(self.store, self.prober)  # the API check's runs since the last cycle, recorded
         report.new_mails, report.mailbox_ok = self._try_sync(now)
+        if self._standing_by(now, report):
+            self._read_backlog(now, report, backlog_budget)
+            return report
         agent_cfg = self.config.agent
         if outbox.in_doubt(self.store):
             if report.mailbox_ok:
@@ -160,13 +168,34 @@ class Agent:
             decisions = ladder.decisions(self.store, self.config, self.clock())
         future = [d.due_at for d in decisions.values() if d.due_at and d.due_at > now and not d.send] + waiting
         report.next_deadline = self.next_deadline = min(future, default=None)
+        self._read_backlog(now, report, backlog_budget)
+        return report
+
+    def _standing_by(self, now: datetime, report: CycleReport) -> bool:
+        """[ha]: the role for this cycle. A standby has read the mailbox (its database stays current) and decides and
+        sends nothing, but its own alarm that it cannot reach the coordination service."""
+        report.role = self.standby.role(now)
+        trouble = self.standby.lease.trouble
+        if trouble:  # one ERROR line per outage of the coordination service, and the STATUS line
+            self.problem("ha", trouble)
+        else:
+            self._fine("ha")
+        self.standby.watch(now)
+        if report.role != Role.STANDBY:
+            return False
+        for row in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
+            if row["kind"] in COORDINATION and self._deliver(Outgoing.ALARM, row["id"]) == Status.SENT:
+                report.sent.append(f"alarm {row['kind']}")
+        report.next_deadline = self.next_deadline = None
+        return True
+
+    def _read_backlog(self, now: datetime, report: CycleReport, backlog_budget: float | None) -> None:
         if self.reader.backlogs and report.mailbox_ok:
             budget = slice_budget(backlog_budget, report.next_deadline, self.clock())
             old, report.mailbox_ok = self._try_sync(now, lambda t: self.reader.read_backlog(t, budget))
             report.new_mails += old
             if report.mailbox_ok:  # else the loop backs off as after any failed read, not at once again
                 report.backlog_left = self.reader.backlog_left()
-        return report
 
     def _probe_chores(self, now: datetime) -> None:
         """[probe]: run it while an incident is open (or always); tell each incident's people when the API answers
@@ -179,9 +208,10 @@ class Agent:
         evidence.tell_recoveries(self.store, self.config, open_incidents, now)
 
     def _deliver(self, kind: Outgoing, row_id: int) -> Status:
-        status = outbox.deliver(
-            self.store, self.smtp, kind, row_id, self.config.agent.dry_run, self.clock, self.config.agent.member
-        )
+        dry_run, member = self.config.agent.dry_run, self.config.agent.member
+        status = outbox.deliver(self.store, self.smtp, kind, row_id, dry_run, self.clock, member, self.standby.fence)
+        if status == Status.PENDING and self.standby.held is not None:  # [ha]: not the lease holder now
+            return status
         if status == Status.PENDING:  # a transient failure: retried next cycle
             self.problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
         elif status == Status.SENT:
@@ -233,10 +263,15 @@ class Agent:
         return report
 
     def tick(self) -> None:
-        """Feed systemd's watchdog (at most every half WatchdogSec): a hung loop stops feeding it."""
+        """Feed systemd's watchdog (at most every half WatchdogSec): a hung loop stops feeding it. [ha]: refresh the
+        lease, or try to take it (every third of it); a member that just took it cycles at once."""
         if self.ping_every and time.monotonic() >= self._next_ping:
             systemd.notify("WATCHDOG=1")
             self._next_ping = time.monotonic() + self.ping_every
+        lease = self.standby.lease
+        before = lease.role
+        if lease.tick() == Role.LEADER and before != Role.LEADER:
+            self.next_deadline = self.clock()
 
     def _publish(self) -> None:
         """After each cycle: READY once the mailbox was read, a STATUS line, the metrics textfile."""
@@ -248,7 +283,8 @@ class Agent:
         path = self.config.agent.metrics_textfile
         if path:
             try:
-                metrics.write_textfile(path, metrics.render(self.store, self.last_sync_at, self.clock()))
+                text = metrics.render(self.store, self.last_sync_at, self.clock(), self.standby.lease.role)
+                metrics.write_textfile(path, text)
                 self._fine("metrics")
             except (OSError, sqlite3.Error) as e:
                 self.problem("metrics", f"cannot write the metrics textfile {path}: {e}")

@@ -32,3 +32,10 @@ def stamped(store: Store, kind: Outgoing, row: dict, member: str) -> dict:
     stamp(msg, provenance.stamp(what, t1, member, command))
     store.update_outbox(kind, row["id"], raw=msg.as_bytes())
     return store.outbox_row(kind, row["id"])
+
+
+def of_row(row: dict) -> provenance.Provenance | None:
+    """The provenance an outbox row's mail carries (every row has one by the time it is sent)."""
+    msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)
+    value = msg.get(provenance.HEADER)
+    return provenance.read(" ".join(str(value).split())) if value else None
