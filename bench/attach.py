@@ -1,5 +1,6 @@
 """What fitting the original T1 within attach_limit costs (issue 21.3): the time to compose an escalation's first
-form and its smaller form (agent.core.compose.escalation_forms), for T1s from 2 MB to 25 MB, as Gmail writes a mail
+form and its smaller form (agent.core.writing.compose.escalation_forms), for T1s from 2 MB to 25 MB, as Gmail writes
+a mail
 with one attachment. Pure code, no servers. Prints one line per T1 and a JSON line.
 
     .venv/bin/python bench/attach.py
@@ -14,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.core.compose import Original, Step, escalation_forms, wire_size  # noqa: E402
 from agent.core.sop import Tier  # noqa: E402
+from agent.core.writing.compose import Original, Step, escalation_forms, wire_size
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 LIMIT = 10_000_000

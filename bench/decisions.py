@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.adapters.config import load  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
-from agent.core.folder import Fetched  # noqa: E402
+from agent.core.reading.folder import Fetched
 from agent.engine import ladder  # noqa: E402
 from agent.engine.ingest import ingest  # noqa: E402
 

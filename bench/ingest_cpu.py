@@ -20,9 +20,9 @@ from decisions import CONFIG
 
 from agent.adapters import store as store_mod  # noqa: E402 (corpus put the checkout on sys.path)
 from agent.adapters.config import load  # noqa: E402
-from agent.core import limits  # noqa: E402
-from agent.core import mail as mail_mod  # noqa: E402
-from agent.core.folder import HEADER_FIELDS, Fetched  # noqa: E402
+from agent.core.reading import limits
+from agent.core.reading import mail as mail_mod
+from agent.core.reading.folder import HEADER_FIELDS, Fetched
 from agent.engine import ingest as ingest_mod  # noqa: E402
 
 WANTED = {name.lower() for name in HEADER_FIELDS}

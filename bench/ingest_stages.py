@@ -15,7 +15,7 @@ from harness import LOCAL, USERS, Agent, BenchDovecot, SmtpRelay, Store, load_co
 from measure import floor_fetch
 
 from agent.adapters import imap as mailbox  # noqa: E402 (harness put the checkout on sys.path)
-from agent.core import mail  # noqa: E402 (harness put the checkout on sys.path)
+from agent.core.reading import mail
 from agent.engine import (
     ingest,  # noqa: E402 (harness put the checkout on sys.path)
     reading,  # noqa: E402 (harness put the checkout on sys.path)

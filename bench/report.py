@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.adapters.records import Records  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
 from agent.cli import audit_export, charts, review  # noqa: E402
-from agent.core.timeline import Windows  # noqa: E402
+from agent.core.story.timeline import Windows
 from agent.core.times import iso  # noqa: E402
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)

@@ -48,7 +48,7 @@ def test_an_f500_is_a_failure_with_its_code_and_type(capsys, keys):
 def test_an_f300_funds_error_is_a_failure_the_core_reads_as_not_urgent(capsys, keys):
     from datetime import UTC, datetime
 
-    from agent.core import probe as core
+    from agent.core.procedure import probe as core
 
     with Agcod(mode="f300") as api:
         status, line = probe(capsys, api, keys)

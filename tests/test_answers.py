@@ -5,9 +5,10 @@ from email import message_from_bytes
 from email.policy import default
 
 from agent.cli.report import status_table
-from agent.core import history, notices
-from agent.core.compose import Answered, Original, notice
+from agent.core.story import history
 from agent.core.times import iso
+from agent.core.writing import notices
+from agent.core.writing.compose import Answered, Original, notice
 from support import OFFLINE_CONFIG, agent_command
 
 T0 = datetime(2026, 11, 25, 11, 15, 6, tzinfo=UTC)

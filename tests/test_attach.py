@@ -1,4 +1,4 @@
-"""The original T1 within attach_limit (agent.core.attach, compose): literal MIME trees as Outlook, Gmail and a
+"""The original T1 within attach_limit (agent.core.writing.attach, compose): literal MIME trees as Outlook, Gmail and a
 plain-text client write them; never cut inside a part; the T2 says exactly what is attached."""
 
 import base64
@@ -10,10 +10,10 @@ import pytest
 
 from agent.adapters.ini import parse_size
 from agent.adapters.smtp import too_large
-from agent.core import attach
-from agent.core.compose import Original, Step, escalation_forms, wire_size
 from agent.core.errors import ConfigError
 from agent.core.sop import Tier
+from agent.core.writing import attach
+from agent.core.writing.compose import Original, Step, escalation_forms, wire_size
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core.effect import NewIncident
-from agent.core.policy import State
+from agent.core.deciding.effect import NewIncident
+from agent.core.procedure.policy import State
 from agent.engine import ladder
 from support import REPO
 

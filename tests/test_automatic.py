@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.classify import Kind, Thread, Via, classify
-from agent.core.mail import parse
+from agent.core.deciding.classify import Kind, Thread, Via, classify
+from agent.core.reading.mail import parse
 from support import RULES
 
 CORPUS = Path(__file__).parent / "corpus" / "field"

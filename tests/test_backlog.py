@@ -306,7 +306,7 @@ def test_status_forgets_the_progress_of_a_backlog_that_a_stopped_process_was_rea
 def test_a_renumbered_folder_finds_a_mail_without_message_id_under_the_id_an_earlier_version_gave_it(servers, tmp_path):
     """Earlier versions made the id of a mail without a Message-ID from its bytes; a re-map must not take such a
     mail for new (a T1 without one would open a second incident)."""
-    from agent.core.mail import bytes_message_id
+    from agent.core.reading.mail import bytes_message_id
 
     dovecot, relay = servers
     raw = b"From: Bob <bob@partner.test>\r\nTo: watch@partner.test\r\nSubject: no id\r\n\r\nlunch?\r\n"

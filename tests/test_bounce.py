@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from flufl.bounce import all_failures
 
-from agent.core import bounce as bounce_module
-from agent.core.bounce import parse
-from agent.core.mail import parse as parse_mail
+from agent.core.reading import bounce as bounce_module
+from agent.core.reading.bounce import parse
+from agent.core.reading.mail import parse as parse_mail
 
 DSN = b"""From: MAILER-DAEMON@mx.partner.test
 To: alice@partner.test

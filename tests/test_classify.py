@@ -1,8 +1,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from agent.core.classify import Candidate, Kind, Thread, Via, classify, find_thread
-from agent.core.mail import parse
+from agent.core.deciding.classify import Candidate, Kind, Thread, Via, classify, find_thread
+from agent.core.reading.mail import parse
 from agent.core.sop import Tier
 from support import RULES
 
@@ -98,7 +98,7 @@ def test_a_fresh_t1_with_a_known_subject_opens_a_new_incident():
 
 
 def test_an_unauthenticated_sender_changes_nothing():
-    from agent.core.trust import Verdict
+    from agent.core.reading.trust import Verdict
 
     no = Verdict(False, "no Authentication-Results from mx.partner.test")
     reply = mail("support@vendor.test", to="alice@partner.test")
@@ -167,7 +167,7 @@ def test_a_fresh_t1_is_not_captured_by_a_case_id_in_its_body():
 
 
 def test_which_bodies_are_read_for_case_ids():
-    from agent.core.classify import reads_body
+    from agent.core.deciding.classify import reads_body
 
     vendor, internal = mail("support@vendor.test", to=WATCHED), mail("bob@partner.test", to="support@vendor.test")
     in_thread = Thread(2, Via.HEADERS)

@@ -1,5 +1,5 @@
 """A command needs a tie (issue 21.2): mail commands as Outlook, Gmail and Apple Mail write them, and as a forger
-does, against the rule (agent.core.ties) and through ingest into a real SQLite file (unit: no servers)."""
+does, against the rule (agent.core.deciding.ties) and through ingest into a real SQLite file (unit: no servers)."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -8,10 +8,10 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core.folder import Fetched
-from agent.core.mail import parse
-from agent.core.ties import Anchors, ThreadMail, Tie, anchors, tie, unprotected
-from agent.core.trust import authentication_results, verify_sender
+from agent.core.deciding.ties import Anchors, ThreadMail, Tie, anchors, tie, unprotected
+from agent.core.reading.folder import Fetched
+from agent.core.reading.mail import parse
+from agent.core.reading.trust import authentication_results, verify_sender
 from agent.engine import ladder
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG

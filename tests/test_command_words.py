@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent.core.commands import Command, Malformed, Verb, read_command
+from agent.core.deciding.mail_commands import Command, Malformed, Verb, read_command
 
 OUTLOOK_TOP_POSTED = """#hold 2h vendor called, they are on it
 

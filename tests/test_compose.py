@@ -5,11 +5,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from agent.core import notices, page
-from agent.core.compose import POLICY, Original, Step, escalation, escalation_cc, notice, sop_rows
-from agent.core.items import ITEM, ITEMS
-from agent.core.policy import Status
+from agent.core.procedure.items import ITEM, ITEMS
+from agent.core.procedure.policy import Status
 from agent.core.sop import Tier
+from agent.core.writing import notices, page
+from agent.core.writing.compose import POLICY, Original, Step, escalation, escalation_cc, notice, sop_rows
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 RAW = (

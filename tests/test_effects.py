@@ -4,9 +4,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.core.bounce import Bounce
-from agent.core.classify import Classification, Kind, Via
-from agent.core.effects import (
+from agent.core.deciding.classify import Classification, Kind, Via
+from agent.core.deciding.consequences import effects, resolution
+from agent.core.deciding.effect import (
     Arrival,
     CancelPending,
     Confirm,
@@ -16,11 +16,10 @@ from agent.core.effects import (
     Open,
     RecordTier,
     SetState,
-    effects,
-    resolution,
 )
-from agent.core.mail import parse
-from agent.core.policy import Escalation, Incident, State, Status
+from agent.core.procedure.policy import Escalation, Incident, State, Status
+from agent.core.reading.bounce import Bounce
+from agent.core.reading.mail import parse
 from agent.core.settings import AgentConfig, Config, ImapConfig, SmtpConfig
 from agent.core.sop import Tier
 from support import RULES as SHARED_RULES
@@ -244,7 +243,7 @@ def test_a_stranger_from_a_look_alike_of_the_vendors_domain_is_said_once():
 
 
 def test_the_registrable_name_ignores_subdomains_and_public_suffixes():
-    from agent.core.domains import looks_like, registrable_name
+    from agent.core.reading.domains import looks_like, registrable_name
 
     assert registrable_name("mail.amazon.co.jp") == registrable_name("amazon.com") == "amazon"
     assert registrable_name("co.jp") is None
@@ -253,7 +252,7 @@ def test_the_registrable_name_ignores_subdomains_and_public_suffixes():
 
 
 def test_a_first_t2_by_hand_that_starts_with_a_hash_word_is_that_t2_not_a_command():
-    from agent.core.commands import Malformed
+    from agent.core.deciding.mail_commands import Malformed
 
     m, _ = mail(sender="bob@partner.test", to="t2@vendor.test", message_id="<urgent@partner.test>")
     c = Classification(Kind.COMMAND, "command", 7, Tier.T2, Via.HEADERS, Malformed("#URGENT: T2", "not a command"))

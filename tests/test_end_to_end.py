@@ -111,7 +111,7 @@ def test_an_automatic_acknowledgement_is_not_a_response(servers, tmp_path):
         send(relay, reply(incident, body="Your ticket 123 was received.", headers={"Auto-Submitted": "auto-replied"}))
         relay.wait_for(to(T2_ADDR), 15)
     kinds = query(tmp_path / "state.db", "SELECT kind FROM messages WHERE sender = ?", SUPPORT)
-    assert kinds == [("receipt",)]  # a case system's receipt (agent.core.receipts), no response
+    assert kinds == [("receipt",)]  # a case system's receipt (agent.core.reading.receipts), no response
 
 
 def test_an_internal_any_update_is_not_a_response(servers, tmp_path):

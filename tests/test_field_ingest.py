@@ -8,7 +8,7 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core.folder import Fetched
+from agent.core.reading.folder import Fetched
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from test_item_words import LACKING, OUTLOOK_TABLE
 
-from agent.core.items import ITEMS
+from agent.core.procedure.items import ITEMS
 from support import AGENT, ALICE, T1_ADDR, T2_ADDR, AgentProcess, send, sent_to, t1, wait_until, write_config
 
 pytestmark = pytest.mark.e2e

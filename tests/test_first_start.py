@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from agent.adapters.config import load
 from agent.adapters.imap import OLD, Mailbox
 from agent.adapters.store import Store
-from agent.core.folder import whole_after
+from agent.core.reading.folder import whole_after
 from agent.engine.service import Agent
 from support import SUPPORT, agent_command, query, reply, t1, write_config
 

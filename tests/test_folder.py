@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.folder import HEADER_FIELDS, whole_after
-from agent.core.mail import parse
-from agent.core.trust import authentication_results
+from agent.core.reading.folder import HEADER_FIELDS, whole_after
+from agent.core.reading.mail import parse
+from agent.core.reading.trust import authentication_results
 
 # As Exchange Online delivers a vendor's reply: its own Authentication-Results under ARC seals, a folded References,
 # Thread-Index, and the X-MS-Exchange fields that the size of a real header block comes from.

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agent.core import provenance
+from agent.core.reading import provenance
 from agent.core.times import from_iso
 from support import (
     T2_ADDR,

@@ -10,11 +10,11 @@ import pytest
 from agent.adapters.config import load
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
-from agent.core.classify import Kind
-from agent.core.effects import t1_sent_at
-from agent.core.folder import Fetched
-from agent.core.mail import parse
-from agent.core.policy import Outgoing, Reason, State, Status
+from agent.core.deciding.classify import Kind
+from agent.core.deciding.consequences import t1_sent_at
+from agent.core.procedure.policy import Outgoing, Reason, State, Status
+from agent.core.reading.folder import Fetched
+from agent.core.reading.mail import parse
 from agent.core.sop import Tier
 from agent.engine import ladder, outbox
 from agent.engine.ingest import ingest

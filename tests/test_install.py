@@ -61,8 +61,8 @@ def test_install_refuses_a_python_the_service_user_cannot_run_and_names_the_fix(
 
 
 def _database_with_one_incident(path: Path) -> None:
-    from agent.core.effect import NewIncident
-    from agent.core.policy import State
+    from agent.core.deciding.effect import NewIncident
+    from agent.core.procedure.policy import State
 
     now = datetime(2026, 12, 1, 11, 15, tzinfo=UTC)
     store = Store(path)

@@ -4,7 +4,7 @@ PHRASINGS, SECOND and THIRD are the corpus tools/items_recognition.py measures."
 
 import pytest
 
-from agent.core.items import ITEM, ITEMS, extract, is_physical, missing
+from agent.core.procedure.items import ITEM, ITEMS, extract, is_physical, missing
 
 # (the engineer's words, the item they must yield, a part of the value it must be)
 PHRASINGS = [

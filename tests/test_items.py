@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.items import ITEMS, extract, html_lines, is_physical, missing
-from agent.core.mail import parse
-from agent.core.routing import OPERATIONS_TEAMS, marketplace, misroute, non_urgent_address
+from agent.core.procedure.items import ITEMS, extract, html_lines, is_physical, missing
+from agent.core.procedure.routing import OPERATIONS_TEAMS, marketplace, misroute, non_urgent_address
+from agent.core.reading.mail import parse
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 REQUIRED = [i.key for i in ITEMS if i.required and not i.physical_only]

@@ -9,9 +9,10 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core import notices, provenance
 from agent.core.errors import ConfigError
+from agent.core.reading import provenance
 from agent.core.settings import HaConfig
+from agent.core.writing import notices
 from agent.engine import metrics
 from agent.engine.lease import Clearance, Lease, Role, describe, said, shown
 from agent.engine.standby import _copy, need

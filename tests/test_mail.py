@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
-from agent.core.mail import clean, in_domains, normalise_subject, parse
+from agent.core.reading.mail import in_domains, parse
+from agent.core.reading.subjects import normalise_subject
+from agent.core.reading.text import clean
 
 T1 = (
     b"From: Alice Engineer <Alice@Partner.test>\r\n"

@@ -8,8 +8,8 @@ from agent.adapters import imap as mailbox_mod
 from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
-from agent.core import provenance
 from agent.core.errors import MailboxError
+from agent.core.reading import provenance
 from agent.engine.service import Agent
 from support import T2_ADDR, reply, send, sent_to, t1, write_config
 

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 from test_effects import SETTINGS, T0
 
-from agent.core import items, outage, routing
-from agent.core.classify import Classification, Kind
-from agent.core.effects import Arrival, Event, Join, Notify, Open, effects
-from agent.core.mail import parse
-from agent.core.outage import Outage, Sameness
-from agent.core.policy import Incident, State
+from agent.core.deciding.classify import Classification, Kind
+from agent.core.deciding.consequences import effects
+from agent.core.deciding.effect import Arrival, Event, Join, Notify, Open
+from agent.core.procedure import items, outage, routing
+from agent.core.procedure.outage import Outage, Sameness
+from agent.core.procedure.policy import Incident, State
+from agent.core.reading.mail import parse
 
 # Alice fills in the SOP's table, labels and all (Outlook).
 ALICE = """Contact phone number: +1-555-0100

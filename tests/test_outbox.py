@@ -10,7 +10,7 @@ from agent.adapters.config import load
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core.errors import PermanentSendError, TransientSendError
-from agent.core.policy import Outgoing, Status
+from agent.core.procedure.policy import Outgoing, Status
 from agent.core.sop import Tier
 from agent.engine import ladder, outbox
 from agent.engine.service import Agent

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from agent.core.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
+from agent.core.procedure.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
 from agent.core.sop import Tier
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
@@ -103,7 +103,7 @@ def test_a_tier_rejected_for_good_still_stops_it():
 
 
 def steered(*escalations, **steering):
-    from agent.core.policy import Steering
+    from agent.core.procedure.policy import Steering
 
     return Incident(1, State.AWAITING_RESPONSE, T0, tuple(escalations), steering=Steering(**steering))
 

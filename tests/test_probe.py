@@ -1,14 +1,16 @@
-"""The API check's pure parts (agent/core/probe.py): what a run means, the summary an escalation carries, when the API
+"""The API check's pure parts (agent/core/procedure/probe.py): what a run means, the summary an escalation carries,
+when the API
 counts as answering again, the hold of hold_on_recovery, and the words and strip the mails show."""
 
 from datetime import UTC, datetime, timedelta
 
-from agent.core import notices, probe
-from agent.core.compose import Original, Step, escalation
-from agent.core.page import Page, Strip, html, text
-from agent.core.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
-from agent.core.probe import Answer, Hold, Run
+from agent.core.procedure import probe
+from agent.core.procedure.policy import Decision, Escalation, Incident, Policy, Reason, State, Status, decide
+from agent.core.procedure.probe import Answer, Hold, Run
 from agent.core.sop import Tier
+from agent.core.writing import notices
+from agent.core.writing.compose import Original, Step, escalation
+from agent.core.writing.page import Page, Strip, html, text
 
 T0 = datetime(2026, 11, 25, 11, 15, 6, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -135,7 +137,7 @@ def test_the_hold_changes_nothing_before_the_deadline_and_nothing_after_the_t3()
 
 
 def test_an_engineers_escalate_goes_through_the_hold():
-    from agent.core.policy import Steering
+    from agent.core.procedure.policy import Steering
 
     asked = Incident(1, State.AWAITING_RESPONSE, T0, steering=Steering(escalate_at=T0 + 5 * MINUTE))
     assert decide(asked, POLICY, T0 + 6 * MINUTE, HOLD).tier == Tier.T2

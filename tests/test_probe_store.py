@@ -12,10 +12,10 @@ from agent.adapters import probes
 from agent.adapters.config import load
 from agent.adapters.store import Store
 from agent.cli.report import status_row
-from agent.core.effects import NewIncident, Notify
+from agent.core.deciding.effect import NewIncident, Notify
 from agent.core.errors import ConfigError
-from agent.core.policy import Outgoing, Reason, State
-from agent.core.probe import Run
+from agent.core.procedure.policy import Outgoing, Reason, State
+from agent.core.procedure.probe import Run
 from agent.core.sop import Tier
 from agent.engine import evidence, ladder, metrics, outbox
 from agent.engine.apply import apply

@@ -1,5 +1,7 @@
-"""The provenance header (core/provenance.py) and what a found copy of the agent's own mail does to a database that
-did not know it (core/adoption.py, engine/outbox.adopt): literal values and mails, a real SQLite file, no servers."""
+"""The provenance header (core/reading/provenance.py) and what a found copy of the agent's own mail does to a
+database that
+did not know it (core/deciding/adoption.py, engine/outbox.adopt): literal values and mails, a real SQLite file, no
+servers."""
 
 import email
 import socket
@@ -10,12 +12,13 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core import compose, provenance
-from agent.core.classify import Kind
-from agent.core.folder import HEADER_FIELDS, Fetched
-from agent.core.policy import Outgoing, Reason, Status
-from agent.core.provenance import Provenance
+from agent.core.deciding.classify import Kind
+from agent.core.procedure.policy import Outgoing, Reason, Status
+from agent.core.reading import provenance
+from agent.core.reading.folder import HEADER_FIELDS, Fetched
+from agent.core.reading.provenance import Provenance
 from agent.core.sop import Tier
+from agent.core.writing import compose
 from agent.engine import ladder, outbox
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG

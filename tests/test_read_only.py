@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from agent.adapters.store import Store, database_status
 from agent.cli import cli
-from agent.core.effect import NewIncident
-from agent.core.policy import State
+from agent.core.deciding.effect import NewIncident
+from agent.core.procedure.policy import State
 
 NOW = datetime(2026, 12, 1, 11, 15, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.core import provenance
+from agent.core.reading import provenance
 from support import (
     AGENT,
     ALICE,

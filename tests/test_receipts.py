@@ -3,7 +3,8 @@ by tests/corpus/receipts/make_receipts.py: Salesforce, ServiceNow, Zendesk, Fres
 Zoho Desk, HubSpot, AWS-style receipts in seven languages, with and without automatic headers; people's first answers
 from Outlook, Gmail, Apple Mail and case systems, short ones and ones with disclaimers), and rule by rule.
 
-Every batch must hold entirely: `tuning/` is what agent/core/receipts.py was tuned against, `held_out/` was measured
+Every batch must hold entirely: `tuning/` is what agent/core/reading/receipts.py was tuned against, `held_out/` was
+measured
 untouched first, `fresh/` was written after all tuning (tools/receipts_recognition.py prints the rates per batch; the
 first passes are in its docstring)."""
 
@@ -14,14 +15,14 @@ from pathlib import Path
 import pytest
 from test_effects import SETTINGS
 
-from agent.core import receipts
-from agent.core.classify import Kind, Thread, Via, classify
-from agent.core.effect import Arrival
-from agent.core.effects import Acknowledged, CaseId, Event, effects
-from agent.core.mail import parse
-from agent.core.policy import Incident, State
+from agent.core.deciding.classify import Kind, Thread, Via, classify
+from agent.core.deciding.consequences import effects
+from agent.core.deciding.effect import Acknowledged, Arrival, CaseId, Event
+from agent.core.procedure.policy import Incident, State
+from agent.core.reading import receipts
+from agent.core.reading.mail import parse
+from agent.core.reading.subjects import CASE_ID_PATTERNS, has_case_tag
 from agent.core.settings import EscalationConfig
-from agent.core.subjects import CASE_ID_PATTERNS, has_case_tag
 from agent.engine.chat import KINDS, line
 
 pytestmark = pytest.mark.unit

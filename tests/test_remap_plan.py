@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.core.folder import split_known
-from agent.core.limits import header_block
-from agent.core.mail import header_message_id, parse
+from agent.core.reading.folder import split_known
+from agent.core.reading.limits import header_block
+from agent.core.reading.mail import header_message_id, parse
 from agent.engine import progress as progress_module
 from agent.engine.lease import Alone
 from agent.engine.progress import Progress
@@ -76,7 +76,7 @@ def test_nothing_known_means_everything_is_fetched():
 
 
 def test_a_progress_line_says_done_total_rate_and_time_left():
-    from agent.core.folder import progress_line
+    from agent.core.reading.folder import progress_line
 
     assert progress_line("first sync INBOX", 34_000, 50_000, 100.0) == (
         "first sync INBOX: 34,000 / 50,000 mails, 340 a second, about 47 s left"

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from test_compose import HOSTILE_T1, T0, hostile_t2, notice_mails, t2
 
-from agent.core import notices
-from agent.core.compose import Original, Step, escalation, notice
-from agent.core.items import ITEMS
-from agent.core.policy import Status
+from agent.core.procedure.items import ITEMS
+from agent.core.procedure.policy import Status
 from agent.core.sop import Tier
+from agent.core.writing import notices
+from agent.core.writing.compose import Original, Step, escalation, notice
 from tools.browser import Browser
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def mails():
 
 def api_checked():
     """A T2 with the [probe] evidence: the sentence with a long untrusted evidence line, and a full strip."""
-    from agent.core import probe
+    from agent.core.procedure import probe
 
     runs = [
         probe.Run(T0 + timedelta(seconds=47 * i), i > 33, "F500 GeneralError requestId=" + "R" * 120) for i in range(37)

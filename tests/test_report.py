@@ -18,7 +18,7 @@ from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.cli import audit_export, charts, cli, review
 from agent.core.errors import StoreError
-from agent.core.timeline import Windows
+from agent.core.story.timeline import Windows
 from agent.core.times import iso
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from test_ops import audit_db  # noqa: F401 (the fixture)
 
 from agent.adapters.records import Records
 from agent.cli import charts, cli, review
-from agent.core.timeline import Windows
+from agent.core.story.timeline import Windows
 from agent.engine import audit
 from tools.browser import Browser
 

@@ -13,15 +13,16 @@ from agent.adapters.config import load
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.cli.health import agent_health, health_lines
-from agent.core import compose, items, notices
-from agent.core import drill as drill_words
-from agent.core.classify import Kind, classify
-from agent.core.effects import NewIncident
+from agent.core.deciding import drill as drill_words
+from agent.core.deciding.classify import Kind, classify
+from agent.core.deciding.effect import NewIncident
 from agent.core.errors import ConfigError
-from agent.core.folder import FolderState
-from agent.core.mail import parse
-from agent.core.policy import Outgoing, State, Status
+from agent.core.procedure import items
+from agent.core.procedure.policy import Outgoing, State, Status
+from agent.core.reading.folder import FolderState
+from agent.core.reading.mail import parse
 from agent.core.sop import Tier
+from agent.core.writing import compose, notices
 from agent.engine import ladder, metrics, outbox
 from agent.engine.blind import Watchman
 from agent.engine.health import Troubles

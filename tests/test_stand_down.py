@@ -11,19 +11,20 @@ import pytest
 
 from agent.adapters.config import load
 from agent.adapters.store import Store
-from agent.core import stand_down
-from agent.core.classify import Classification, Kind, Via
-from agent.core.commands import Command, Verb
-from agent.core.compose import Original, Step
-from agent.core.effects import Arrival, Event, StandDown, effects
-from agent.core.folder import Fetched
-from agent.core.mail import parse
-from agent.core.policy import Escalation, Incident, Outgoing, State, Status
+from agent.core.deciding import stand_down
+from agent.core.deciding.classify import Classification, Kind, Via
+from agent.core.deciding.consequences import effects
+from agent.core.deciding.effect import Arrival, Event, StandDown
+from agent.core.deciding.mail_commands import Command, Verb
+from agent.core.deciding.stand_down import Why, decide
+from agent.core.deciding.ties import Tie, Tied
+from agent.core.procedure.policy import Escalation, Incident, Outgoing, State, Status
+from agent.core.reading.folder import Fetched
+from agent.core.reading.mail import parse
 from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfig, SmtpConfig
 from agent.core.sop import Tier
-from agent.core.stand_down import Why, decide
-from agent.core.ties import Tie, Tied
 from agent.core.times import iso
+from agent.core.writing.compose import Original, Step
 from agent.engine import ladder, outbox
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG

@@ -2,12 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-from agent.core.commands import Command, Malformed, Verb
-from agent.core.effect import Steer
-from agent.core.effects import CancelPending, Event, SetState
-from agent.core.policy import Escalation, Incident, Policy, State, Status, Steering
+from agent.core.deciding.effect import CancelPending, Event, SetState, Steer
+from agent.core.deciding.mail_commands import Command, Malformed, Verb
+from agent.core.deciding.steering import Reply, refused, steer
+from agent.core.procedure.policy import Escalation, Incident, Policy, State, Status, Steering
 from agent.core.sop import Tier
-from agent.core.steering import Reply, refused, steer
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 POLICY = Policy(timedelta(minutes=30), timedelta(minutes=30))

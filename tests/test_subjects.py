@@ -1,4 +1,5 @@
-"""The subject key of last resort and the vendor's case ids (agent/core/subjects.py), with the subjects and bodies
+"""The subject key of last resort and the vendor's case ids (agent/core/reading/subjects.py), with the subjects and
+bodies
 that case systems write: Salesforce Email-to-Case, ServiceNow, Zendesk, AWS-style support tools, mail gateways."""
 
 import configparser
@@ -10,9 +11,9 @@ import pytest
 from agent.adapters.config import load
 from agent.adapters.store import Store
 from agent.core.errors import ConfigError
-from agent.core.folder import Fetched
-from agent.core.mail import normalise_subject as from_mail
-from agent.core.subjects import CASE_ID_PATTERNS, MAX_CASE_IDS, case_ids, is_reply, normalise_subject
+from agent.core.reading.folder import Fetched
+from agent.core.reading.subjects import CASE_ID_PATTERNS, MAX_CASE_IDS, case_ids, is_reply, normalise_subject
+from agent.core.reading.subjects import normalise_subject as from_mail
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG
 
@@ -182,7 +183,7 @@ def test_a_vendor_mail_teaches_the_case_id_and_later_mail_carrying_it_belongs_to
         body="We have received your incident.\n\nRef:MSG0012345",
         extra="In-Reply-To: <t1@partner.test>\r\nAuto-Submitted: auto-generated\r\n",
     )
-    # The case system's acknowledgement (agent.core.receipts): no response, and it teaches the case id.
+    # The case system's acknowledgement (agent.core.reading.receipts): no response, and it teaches the case id.
     assert ingest(store, fetched(ack, 2), cfg, NOW).classification.kind == "receipt"
     assert store.case_ids(incident) == ["INC0012345", "MSG0012345"]
     answer = mail(  # a person's answer, no thread headers, another subject; the watermark in the body alone

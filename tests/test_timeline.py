@@ -3,8 +3,8 @@ picture shows, the time to the first human answer, the windows, the outcome, and
 
 from datetime import timedelta
 
-from agent.core.timeline import Lane, Tone, Windows, timeline
-from agent.core.trend import months, short
+from agent.core.story.timeline import Lane, Tone, Windows, timeline
+from agent.core.story.trend import months, short
 
 WINDOWS = Windows(timedelta(minutes=30), timedelta(minutes=30))
 

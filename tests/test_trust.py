@@ -1,4 +1,4 @@
-from agent.core.trust import aligned, verify_sender
+from agent.core.reading.trust import aligned, verify_sender
 
 ID = "mx.partner.test"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from agent.core.items import ITEMS, extract, is_physical, missing  # noqa: E402
+from agent.core.procedure.items import ITEMS, extract, is_physical, missing  # noqa: E402 (after sys.path)
 
 
 def corpus():

@@ -1,5 +1,6 @@
 """How well the agent tells a case system's receipt from a person's first answer: tests/corpus/receipts, per batch
-(`tuning/`, what agent/core/receipts.py was tuned against; `held_out/`, written at the same time and only measured).
+(`tuning/`, what agent/core/reading/receipts.py was tuned against; `held_out/`, written at the same time and only
+measured).
 
     .venv/bin/python tools/receipts_recognition.py [-v]
 

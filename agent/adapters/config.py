@@ -10,9 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.adapters.ini import EMAIL, Ini, Section, parse_duration, resolve  # noqa: F401 (parse_duration: public here too)
-from agent.core import attach, routing, sop, subjects
+from agent.core import sop
 from agent.core.errors import ConfigError
-from agent.core.mail import domain_of, in_domains
+from agent.core.procedure import routing
+from agent.core.reading import subjects
+from agent.core.reading.mail import domain_of, in_domains
 from agent.core.settings import (
     AgentConfig,
     Config,
@@ -24,6 +26,7 @@ from agent.core.settings import (
     SmtpConfig,
 )
 from agent.core.sop import Tier
+from agent.core.writing import attach
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from agent.adapters import probes
 from agent.adapters.sqlite import sqlite3
-from agent.core.probe import Run
+from agent.core.procedure.probe import Run
 
 FAILURE_KINDS = ("send_failed", "send_rejected")
 

@@ -10,10 +10,10 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from agent.adapters import oauth2, tls
-from agent.core import provenance
 from agent.core.errors import AgentError, MailboxError, one_line
-from agent.core.folder import HEADER_FIELDS, Fetched, FolderState
-from agent.core.mail import ORIGINAL_MESSAGE_ID_HEADERS
+from agent.core.reading import provenance
+from agent.core.reading.folder import HEADER_FIELDS, Fetched, FolderState
+from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 
@@ -23,7 +23,7 @@ OLD = "older than max_incident_age"
 LARGE = "over max_message_bytes"
 # Of a recent mail over max_message_bytes, its beginning: the whole header block and, in every client's layout, its
 # text before its attachments. A T1 so fetched still has its items read, and an escalation attaches its header and
-# text, naming what was left out (agent.core.attach).
+# text, naming what was left out (agent.core.writing.attach).
 LARGE_PREFIX = 2 * 1024 * 1024
 CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
 
@@ -306,10 +306,11 @@ class Mailbox:
         return self._call("searching for a Message-ID", search)
 
     def holds_provenance(self, kind: str, t1_message_id: str, sender: str | None = None) -> bool:
-        """True when a watched folder holds a mail stamped `kind` for this incident (agent.core.provenance), from
+        """True when a watched folder holds a mail stamped `kind` for this incident (agent.core.reading.provenance),
+        from
         `sender` when given: a copy of a send of this agent or another member's, found by the server (SEARCH HEADER)
         without fetching anything. A hint for a send about to be made (fencing); a stamp is text anyone can write, so
-        what counts as sent is only what ingest adopts (agent.core.adoption)."""
+        what counts as sent is only what ingest adopts (agent.core.deciding.adoption)."""
         criteria: list[str] = ["HEADER", provenance.HEADER, f"kind={kind};"]
         criteria += ["HEADER", provenance.HEADER, f"incident={t1_message_id}"]
         if sender:

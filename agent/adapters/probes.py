@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from agent.core.probe import Run
+from agent.core.procedure.probe import Run
 from agent.core.times import from_iso, iso
 
 

@@ -2,7 +2,7 @@
 
 from sqlite_utils import Migrations
 
-from agent.core.subjects import normalise_subject
+from agent.core.reading.subjects import normalise_subject
 
 migrations = Migrations("escalation-agent")
 
@@ -280,7 +280,8 @@ def smaller_escalations_and_joined_t1s(db):
     # issue 21.3: the escalation's smaller form (the T1's header and text only, or no attachment), composed with the
     # first and sent at once, under the same Message-ID, when the SMTP server refuses the first for its size.
     db.execute("ALTER TABLE escalations ADD COLUMN smaller_raw BLOB")
-    # issue 21.4: a second T1 about the same outage (core/outage.py) joins the open incident instead of opening its
+    # issue 21.4: a second T1 about the same outage (core/procedure/outage.py) joins the open incident instead of
+    # opening its
     # own: its people join the Cc of later escalations, its thread counts as the incident's (its mail row points at
     # the incident), and the escalation names it. One row per joined T1, with why it was joined.
     db.execute(
@@ -294,7 +295,7 @@ def smaller_escalations_and_joined_t1s(db):
             subject TEXT NOT NULL,
             sent_at TEXT NOT NULL,
             refs TEXT NOT NULL DEFAULT '',
-            reason TEXT NOT NULL,          -- why it joined: core/outage.py Sameness, with what both said
+            reason TEXT NOT NULL,          -- why it joined: core/procedure/outage.py Sameness, with what both said
             joined_at TEXT NOT NULL
         )
         """
@@ -306,7 +307,7 @@ def smaller_escalations_and_joined_t1s(db):
 def provenance(db):
     # The X-Escalation-Agent-Provenance of a mail the agent sent (what it was, for which incident, which member sent
     # it), as found in the mailbox: for auditors, and so that a copy read before its T1 (another folder) still counts
-    # as sent once the T1 is read (agent.core.adoption). NULL for every other mail.
+    # as sent once the T1 is read (agent.core.deciding.adoption). NULL for every other mail.
     db.execute("ALTER TABLE messages ADD COLUMN provenance TEXT")
 
 

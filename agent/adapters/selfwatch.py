@@ -4,7 +4,7 @@ the heartbeat's last outcome, and which incidents are drills. Queries over a `St
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core.policy import Status
+from agent.core.procedure.policy import Status
 from agent.core.times import from_iso, iso
 
 

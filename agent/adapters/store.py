@@ -12,10 +12,10 @@ import sqlite_utils
 from agent.adapters.schema import migrations
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.threads import MessageRows
-from agent.core.effects import NewIncident
+from agent.core.deciding.effect import NewIncident
 from agent.core.errors import StoreError, UnknownIncident
-from agent.core.folder import FolderState
-from agent.core.policy import Escalation, Incident, Outgoing, State, Status, Steering
+from agent.core.procedure.policy import Escalation, Incident, Outgoing, State, Status, Steering
+from agent.core.reading.folder import FolderState
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
 

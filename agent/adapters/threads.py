@@ -5,8 +5,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from agent.core.classify import Candidate
-from agent.core.ties import ThreadMail
+from agent.core.deciding.classify import Candidate
+from agent.core.deciding.ties import ThreadMail
 from agent.core.times import from_iso, iso
 
 
@@ -122,7 +122,7 @@ class MessageRows(Rows):
         return [Candidate(r[0], from_iso(r[1]), frozenset(json.loads(r[2]))) for r in rows]
 
     def thread_mails(self, incident_id: int) -> list[ThreadMail]:
-        """The incident's recorded mails, as the command tie reads them (agent.core.ties)."""
+        """The incident's recorded mails, as the command tie reads them (agent.core.deciding.ties)."""
         rows = self.db.execute(
             "SELECT message_id, original_message_id, in_reply_to, refs, thread_index, kind FROM messages "
             "WHERE incident_id = ? ORDER BY id",
@@ -180,7 +180,7 @@ class MessageRows(Rows):
             )
         )
 
-    # -- issue 21.4: T1s that joined an open incident (core/outage.py) ----------------------------------
+    # -- issue 21.4: T1s that joined an open incident (core/procedure/outage.py) ----------------------------------
     def open_outages(self) -> list[tuple[int, dict, str | None]]:
         """Every real incident awaiting a response: its id, its SOP items, its marketplace."""
         rows = self.db.execute(

@@ -12,7 +12,7 @@ import zipfile
 
 from agent.adapters.records import COLUMNS
 from agent.cli.review import Review
-from agent.core.timeline import Timeline
+from agent.core.story.timeline import Timeline
 from agent.core.times import iso
 
 TABLES = ("incidents", "escalations", "mails", "events")

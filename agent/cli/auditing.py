@@ -6,7 +6,7 @@ import click
 from agent.adapters import config as config_mod
 from agent.adapters.records import Records
 from agent.cli import audit_export, review
-from agent.core.timeline import Windows
+from agent.core.story.timeline import Windows
 from agent.engine.clock import utcnow
 
 SINCE = click.option(

@@ -18,8 +18,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num  # 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from agent.core.timeline import Lane, Timeline, Tone  # noqa: E402
-from agent.core.trend import Month, short  # noqa: E402
+from agent.core.story.timeline import Lane, Timeline, Tone
+from agent.core.story.trend import Month, short
 
 STYLE: Any = {
     "svg.fonttype": "path",  # glyphs as outlines: nothing to download, the same on every screen

@@ -16,8 +16,8 @@ from agent.adapters.store import Store, database_status
 from agent.cli import auditing, logs, report
 from agent.cli import export as export_mod
 from agent.cli import health as health_mod
-from agent.core import ties
-from agent.core.commands import Command, Verb, hold_duration
+from agent.core.deciding import ties
+from agent.core.deciding.mail_commands import Command, Verb, hold_duration
 from agent.core.errors import AgentError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod

@@ -4,9 +4,9 @@ import json
 from datetime import UTC, datetime
 
 from agent.adapters.store import Store
-from agent.core import items
-from agent.core.mail import in_domains
-from agent.core.policy import Decision, Incident, Reason, decide
+from agent.core.procedure import items
+from agent.core.procedure.policy import Decision, Incident, Reason, decide
+from agent.core.reading.mail import in_domains
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from html import escape
 
 from agent.adapters.records import Records
-from agent.core.timeline import Timeline, Windows, timeline
+from agent.core.story.timeline import Timeline, Windows, timeline
+from agent.core.story.trend import Month, months, short
 from agent.core.times import from_iso, iso
-from agent.core.trend import Month, months, short
 from agent.engine import audit
 from agent.engine.audit import Verdict
 

@@ -4,8 +4,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from agent.core import attach, sop, subjects
-from agent.core.policy import Policy
+from agent.core import sop
+from agent.core.procedure.policy import Policy
+from agent.core.reading import subjects
+from agent.core.writing import attach
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,9 @@ class EscalationConfig:
     def operations_team(self, marketplace: str | None) -> str | None:
         return dict(self.operations).get((marketplace or "").upper())
 
-    # issue 21.3: bytes, the largest escalation the attached T1 may make (agent.core.attach)
+    # issue 21.3: bytes, the largest escalation the attached T1 may make (agent.core.writing.attach)
     attach_limit: int = attach.DEFAULT_LIMIT
-    join_same_outage: bool = True  # issue 21.4: a second T1 about an open incident's outage joins it (core.outage)
+    join_same_outage: bool = True  # a second T1 about an open incident's outage joins it (core/procedure/outage.py)
 
     drill: DrillConfig | None = None  # [drill]: its T1 address opens drill incidents, which climb its ladder
     # -- issue 21.5: after an engineer's stop past the T1, the tiers contacted are told "no further action needed"
@@ -117,11 +119,11 @@ class AgentConfig:
     ops_address: str | None = None  # told when the mailbox has been unreadable for blind_alert_after
     blind_alert_after: timedelta = timedelta(minutes=10)
     opened_notice: bool = True  # when an incident opens, its people are told the agent watches, and how to steer
-    # Who sends, as every mail's provenance names it (agent.core.provenance): the host name; [ha] member when set.
+    # Who sends, as every mail's provenance names it (core/reading/provenance.py): the host name; [ha] member if set
     member: str = "unknown"
 
 
-# -- [probe]: the API check (agent/core/probe.py, agent/engine/probe.py, docs/probe.md) ----------------------------
+# -- [probe]: the API check (agent/core/procedure/probe.py, agent/engine/probe.py, docs/probe.md) ---------------
 @dataclass(frozen=True)
 class ProbeConfig:
     command: tuple[str, ...] = ()  # exit 0: the API works; anything else: it fails; its first output line: evidence

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import assert_never
 
 from agent.adapters.store import Store
-from agent.core import compose, stand_down
-from agent.core.effects import (
+from agent.core.deciding import stand_down
+from agent.core.deciding.effect import (
     Acknowledged,
     Adopt,
     CancelPending,
@@ -26,9 +26,10 @@ from agent.core.effects import (
     Steer,
 )
 from agent.core.errors import AgentError
-from agent.core.policy import State
+from agent.core.procedure.policy import State
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
+from agent.core.writing import compose
 from agent.engine import evidence, outbox, rebuild
 
 log = logging.getLogger("agent.ingest")
@@ -160,7 +161,7 @@ def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> N
 
 
 def _stand_down(store: Store, config: Config, incident_id: int, effect: StandDown, now: datetime) -> None:
-    """The stand-down's outbox row (a notice, to the vendor's tiers contacted: agent.core.stand_down), once per
+    """The stand-down's outbox row (a notice, to the vendor's tiers contacted: agent.core.deciding.stand_down), once per
     (incident, kind): the notices' unique key holds it across a crash."""
     if any(r["kind"] == effect.kind for r in store.notice_rows(incident_id)):
         return

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 from agent.adapters import selfwatch
 from agent.adapters.store import Store
-from agent.core import notices
-from agent.core.policy import Outgoing, Status, decide
+from agent.core.procedure.policy import Outgoing, Status, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, span
+from agent.core.writing import notices
 from agent.engine import outbox
 from agent.engine.health import Troubles
 from agent.engine.heartbeat import Heartbeat

@@ -5,7 +5,7 @@ It reads the audit log, not the code paths that wrote it: after each cycle, the 
 mirrored one. The mirror is best effort (a line may be lost in a crash); the audit log is the record."""
 
 from agent.adapters.store import Store
-from agent.core.probe import clock
+from agent.core.procedure.probe import clock
 from agent.core.settings import AgentConfig
 from agent.core.times import from_iso
 from agent.engine import courier

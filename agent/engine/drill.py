@@ -16,15 +16,15 @@ from typing import NoReturn
 from agent.adapters import selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose
-from agent.core import drill as words
-from agent.core.drill import Step
+from agent.core.deciding import drill as words
+from agent.core.deciding.drill import Step
 from agent.core.errors import AgentError, ConfigError, SendError
-from agent.core.mail import in_domains
-from agent.core.policy import Status
+from agent.core.procedure.policy import Status
+from agent.core.reading.mail import in_domains
 from agent.core.settings import Config, DrillConfig
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
+from agent.core.writing import compose
 from agent.engine import ladder
 from agent.engine.clock import utcnow
 from agent.engine.lock import DatabaseLock

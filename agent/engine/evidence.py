@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from agent.adapters import probes
 from agent.adapters.store import Store
-from agent.core import notices, probe
-from agent.core.policy import Incident
+from agent.core.procedure import probe
+from agent.core.procedure.policy import Incident
 from agent.core.settings import Config
 from agent.core.times import from_iso, gmt, iso
+from agent.core.writing import notices
 from agent.engine import outbox
 from agent.engine.probe import Prober
 

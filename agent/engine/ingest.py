@@ -6,8 +6,8 @@ from datetime import datetime
 
 from agent.adapters.imap import LARGE
 from agent.adapters.store import Store
-from agent.core import bounce, history, items, outage, receipts, routing, ties
-from agent.core.classify import (
+from agent.core.deciding import ties
+from agent.core.deciding.classify import (
     Classification,
     Kind,
     Thread,
@@ -17,15 +17,20 @@ from agent.core.classify import (
     reads_body,
     written_by_machine,
 )
-from agent.core.commands import read_command
-from agent.core.effects import Arrival, Open, effects
-from agent.core.folder import Fetched
-from agent.core.forwards import forwarded
-from agent.core.mail import Mail, in_domains, normalise_subject, parse
-from agent.core.outage import Match, Sameness
+from agent.core.deciding.consequences import effects
+from agent.core.deciding.effect import Arrival, Open
+from agent.core.deciding.mail_commands import read_command
+from agent.core.procedure import items, outage, routing
+from agent.core.procedure.outage import Match, Sameness
+from agent.core.reading import bounce, receipts
+from agent.core.reading.folder import Fetched
+from agent.core.reading.forwards import forwarded
+from agent.core.reading.mail import Mail, in_domains, parse
+from agent.core.reading.subjects import normalise_subject
+from agent.core.reading.trust import authentication_results, verify_sender
 from agent.core.settings import Config, EscalationConfig
+from agent.core.story import history
 from agent.core.times import from_iso, iso
-from agent.core.trust import authentication_results, verify_sender
 from agent.engine.apply import apply
 
 
@@ -74,7 +79,7 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
         c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
     tied = None
-    if c.kind == Kind.COMMAND and c.incident_id is not None:  # a command counts only if tied (agent.core.ties)
+    if c.kind == Kind.COMMAND and c.incident_id is not None:  # a command counts only if tied (agent.core.deciding.ties)
         known = ties.anchors(store.thread_mails(c.incident_id), store.outbox_message_ids(c.incident_id))
         tied = ties.tie(mail, known, trust)
         if not tied.applies:
@@ -118,7 +123,8 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
 
 
 def _same_outage(store: Store, mail: Mail, rules: EscalationConfig) -> Match:
-    """The open incident this T1 reports the same outage as (core/outage.py), if any. Only a T1 to the urgent line
+    """The open incident this T1 reports the same outage as (core/procedure/outage.py), if any. Only a T1 to the
+    urgent line
     itself: a drill's T1 never joins a real incident."""
     found = items.extract(mail.text, mail.html)
     new = outage.of(found, routing.marketplace(found, mail.text, mail.subject))

@@ -5,14 +5,16 @@ import logging
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core import effects, notices, steering
-from agent.core.commands import Command
-from agent.core.effect import Event, StandDown
+from agent.core.deciding import consequences as effects
+from agent.core.deciding import steering
+from agent.core.deciding.effect import Event, StandDown
+from agent.core.deciding.mail_commands import Command
 from agent.core.errors import AgentError
-from agent.core.policy import Decision, Outgoing, Policy, Reason, State, decide
+from agent.core.procedure.policy import Decision, Outgoing, Policy, Reason, State, decide
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso, span
+from agent.core.writing import notices
 from agent.engine import evidence, outbox
 from agent.engine.apply import apply
 

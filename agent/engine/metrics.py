@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from agent.adapters import figures
-from agent.core import probe
-from agent.core.policy import State, Status
+from agent.core.procedure import probe
+from agent.core.procedure.policy import State, Status
 
 log = logging.getLogger("agent.metrics")
 

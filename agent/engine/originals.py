@@ -4,11 +4,12 @@ outage (`joined_of`, issue 21.4), and the rungs climbed so far (`steps`)."""
 import json
 
 from agent.adapters.store import Store
-from agent.core import compose, items
-from agent.core.policy import Status
+from agent.core.procedure import items
+from agent.core.procedure.policy import Status
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso
+from agent.core.writing import compose
 
 
 def original_of(row: dict, size: int | None = None) -> compose.Original:

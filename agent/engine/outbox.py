@@ -17,12 +17,14 @@ from email.message import EmailMessage
 from agent.adapters import probes, selfwatch
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
-from agent.core import compose, probe, provenance
 from agent.core.errors import PermanentSendError, TooLargeError, TransientSendError
-from agent.core.policy import Decision, Outgoing, Status
+from agent.core.procedure import probe
+from agent.core.procedure.policy import Decision, Outgoing, Status
+from agent.core.reading import provenance
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, iso
+from agent.core.writing import compose
 from agent.engine import stamping
 from agent.engine.originals import joined_of, original_of, steps
 

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 
-from agent.core import probe
+from agent.core.procedure import probe
 from agent.core.settings import ProbeConfig
 
 log = logging.getLogger("agent.probe")

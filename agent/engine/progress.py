@@ -4,7 +4,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from agent.core.folder import progress_line
+from agent.core.reading.folder import progress_line
 from agent.engine import systemd
 
 log = logging.getLogger("agent.service")

@@ -17,8 +17,8 @@ from agent.adapters.imap import CHUNK, FolderSync, Mailbox
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import why
-from agent.core.folder import Fetched, FolderState, split_known, whole_after
-from agent.core.mail import bytes_message_id, header_message_id, parse
+from agent.core.reading.folder import Fetched, FolderState, split_known, whole_after
+from agent.core.reading.mail import bytes_message_id, header_message_id, parse
 from agent.core.settings import Config
 from agent.engine.ingest import ingest
 from agent.engine.progress import Progress

@@ -1,5 +1,5 @@
 """The record rebuilt from the mailbox: a send of the agent's found there, that this database did not know (an
-empty, lost or older database; another member's send), becomes the outbox row it stands for (core/adoption.py
+empty, lost or older database; another member's send), becomes the outbox row it stands for (core/deciding/adoption.py
 decides whether it is ours). Nothing is sent from here: only engine/outbox.py sends."""
 
 import json
@@ -7,8 +7,8 @@ import logging
 from datetime import datetime
 
 from agent.adapters.store import Store
-from agent.core.effect import Adopt
-from agent.core.policy import Outgoing, Status
+from agent.core.deciding.effect import Adopt
+from agent.core.procedure.policy import Outgoing, Status
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso
 

@@ -12,7 +12,7 @@ from agent.adapters.smtp import Smtp
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import AgentError, MailboxError, why
-from agent.core.policy import Outgoing, Status
+from agent.core.procedure.policy import Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
 from agent.engine import evidence, ladder, metrics, outbox, systemd, unwritable

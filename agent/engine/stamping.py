@@ -1,4 +1,4 @@
-"""Every mail the agent writes carries its provenance (agent.core.provenance): what it is, for which incident,
+"""Every mail the agent writes carries its provenance (agent.core.reading.provenance): what it is, for which incident,
 from which member. The outbox stamps each row as it writes it, and once more, if a row lacks it, right before it
 leaves: the mailbox then holds the record of what was sent (docs/rebuild.md)."""
 
@@ -6,13 +6,14 @@ import email
 from email.message import EmailMessage
 
 from agent.adapters.store import Store
-from agent.core import compose, provenance
-from agent.core.policy import Outgoing
+from agent.core.procedure.policy import Outgoing
+from agent.core.reading import provenance
+from agent.core.writing import compose
 
 
 def stamp(msg: EmailMessage, value: str) -> None:
     """Every mail the agent writes says what it is, for which incident, from which member: the mailbox then holds
-    the record of what was sent, which a lost or older database is rebuilt from (agent.core.adoption)."""
+    the record of what was sent, which a lost or older database is rebuilt from (agent.core.deciding.adoption)."""
     msg.set_raw(provenance.HEADER, provenance.folded(value))
 
 

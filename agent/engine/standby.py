@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from agent.adapters import selfwatch
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
-from agent.core import notices, provenance
 from agent.core.errors import MailboxError
-from agent.core.policy import Outgoing, Status
+from agent.core.procedure.policy import Outgoing, Status
+from agent.core.reading import provenance
 from agent.core.settings import Config
 from agent.core.times import from_iso, gmt, iso, span
+from agent.core.writing import notices
 from agent.engine import outbox, stamping
 from agent.engine.lease import Alone, Clearance, Lease, Role, open_lease, shown
 

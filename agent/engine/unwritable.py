@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.adapters.store import Store
 from agent.core.errors import why
-from agent.core.policy import Reason, decide
+from agent.core.procedure.policy import Reason, decide
 from agent.core.settings import Config
 from agent.core.times import gmt
 from agent.engine.ladder import policy_of

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from agent.adapters import config as config_mod
 from agent.adapters.records import Records
 from agent.core.errors import AgentError
-from agent.core.timeline import Windows
+from agent.core.story.timeline import Windows
 
 NAME = "incident-pictures"
 

@@ -4,7 +4,7 @@
 
 Each mail is written here as its system writes it (sender, subject tags, headers or none, wording, quoting), from
 public descriptions of each product's default templates and mail clients' reply formats; names and domains are
-invented (`.test`). The two batches were written before any rule of agent/core/receipts.py was tuned: `tuning/`
+invented (`.test`). The two batches were written before any rule of agent/core/reading/receipts.py was tuned: `tuning/`
 is what the rules were tuned against, `held_out/` was only measured (tools/receipts_recognition.py).
 File names say what each mail is: `receipt_*` (a machine's acknowledgement) or `person_*` (a person's answer).
 """
