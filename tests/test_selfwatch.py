@@ -23,7 +23,7 @@ from agent.core.reading.folder import FolderState
 from agent.core.reading.mail import parse
 from agent.core.sop import Tier
 from agent.core.writing import compose, notices
-from agent.engine import ladder, metrics, outbox
+from agent.engine import ladder, metrics, originals, outbox
 from agent.engine.blind import Watchman
 from agent.engine.health import Troubles
 from support import OFFLINE_CONFIG
@@ -329,7 +329,7 @@ def test_a_drill_incident_climbs_the_drill_ladder_and_stays_out_of_the_metrics(t
     row = store.outbox_row(Outgoing.ESCALATION, row_id)
     assert json.loads(row["recipients"])[0] == "drill-t2@partner.test"
     assert "vendor.test" not in row["recipients"] and "No response in 10 seconds" in row["raw"].decode()
-    assert [s.address for s in outbox.steps(store, cfg, drill_id)] == ["drill-urgent@partner.test"]
+    assert [s.address for s in originals.steps(store, cfg, drill_id)] == ["drill-urgent@partner.test"]
     assert [r["id"] for r in store.incident_rows(everything=True, now=NOW)] == [real_id]
     assert len(store.incident_rows(everything=True, now=NOW, drills=True)) == 2
     text = metrics.render(store, None, NOW)

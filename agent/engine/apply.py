@@ -30,7 +30,7 @@ from agent.core.procedure.policy import State
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
 from agent.core.writing import compose
-from agent.engine import evidence, outbox, rebuild
+from agent.engine import evidence, originals, outbox, rebuild
 
 log = logging.getLogger("agent.ingest")
 
@@ -166,12 +166,12 @@ def _stand_down(store: Store, config: Config, incident_id: int, effect: StandDow
     if any(r["kind"] == effect.kind for r in store.notice_rows(incident_id)):
         return
     row = store.incident_row(incident_id)
-    original, esc, drill = outbox.original_of(row), config.escalation, bool(row.get("drill"))
+    original, esc, drill = originals.original_of(row), config.escalation, bool(row.get("drill"))
     to = tuple(dict.fromkeys(esc.tier_address(t, drill) for t in effect.tiers))
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=to)
     msg = stand_down.mail(
         original,
-        outbox.steps(store, config, incident_id),
+        originals.steps(store, config, incident_id),
         effect.answered_at,
         to=to,
         cc=cc,

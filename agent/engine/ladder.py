@@ -15,7 +15,7 @@ from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso, span
 from agent.core.writing import notices
-from agent.engine import evidence, outbox
+from agent.engine import evidence, originals, outbox
 from agent.engine.apply import apply
 
 log = logging.getLogger("agent.escalate")
@@ -72,7 +72,9 @@ def tell_rejected(
 
 
 def tell_exhausted(store: Store, config: Config, incident_id: int, now: datetime) -> None:
-    subject, body = notices.exhausted(outbox.steps(store, config, incident_id), span(config.escalation.exhausted_after))
+    subject, body = notices.exhausted(
+        originals.steps(store, config, incident_id), span(config.escalation.exhausted_after)
+    )
     outbox.notify(store, config, incident_id, "exhausted", subject, body, now, "no response after every tier")
 
 

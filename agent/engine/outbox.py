@@ -28,8 +28,6 @@ from agent.core.writing import compose
 from agent.engine import stamping
 from agent.engine.originals import joined_of, original_of, steps
 
-__all__ = ["joined_of", "original_of", "steps"]  # public here too, where they were (ladder.py reads steps)
-
 log = logging.getLogger("agent.outbox")
 
 

@@ -12,7 +12,6 @@ from agent.core.deciding import adoption, stand_down, steering, ties
 from agent.core.deciding.classify import Classification, Kind, case_ids
 from agent.core.deciding.effect import (
     Acknowledged,
-    Adopt,
     Arrival,
     CancelPending,
     CaseId,
@@ -26,8 +25,6 @@ from agent.core.deciding.effect import (
     Open,
     RecordTier,
     SetState,
-    StandDown,
-    Steer,
 )
 from agent.core.deciding.mail_commands import Command, Malformed, new_text_lines
 from agent.core.deciding.ties import Tie, Tied
@@ -41,11 +38,6 @@ from agent.core.sop import Tier
 from agent.core.times import gmt
 from agent.core.writing import notices
 from agent.core.writing.compose import Answered
-
-# The effect types are public here too, beside the functions that make them.
-__all__ = ["Acknowledged", "Adopt", "Arrival", "CancelPending", "CaseId", "Confirm", "DeliveryFailed"]  # fmt: skip
-__all__ += ["Effect", "Event", "Join"]  # fmt: skip
-__all__ += ["NewIncident", "Notify", "Open", "RecordTier", "SetState", "StandDown", "Steer"]  # fmt: skip
 
 
 # -- what a mail does ---------------------------------------------------------------------------------

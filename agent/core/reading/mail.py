@@ -36,9 +36,7 @@ from agent.core.reading.headers import (
 from agent.core.reading.limits import header_block
 from agent.core.reading.provenance import HEADER as PROVENANCE
 from agent.core.reading.provenance import MAX_VALUE as provenance_limit
-from agent.core.reading.subjects import normalise_subject as normalise_subject
-from agent.core.reading.text import SURROGATE
-from agent.core.reading.text import clean as clean
+from agent.core.reading.text import SURROGATE, clean
 from agent.core.reading.text import decoded as _decoded
 from agent.core.times import aware_utc
 
