@@ -337,3 +337,49 @@ def test_a_row_written_without_its_provenance_is_stamped_before_it_leaves(env):
     found = provenance.read(_field(store.outbox_row(Outgoing.NOTICE, row["id"])["raw"]))
     assert found == Provenance("notice-watching", T1_ID, "host-b")
     store.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["joined <CAF3x9=a+b;c@mail.gmail.com>", "untied bob@partner.test", "api_recovered 2026-12-06T11:00:00.000Z"],
+)
+def test_a_notice_whose_kind_names_its_mail_reads_back_as_that_very_kind(kind):
+    """One of each kind per incident: adoption and the fence find the outbox row by the kind the stamp names."""
+    what, command = provenance.of_notice(kind)
+    found = provenance.read(provenance.folded(provenance.stamp(what, T1_ID, "host-a", command, key=kind)))
+    assert found is not None and found.notice == kind and found.incident == T1_ID
+
+
+def test_notices_named_alike_stay_apart_and_a_forged_key_of_another_kind_is_dropped():
+    one = provenance.read(provenance.stamp("notice-joined", T1_ID, "a", key="joined <one@partner.test>"))
+    two = provenance.read(provenance.stamp("notice-joined", T1_ID, "a", key="joined <two@partner.test>"))
+    assert one.notice != two.notice
+    forged = provenance.read(f"kind=notice-watching; incident={T1_ID}; member=a; key=exhausted")
+    assert forged.notice == "watching"
+
+
+def test_the_joined_t1s_notice_names_the_incident_s_first_t1_though_it_goes_in_the_second_thread(env):
+    cfg, store = env()
+    open_t1(store, cfg)
+    store.db.execute(
+        "INSERT INTO joined_t1s (incident_id, message_id, sender, recipients, subject, sent_at, reason, joined_at) "
+        "VALUES (1, '<second@partner.test>', 'bob@partner.test', ?, 'F500 again', ?, 'same', ?)",
+        ['["urgent@vendor.test"]', NOW.isoformat(), NOW.isoformat()],
+    )
+    outbox.notify(
+        store,
+        cfg,
+        1,
+        "joined <second@partner.test>",
+        "joined",
+        "body",
+        NOW,
+        "why",
+        ("bob@partner.test",),
+        about="<second@partner.test>",
+    )
+    [row] = [r for r in store.notice_rows(1) if r["kind"].startswith("joined")]
+    found = provenance.read(_field(row["raw"]))
+    assert (found.incident, found.notice) == (T1_ID, "joined <second@partner.test>")
+    assert b"In-Reply-To: <second@partner.test>" in row["raw"]
+    store.close()

@@ -9,6 +9,7 @@ import json
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -106,8 +107,16 @@ def test_the_records_are_read_only_and_a_missing_file_is_one_sentence(database, 
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         records.db.execute("INSERT INTO events (at, kind, detail) VALUES ('x', 'forged', 'x')")
     records.close()
-    with pytest.raises(StoreError, match=r"does not exist \(\[agent\] database"):
+    with pytest.raises(StoreError, match=r"does not exist yet: the agent creates it when it first starts"):
         Records.open(tmp_path / "nothing.db")
+
+
+def test_a_report_leaves_no_wal_or_shm_behind_when_no_agent_runs(database, tmp_path):
+    """A reader's -wal/-shm made as root would lock the service out; one without write access could not read."""
+    for extra in ("-wal", "-shm"):
+        Path(f"{database}{extra}").unlink(missing_ok=True)
+    Records.open(database).close()
+    assert not Path(f"{database}-wal").exists() and not Path(f"{database}-shm").exists()
 
 
 def test_probe_results_are_read_from_a_probe_table_when_there_is_one(database):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.adapters.sqlite import sqlite3
+from agent.adapters.store import read_only_connection
 from agent.core.errors import StoreError
 from agent.core.times import iso
 
@@ -34,7 +35,7 @@ COLUMNS = {
 
 
 class Records:
-    """Read-only queries over the state database (`file:...?mode=ro`: SQLite refuses any write)."""
+    """Read-only queries over the state database (store.read_only_connection: SQLite refuses any write)."""
 
     def __init__(self, conn: sqlite3.Connection, path: str = "?"):
         self.db = conn  # `audit.verify` reads the chain through it; a Datasette plugin passes its own connection
@@ -43,12 +44,11 @@ class Records:
     @classmethod
     def open(cls, path: Path | str) -> "Records":
         path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"the state database {path} does not exist ([agent] database in config.ini)")
+        conn = read_only_connection(path)  # no -wal or -shm left behind, and none needed (docs/audit.md)
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
             conn.execute("SELECT count(*) FROM incidents").fetchone()
         except sqlite3.Error as e:
+            conn.close()
             raise StoreError(f"cannot read the state database {path}: {e}") from None
         return cls(conn, str(path))
 

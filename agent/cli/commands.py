@@ -18,7 +18,7 @@ from agent.cli import export as export_mod
 from agent.cli import health as health_mod
 from agent.core.deciding import ties
 from agent.core.deciding.mail_commands import Command, Verb, hold_duration
-from agent.core.errors import AgentError
+from agent.core.errors import AgentError, StoreError
 from agent.engine import audit as audit_mod
 from agent.engine import drill as drill_mod
 from agent.engine import ladder, loop, metrics
@@ -369,7 +369,10 @@ def _idle_seen(path):
     agent's first start."""
     if not path.exists():
         return None
-    store = Store(path, read_only=True)
+    try:
+        store = Store(path, read_only=True)
+    except StoreError:  # an older schema, upgraded when the agent starts: nothing seen of IDLE worth saying
+        return None
     try:
         return selfwatch.last_event(store, ("idle_announced", "idle_silent"))
     finally:

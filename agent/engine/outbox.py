@@ -127,8 +127,8 @@ def notify(
     if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
         return None
     joined = joined_of(store, incident_id)
-    original = replace(original_of(store.incident_row(incident_id)), joined=joined)
-    original = next((j for j in joined if j.message_id == about), original)
+    first = replace(original_of(store.incident_row(incident_id)), joined=joined)
+    original = next((j for j in joined if j.message_id == about), first)  # a joined T1's notice goes in its thread
     ours, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
     to = to or ours
     if not to:
@@ -147,7 +147,8 @@ def notify(
         answering=answering,
     )
     stamped, command = provenance.of_notice(kind, verb)
-    stamping.stamp(msg, provenance.stamp(stamped, original.message_id, config.agent.member, command))
+    # the incident is its first T1's, whichever thread the notice goes in: adoption and the fence look for it there
+    stamping.stamp(msg, provenance.stamp(stamped, first.message_id, config.agent.member, command, key=kind))
     return enqueue_notice(store, incident_id, kind, msg, (*to, *cc), now, f"notice '{kind}' to {', '.join(to)}", reason)
 
 
@@ -319,7 +320,7 @@ def deliver(
         return Status.PENDING
     except TooLargeError as e:
         if kind == Outgoing.ESCALATION and row.get("smaller_raw"):
-            return _smaller(store, smtp, row, what, f"attempt {attempt}: {e}", dry_run, clock)
+            return _smaller(store, smtp, row, what, f"attempt {attempt}: {e}", dry_run, clock, member, fence)
         _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
         return Status.FAILED
     except PermanentSendError as e:
@@ -344,7 +345,15 @@ def deliver(
 
 
 def _smaller(
-    store: Store, smtp: Smtp, row: dict, what: str, refusal: str, dry_run: bool, clock: Callable[[], datetime]
+    store: Store,
+    smtp: Smtp,
+    row: dict,
+    what: str,
+    refusal: str,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    member: str,
+    fence: Callable[[Outgoing, dict], Status | None] | None,
 ) -> Status:
     """The server refused the escalation for its size: its smaller form (composed with it: the T1's header and text
     only, or no attachment) takes its place under the same Message-ID and is sent at once. Once: the smaller form has
@@ -370,7 +379,8 @@ def _smaller(
     log.warning(
         "escalation refused for its size, sending the smaller form incident=%s: %s", row["incident_id"], refusal
     )
-    return deliver(store, smtp, Outgoing.ESCALATION, row["id"], dry_run, clock)
+    # stamped and fenced like the first form: the lease may have run out while the server refused the large one
+    return deliver(store, smtp, Outgoing.ESCALATION, row["id"], dry_run, clock, member, fence)
 
 
 def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int | None) -> None:

@@ -30,7 +30,7 @@ def stamped(store: Store, kind: Outgoing, row: dict, member: str) -> dict:
         what, command = provenance.of_notice(row["kind"])
     else:
         what = f"alarm-{row['kind']}"
-    stamp(msg, provenance.stamp(what, t1, member, command))
+    stamp(msg, provenance.stamp(what, t1, member, command, key=row["kind"] if kind == Outgoing.NOTICE else None))
     store.update_outbox(kind, row["id"], raw=msg.as_bytes())
     return store.outbox_row(kind, row["id"])
 

@@ -99,9 +99,21 @@ class Standby:
             copies = self.mailbox.copies(provenance.HEADER, what, t1, self.config.smtp.from_address)
         except MailboxError as e:
             return self._unsearchable(kind, row, str(e))
-        found = [c for c in map(_copy, copies) if c is not None and c[3].kind == what and c[3].incident == t1]
+        # the same mail, not only the same kind: two answers to #status, two joined T1s' notices, differ here
+        same = (mark.key, mark.command) if mark is not None else (None, None)
+        found = [
+            c
+            for c in map(_copy, copies)
+            if c is not None and c[3].kind == what and c[3].incident == t1 and (c[3].key, c[3].command) == same
+        ]
         found = [c for c in found if self._ours(c[0], row["incident_id"])]
         if not found:
+            # the search may have taken a while on a large mailbox: the lease is asked again, right before the send
+            clearance = lease.clearance(need(lease.seconds))
+            if not clearance.may_send:
+                self.held = clearance
+                log.info("ha: %s held back after the search: %s", outbox.label(kind, row), clearance.value)
+                return Status.PENDING
             return None
         message_id, at, _, mark = min(found, key=lambda c: c[1])
         _sent_elsewhere(self.store, kind, row, message_id, at, mark.member or "unknown", self.clock())
