@@ -126,3 +126,31 @@ def test_another_marketplace_stays_another_incident(servers, tmp_path):
         relay.wait_for(lambda _: len(sent_to(relay, T2_ADDR)) == 2, 40)
     assert len(status_json(config, "--all")) == 2
     assert not query(tmp_path / "state.db", "SELECT 1 FROM joined_t1s")
+
+
+def test_the_second_t1_s_own_case_receipt_is_no_answer_and_the_t2_still_goes(servers, tmp_path):
+    """Each T1 opens a case of its own at the vendor: the case system acknowledges each, seconds after it, from an
+    ordinary address. The second receipt is the first vendor mail of the second thread: a receipt, not a response."""
+    dovecot, relay = servers
+    config = write_config(
+        tmp_path, dovecot, relay, escalation_t2_after="8s", escalation_t3_after="1h", escalation_join_same_outage="true"
+    )
+    first, second = t1(), bob_t1()
+    received = "Your request has been received."
+
+    def receipt(to, case, recipients):
+        msg = reply(to, sender="Support <support@vendor.test>", body=received, recipients=recipients)
+        msg.replace_header("Subject", f"[Case {case}] RE: {to['Subject']}")
+        return msg
+
+    with AgentProcess(config):
+        send(relay, first)
+        send(relay, receipt(first, 11111111, (ALICE, WATCHED)))
+        time.sleep(2)
+        send(relay, second)
+        wait_until(lambda: query(tmp_path / "state.db", "SELECT 1 FROM joined_t1s"), 20, "the second T1 joined")
+        send(relay, receipt(second, 22222222, (BOB, WATCHED)))
+        relay.wait_for(lambda _: bool(sent_to(relay, T2_ADDR)), 40)
+    kinds = query(tmp_path / "state.db", "SELECT kind FROM messages WHERE sender = 'support@vendor.test'")
+    assert sorted(k for (k,) in kinds) == ["receipt", "receipt"]
+    assert status_json(config, "--all")[0]["state"] == "awaiting_response"

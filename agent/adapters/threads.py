@@ -175,7 +175,8 @@ class MessageRows(Rows):
         return list(
             self.db.query(
                 "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
-                "automatic, seen_at FROM messages WHERE incident_id = ? ORDER BY coalesce(date, seen_at), id",
+                "automatic, seen_at, in_reply_to, refs FROM messages WHERE incident_id = ? "
+                "ORDER BY coalesce(date, seen_at), id",
                 [incident_id],
             )
         )

@@ -172,11 +172,18 @@ def _receipt_signs(
     if thread is None or not in_domains(mail.sender, rules.responder_domains):
         return None
     row = store.incident_row(thread.incident_id)
+    t1_sent_at = from_iso(row["t1_sent_at"])
+    # A second T1 that joined the incident often opens a case of its own: its receipt follows it, not the first T1
+    joined = {j["message_id"]: from_iso(j["sent_at"]) for j in store.joined_rows(thread.incident_id)}
+    mine = next((m for m in mail.thread_ids if m in joined), None)
+    if mine is not None:
+        t1_sent_at = joined[mine]
     earlier = any(
-        in_domains(m["sender"] or "", rules.responder_domains) and m["message_id"] != mail.message_id
+        in_domains(m["sender"] or "", rules.responder_domains)
+        and m["message_id"] != mail.message_id
+        and (mine is None or mine in f"{m['in_reply_to'] or ''} {m['refs'] or ''}".split())
         for m in store.messages(thread.incident_id)
     )
-    t1_sent_at = from_iso(row["t1_sent_at"])
     return receipts.read(mail, rules.case_id_patterns, t1_sent_at, fetched.internaldate, not earlier)
 
 
