@@ -9,7 +9,7 @@ nothing in a Yahoo-style bounce or an Exchange 2003 NDR. Either way the original
 attached message/rfc822 or text/rfc822-headers part, or the header block a bounce quotes in its text), or there is
 nothing to tie the report to.
 
-Cheap for what is no bounce: ingest calls `parse` for every automatic mail (out-of-office replies, lists), and a mail
+Cheap for what is no bounce: ingest calls `read` for every automatic mail (out-of-office replies, lists), and a mail
 without a delivery-status part or report-type, whose header block does not say a mail system wrote it, is answered
 None before anything is parsed.
 """
