@@ -199,3 +199,12 @@ def test_a_mail_already_seen_is_read_no_further(counted):
 
     assert arrive(Fetched("INBOX", 7, 1, VENDOR_REPLY, NOW, len(VENDOR_REPLY)), Seen(), RULES, WATCHED, AGENT) is None
     assert counted["cut"][VENDOR_REPLY] == 1 and counted["body"]["<reply-1@vendor.test>"] == 0
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parent.joinpath("corpus").rglob("*.eml")), ids=str)
+def test_one_cut_gives_what_two_did_for_the_corpus(path):
+    """The mails as real clients write them: cut once, the header block and the whole mail are what two cuts gave."""
+    raw = path.read_bytes()
+    once = limits.Cut(raw)
+    assert once.head() == limits.cut(raw, True)
+    assert once.whole() == limits.cut(raw, False)
