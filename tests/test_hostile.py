@@ -290,6 +290,17 @@ def test_hostile_mail_parses_quickly_without_control_characters_and_escalates_cl
     assert_headers_only_is_as_sound(raw)
 
 
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_one_cut_of_a_mail_gives_what_two_did(name):
+    """Ingest cuts a mail once (`limits.Cut`): its header block, then its body on from there. That is what cutting
+    it twice gave, the header block alone and the whole mail, limits hit or not."""
+    raw = CORPUS[name]()
+    once = limits.Cut(raw)
+    assert once.head() == limits.cut(raw, True)
+    assert once.whole() == limits.cut(raw, False)
+    assert limits.Cut(raw).whole() == limits.cut(raw, False)  # the body asked for first
+
+
 def test_what_the_corpus_mails_become():
     m = parse(CORPUS["empty"]())
     assert (m.sender, m.to, m.subject) == ("", (), "")

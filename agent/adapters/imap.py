@@ -12,15 +12,13 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
 from agent.core.reading import provenance
-from agent.core.reading.folder import HEADER_FIELDS, Fetched, FolderState
+from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState
 from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 
 MESSAGE_ID_FIELD = "HEADER.FIELDS (MESSAGE-ID)"
 CLASSIFIED_FIELDS = f"HEADER.FIELDS ({' '.join(f.upper() for f in HEADER_FIELDS)})"
-OLD = "older than max_incident_age"
-LARGE = "over max_message_bytes"
 # Of a recent mail over max_message_bytes, its beginning: the whole header block and, in every client's layout, its
 # text before its attachments. A T1 so fetched still has its items read, and an escalation attaches its header and
 # text, naming what was left out (agent.core.writing.attach).

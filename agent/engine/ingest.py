@@ -1,34 +1,19 @@
-"""One fetched mail -> its row, its classification and its effects on an incident, in one transaction."""
+"""One fetched mail -> its row, its classification and its effects on an incident, in one transaction. What the mail
+is, the core decides (agent.core.deciding.arrive); here are the store's answers to it and the writes."""
 
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from agent.adapters.imap import LARGE
 from agent.adapters.store import Store
-from agent.core.deciding import ties
-from agent.core.deciding.classify import (
-    Classification,
-    Kind,
-    Thread,
-    Via,
-    classify,
-    find_thread,
-    reads_body,
-    written_by_machine,
-)
+from agent.core.deciding.arrive import Opened, arrive, same_outage
+from agent.core.deciding.classify import Candidate, Classification, Kind, Thread, Via, classify
 from agent.core.deciding.consequences import effects
 from agent.core.deciding.effect import Arrival, Open
-from agent.core.deciding.mail_commands import read_command
-from agent.core.procedure import items, outage, routing
-from agent.core.procedure.outage import Match, Sameness
-from agent.core.reading import bounce, receipts
+from agent.core.deciding.ties import ThreadMail
 from agent.core.reading.folder import Fetched
-from agent.core.reading.forwards import forwarded
-from agent.core.reading.mail import Mail, in_domains, parse
-from agent.core.reading.subjects import normalise_subject
-from agent.core.reading.trust import authentication_results, verify_sender
-from agent.core.settings import Config, EscalationConfig
+from agent.core.reading.mail import Mail
+from agent.core.settings import Config
 from agent.core.story import history
 from agent.core.times import from_iso, iso
 from agent.engine.apply import apply
@@ -44,65 +29,18 @@ class Seen:
 
 def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> Seen | None:
     """Record one mail and act on it. None when this Message-ID was already seen (another folder, a resync)."""
-    # The header block decides what a mail is; only a T1's body is read (its SOP items, the quote). Most of a
-    # shared mailbox is noise, and mail-parser over a whole mail cost four times the fetch (docs/benchmarks.md).
-    mail = parse(fetched.raw, headers_only=True)
-    if store.has_message(mail.message_id):
-        return None
     rules = config.escalation
-    # DSNs also carry Auto-Submitted. One fetched without its body tells nothing: its report is in the body.
-    bounced = bounce.parse(fetched.raw) if mail.automatic and fetched.header_only is None else None
-    thread = find_thread(mail, store, rules, config.imap.address)
-    # A body is read for its case ids only where one may tie the mail or teach an incident's id (`reads_body`):
-    # vendor mail in a thread, and, once an id is known, people's mail from the vendor (or ours to it) not tied by
-    # headers. Most of a mailbox is neither: it is still read from its header block alone.
-    has_body = bounced is None and reads_body(mail, thread, rules, store.has_case_ids())
-    if has_body:
-        mail = _with_body(mail, fetched)
-        thread = find_thread(mail, store, rules, config.imap.address)
-    if bounced is not None:
-        found = store.incident_for_message_ids((bounced.original_message_id,))
-        thread = Thread(found, Via.HEADERS) if found is not None else thread
-    trust = None
-    if rules.trusted_authserv_id:
-        trust = verify_sender(authentication_results(fetched.raw), mail.sender, rules.trusted_authserv_id)
-    said, forward_from = None, None
-    if bounced is None and thread is not None and _may_steer(mail, config):
-        if not has_body:
-            mail, has_body = _with_body(mail, fetched), True
-        said = read_command(mail.text)
-        if said is None and in_domains(mail.sender, rules.internal_domains):
-            forward_from = _forwarded_answer(store, fetched.raw, mail, thread.incident_id, rules, config.imap.address)
-    own = store.own_message_ids((mail.message_id, mail.original_message_id))
-    signs = _receipt_signs(store, mail, fetched, thread, rules) if bounced is None and has_body else None
-    c = classify(mail, thread, rules, config.smtp.from_address, own, trust, said, forward_from, signs)
-    if bounced is not None and c.incident_id is not None and c.kind != Kind.UNTRUSTED:
-        c = replace(c, kind=Kind.BOUNCE, reason=f"delivery failure for {bounced.original_message_id}")
-    tied = None
-    if c.kind == Kind.COMMAND and c.incident_id is not None:  # a command counts only if tied (agent.core.deciding.ties)
-        known = ties.anchors(store.thread_mails(c.incident_id), store.outbox_message_ids(c.incident_id))
-        tied = ties.tie(mail, known, trust)
-        if not tied.applies:
-            c = replace(c, reason=f"{c.reason}; not applied: {tied.reason}")
+    records = _Records(store)
+    arrival = arrive(fetched, records, rules, config.imap.address, config.smtp.from_address)
+    if arrival is None:
+        return None
+    mail, c = arrival.mail, arrival.classification
     with store.transaction():
-        if c.kind == Kind.T1 and not has_body:
-            mail = _with_body(mail, fetched)
         incident = store.incident(c.incident_id) if c.incident_id is not None else None
-        recent = _recent(store, c) if c.kind == Kind.COMMAND else ()
-        unknown_own = c.kind == Kind.OWN and not own  # by its From alone: our send the database does not know
-        arrival = Arrival(
-            mail,
-            c,
-            fetched.raw,
-            fetched.internaldate,
-            bounced,
-            recent,
-            fetched.header_only,
-            tied,
-            unknown_own=unknown_own,
-        )
+        if c.kind == Kind.COMMAND:
+            arrival = replace(arrival, recent=_recent(store, c))
         if c.kind == Kind.T1:  # the incident's row first: the mail's own row points at it
-            joins = _same_outage(store, mail, rules)
+            joins = same_outage(mail, rules, records)
             target = store.incident(joins.incident_id) if joins.incident_id is not None else None
             done = effects(replace(arrival, joins=joins if target else None), target, config, now)
             if target is not None and not any(isinstance(e, Open) for e in done):  # it joined the open incident
@@ -122,69 +60,52 @@ def ingest(store: Store, fetched: Fetched, config: Config, now: datetime) -> See
     return Seen(mail, c)
 
 
-def _same_outage(store: Store, mail: Mail, rules: EscalationConfig) -> Match:
-    """The open incident this T1 reports the same outage as (core/procedure/outage.py), if any. Only a T1 to the
-    urgent line
-    itself: a drill's T1 never joins a real incident."""
-    found = items.extract(mail.text, mail.html)
-    new = outage.of(found, routing.marketplace(found, mail.text, mail.subject))
-    if not rules.join_same_outage:
-        return Match(None, Sameness.OFF, new)
-    if rules.t1_address not in mail.recipients:
-        return Match(None, Sameness.NO_OPEN_INCIDENT, new)
-    return outage.match(new, [(i, outage.of(found_items, market)) for i, found_items, market in store.open_outages()])
+class _Records:
+    """The store, answering what a mail's reading asks (agent.core.deciding.arrive.Records)."""
 
+    def __init__(self, store: Store):
+        self.store = store
 
-def _may_steer(mail: Mail, config: Config) -> bool:
-    """A person's mail in a thread to the watched mailbox may carry a command or a forwarded answer: its body is
-    read (these are few: the thread's own traffic). The agent's own mail and automatic mail never steer."""
-    own = (config.smtp.from_address, config.imap.address)
-    return not written_by_machine(mail) and mail.sender not in own and config.imap.address in mail.recipients
+    def has_message(self, message_id: str) -> bool:
+        return self.store.has_message(message_id)
 
+    def has_case_ids(self) -> bool:
+        return self.store.has_case_ids()
 
-def _forwarded_answer(
-    store: Store, raw: bytes, mail: Mail, incident_id: int, rules: EscalationConfig, watched: str
-) -> str | None:
-    """The vendor sender of the answer this internal mail forwards, when that answer was a person's and belongs to
-    the incident's thread: by its own In-Reply-To/References when it has them (an old answer with the same subject
-    does not), else by its subject, and never written before the T1; else None."""
-    found = forwarded(raw, mail)
-    if found is None or found.automatic or not in_domains(found.sender, rules.responder_domains):
-        return None
-    if receipts.signs(found.sender, receipts.own_words(found.text), None, False, None, False).receipt:
-        return None  # the case system's receipt, forwarded: still no person's answer
-    if found.inline and watched not in mail.to:
-        return None  # an inline forward shows no header that says it was a machine's: only one meant for the agent
-    row = store.incident_row(incident_id)
-    if found.date is not None and found.date < from_iso(row["t1_sent_at"]):
-        return None
-    if found.thread_ids:
-        return found.sender if store.incident_for_message_ids(found.thread_ids) == incident_id else None
-    key = normalise_subject(found.subject)
-    return found.sender if key and key == row["subject_key"] else None
+    def incident_for_message_ids(self, ids: tuple[str, ...]) -> int | None:
+        return self.store.incident_for_message_ids(ids)
 
+    def incident_for_thread_index(self, key: str) -> int | None:
+        return self.store.incident_for_thread_index(key)
 
-def _receipt_signs(
-    store: Store, mail: Mail, fetched: Fetched, thread: Thread | None, rules: EscalationConfig
-) -> receipts.Signs | None:
-    """What a vendor mail in a thread shows of a case system's receipt: its own words, its sender, and whether it
-    is the vendor's first mail in the thread, case-tagged, minutes after the T1."""
-    if thread is None or not in_domains(mail.sender, rules.responder_domains):
-        return None
-    row = store.incident_row(thread.incident_id)
-    t1_sent_at = from_iso(row["t1_sent_at"])
-    # A second T1 that joined the incident often opens a case of its own: its receipt follows it, not the first T1
-    joined = {j["message_id"]: from_iso(j["sent_at"]) for j in store.joined_rows(thread.incident_id)}
-    mine = next((m for m in mail.thread_ids if m in joined), None)
-    if mine is not None:
-        t1_sent_at = joined[mine]
-    earlier = any(
-        in_domains(m["sender"] or "", rules.responder_domains)
-        and m["message_id"] != mail.message_id
-        and (mine is None or mine in f"{m['in_reply_to'] or ''} {m['refs'] or ''}".split())
-        for m in store.messages(thread.incident_id)
-    )
-    return receipts.read(mail, rules.case_id_patterns, t1_sent_at, fetched.internaldate, not earlier)
+    def incidents_with_subject(self, subject_key: str) -> list[Candidate]:
+        return self.store.incidents_with_subject(subject_key)
+
+    def incident_for_case_ids(self, ids: tuple[str, ...]) -> int | None:
+        return self.store.incident_for_case_ids(ids)
+
+    def own_message_ids(self, among: tuple[str | None, ...]) -> frozenset[str]:
+        return self.store.own_message_ids(among)
+
+    def opened(self, incident_id: int) -> Opened:
+        row = self.store.incident_row(incident_id)
+        joined = tuple((j["message_id"], from_iso(j["sent_at"])) for j in self.store.joined_rows(incident_id))
+        return Opened(from_iso(row["t1_sent_at"]), row["subject_key"], joined)
+
+    def senders(self, incident_id: int) -> list[tuple[str, str, frozenset[str]]]:
+        return [
+            (m["message_id"], m["sender"] or "", frozenset(f"{m['in_reply_to'] or ''} {m['refs'] or ''}".split()))
+            for m in self.store.messages(incident_id)
+        ]
+
+    def thread_mails(self, incident_id: int) -> list[ThreadMail]:
+        return self.store.thread_mails(incident_id)
+
+    def outbox_message_ids(self, incident_id: int) -> frozenset[str]:
+        return self.store.outbox_message_ids(incident_id)
+
+    def open_outages(self) -> list[tuple[int, dict, str | None]]:
+        return self.store.open_outages()
 
 
 def _recent(store: Store, c: Classification) -> tuple[str, ...]:
@@ -192,17 +113,6 @@ def _recent(store: Store, c: Classification) -> tuple[str, ...]:
     if c.incident_id is None:
         return ()
     return history.recent((from_iso(e["at"]), e["kind"], e["detail"]) for e in store.events(c.incident_id))
-
-
-def _with_body(mail: Mail, fetched: Fetched) -> Mail:
-    """The mail with its body read. Its header fields stay those it was classified by."""
-    if fetched.header_only == LARGE and (b"\r\n\r\n" in fetched.raw or b"\n\n" in fetched.raw):
-        full = parse(fetched.raw)  # over max_message_bytes: its beginning, which holds its text
-        return replace(mail, text=full.text, html=full.html, defects=full.defects)
-    if fetched.header_only is not None:
-        return mail  # old: only its header fields were fetched
-    full = parse(fetched.raw)
-    return replace(mail, text=full.text, html=full.html, defects=full.defects)
 
 
 def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, now: datetime) -> None:

@@ -9,7 +9,7 @@ nothing in a Yahoo-style bounce or an Exchange 2003 NDR. Either way the original
 attached message/rfc822 or text/rfc822-headers part, or the header block a bounce quotes in its text), or there is
 nothing to tie the report to.
 
-Cheap for what is no bounce: ingest calls `parse` for every automatic mail (out-of-office replies, lists), and a mail
+Cheap for what is no bounce: ingest calls `read` for every automatic mail (out-of-office replies, lists), and a mail
 without a delivery-status part or report-type, whose header block does not say a mail system wrote it, is answered
 None before anything is parsed.
 """
@@ -27,7 +27,7 @@ from flufl.bounce import all_failures
 
 from agent.core.reading.headers import plain_address
 from agent.core.reading.limits import header_block
-from agent.core.reading.mail import bounded
+from agent.core.reading.mail import Reading
 from agent.core.reading.text import decoded
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -74,23 +74,26 @@ class Bounce:
 
 def parse(raw: bytes) -> Bounce | None:
     """The bounce in a delivery failure report, or None when this is no failure report we can tie to a mail."""
+    return read(Reading(raw))
+
+
+def read(reading: Reading) -> Bounce | None:
+    """`parse`, over a mail being read (ingest's): its bytes as already cut to the limits."""
     try:
-        return _parse(raw)
+        return _parse(reading)
     except Exception:  # the email package and flufl.bounce raise on some mails: no bounce we can read
         return None
 
 
-def _parse(raw: bytes) -> Bounce | None:
-    report = _REPORT.search(raw) is not None
+def _parse(reading: Reading) -> Bounce | None:
+    report = _REPORT.search(reading.raw) is not None
     # The header block alone, its fields cut to the limits: what the cheap test below may cost.
-    head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-        bounded(header_block(raw), headers_only=True)[0]
-    )
+    head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block(reading.head_bounded()))
     subject = _decoded(str(head.get("Subject", "") or ""))
     if not report and not _from_mail_system(head, subject):
         return None  # every automatic mail comes here: most stop at this line
     # The mail as cut to the parser's limits: a huge or deeply nested report costs what any mail does.
-    cut = bounded(raw)[0]
+    cut = reading.bounded()
     msg = email.message_from_bytes(cut, policy=email.policy.compat32)
     has_status, failed, diagnostic = False, [], []
     for part in msg.walk():

@@ -29,6 +29,9 @@ HEADER_FIELDS = tuple(
         )
     )
 )
+# Why a mail was fetched without its body (`Fetched.header_only`): it can no longer matter, or its beginning only.
+OLD = "older than max_incident_age"
+LARGE = "over max_message_bytes"
 # INTERNALDATE is the server's clock and `now` ours: an hour of disagreement still fetches a mail whole.
 CLOCK_SKEW = timedelta(hours=1)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import quotequail
 
-from agent.core.reading.mail import Mail, bounded, parse
+from agent.core.reading.mail import Mail, Reading, parse
 
 _FORWARD_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)*(fwd?|fw|wg|tr|rv|enc|vl|doorst|転送|转发)\s*[:：]", re.IGNORECASE
@@ -36,14 +36,16 @@ class Forwarded:
     text: str = ""  # its words: a forwarded case-system receipt is no answer either (agent.core.reading.receipts)
 
 
-def forwarded(raw: bytes, mail: Mail) -> Forwarded | None:
-    """The mail `mail` forwards (attached first, else inline under a forward's subject), or None."""
-    return _attached(raw) or (_inline(mail.text) if _FORWARD_SUBJECT.match(mail.subject or "") else None)
+def forwarded(raw: bytes | Reading, mail: Mail) -> Forwarded | None:
+    """The mail `mail` forwards (attached first, else inline under a forward's subject), or None. `raw`: the mail's
+    bytes, or the `Reading` of them (ingest's: cut to the limits once)."""
+    reading = raw if isinstance(raw, Reading) else Reading(raw)
+    return _attached(reading) or (_inline(mail.text) if _FORWARD_SUBJECT.match(mail.subject or "") else None)
 
 
-def _attached(raw: bytes) -> Forwarded | None:
+def _attached(reading: Reading) -> Forwarded | None:
     try:
-        msg = email.message_from_bytes(bounded(raw)[0], policy=email.policy.compat32)
+        msg = email.message_from_bytes(reading.bounded(), policy=email.policy.compat32)
         for part in msg.walk():
             if part.get_content_type() != "message/rfc822":
                 continue

@@ -27,9 +27,56 @@ def cut(raw: bytes, headers_only: bool) -> tuple[bytes, tuple[str, ...]]:
     try:
         return _Cutter(raw, headers_only).run()
     except Exception as e:  # a bug here must not lose the mail: fall back to its header block
-        return header_block(raw) + b"\r\n", (
-            f"cutting to the limits failed ({type(e).__name__}): read the header block only",
-        )
+        return _fallback(raw, e)
+
+
+def _fallback(raw: bytes, e: Exception) -> tuple[bytes, tuple[str, ...]]:
+    return header_block(raw) + b"\r\n", (
+        f"cutting to the limits failed ({type(e).__name__}): read the header block only",
+    )
+
+
+class Cut:
+    """One mail cut once: its header block when first asked (`head`, what `cut(raw, True)` gives), and its body only
+    if it is asked for (`whole`, what `cut(raw, False)` gives), cut on from where the header block ended. Ingest
+    reads every mail's header block and few bodies: neither is cut twice."""
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self._cutter = _Cutter(raw, False)
+        self._content_type: email.message.Message | None = None  # None: the header block ran out of a budget
+        self._head: tuple[bytes, tuple[str, ...]] | None = None
+        self._whole: tuple[bytes, tuple[str, ...]] | None = None
+        self._failed: Exception | None = None
+
+    def head(self) -> tuple[bytes, tuple[str, ...]]:
+        if self._head is None:
+            try:
+                try:
+                    self._content_type = self._cutter.headers("text/plain")
+                except _Stop:
+                    pass
+                self._head = self._cutter.result()
+            except Exception as e:  # as `cut`: a bug here must not lose the mail
+                self._failed = e
+                self._head = _fallback(self.raw, e)
+        return self._head
+
+    def whole(self) -> tuple[bytes, tuple[str, ...]]:
+        if self._whole is None:
+            self.head()
+            try:
+                if self._failed is not None:
+                    raise self._failed
+                if self._content_type is not None:
+                    try:
+                        self._cutter.body(0, self._content_type)
+                    except _Stop:
+                        pass
+                self._whole = self._cutter.result()
+            except Exception as e:
+                self._whole = _fallback(self.raw, e)
+        return self._whole
 
 
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
@@ -93,6 +140,10 @@ class _Cutter:
             self.message(0, "text/plain")
         except _Stop:
             pass
+        return self.result()
+
+    def result(self) -> tuple[bytes, tuple[str, ...]]:
+        """What was cut so far, and the limits it was over."""
         if self.all_lines > MAX_MAIL_LINES:
             self.defect(
                 f"over {MAX_MAIL_LINES} lines in all (counted once per enclosing multipart): too costly to parse whole"
@@ -115,6 +166,10 @@ class _Cutter:
         content_type = self.headers(default_type)
         if depth == 0 and self.headers_only:
             return
+        self.body(depth, content_type)
+
+    def body(self, depth: int, content_type: email.message.Message) -> None:
+        """A mail's or a MIME part's body, by its content type."""
         ctype = content_type.get_content_type()
         maintype = content_type.get_content_maintype()
         container = maintype == "multipart" or (maintype == "message" and ctype != "message/delivery-status")

@@ -137,17 +137,64 @@ def bounded(raw: bytes, *, headers_only: bool = False) -> tuple[bytes, tuple[str
 
 
 def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
-    """Parse a mail. Never raises. With `headers_only` the body is not read: for ingest's first reading of every
-    mail (only some bodies are needed), and for mail fetched without its body (old, or over the size cap).
+    """Parse a mail. Never raises. With `headers_only` the body is not read: for mail fetched without its body
+    (old, or over the size cap). Ingest reads a mail through a `Reading`: its header block, its body only if needed.
 
     The header fields are always read by the email package's header parser, so a mail reads the same however much
     of it was fetched; mail-parser reads the body of a whole mail."""
-    cut, defects = limits.cut(raw, headers_only)
+    reading = Reading(raw)
+    return reading.headers() if headers_only else reading.whole()
+
+
+class Reading:
+    """One mail's bytes, cut to the limits once (`limits.Cut`) and each part parsed once: the header block when
+    first asked, the body only if asked. The cut bytes are what every other reader of the mail gets (`bounded`,
+    `head_bounded`): a bounce report, the Authentication-Results, a forwarded answer."""
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self._cut = limits.Cut(raw)
+        self._fields: Mail | None = None  # the header fields, with the defects reading them found and no other
+        self._headers: Mail | None = None
+        self._whole: Mail | None = None
+
+    def headers(self) -> Mail:
+        """The mail from its header block alone: text and html empty."""
+        if self._headers is None:
+            fields = self._read_fields()
+            self._headers = replace(fields, defects=_defects(self._cut.head()[1] + fields.defects))
+        return self._headers
+
+    def whole(self) -> Mail:
+        """The mail with its body read (mail-parser over the mail as cut)."""
+        if self._whole is None:
+            fields = self._read_fields()
+            cut, defects = self._cut.whole()
+            self._whole = _with_text(replace(fields, defects=_defects(defects + fields.defects)), cut)
+        return self._whole
+
+    def head_bounded(self) -> bytes:
+        """The header block as a parser may see it: `bounded(raw, headers_only=True)`."""
+        cut, defects = self._cut.head()
+        return cut if defects else self.raw
+
+    def bounded(self) -> bytes:
+        """The whole mail as a parser may see it: `bounded(raw)`."""
+        cut, defects = self._cut.whole()
+        return cut if defects else self.raw
+
+    def _read_fields(self) -> Mail:
+        if self._fields is None:
+            self._fields = _fields(self.raw, self._cut.head()[0])
+        return self._fields
+
+
+def _fields(raw: bytes, cut: bytes) -> Mail:
+    """The header fields of the mail as cut; its defects are only those reading them found."""
     try:
-        mail = _from_headers(raw, cut, defects)
+        return _from_headers(raw, cut, ())
     except Exception as e:
-        defects += (f"reading the headers failed ({type(e).__name__})",)
-        mail = _mail(
+        return _mail(
             raw,
             message_id="",
             subject="",
@@ -158,10 +205,12 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Mail:
             header=lambda _: "",
             text="",
             html="",
-            defects=defects,
+            defects=(f"reading the headers failed ({type(e).__name__})",),
         )
-    if headers_only:
-        return mail
+
+
+def _with_text(mail: Mail, cut: bytes) -> Mail:
+    """The mail with its text and HTML read from the mail as cut. Never raises."""
     try:
         parsed = mailparser.parse_from_bytes(cut)
         plain, markup = bodies(parsed.message)

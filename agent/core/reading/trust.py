@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import authres
 
 from agent.core.reading.limits import header_block
-from agent.core.reading.mail import bounded, domain_of
+from agent.core.reading.mail import Reading, domain_of
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,10 @@ class Verdict:
     reason: str
 
 
-def authentication_results(raw: bytes) -> tuple[str, ...]:
+def authentication_results(raw: bytes | Reading) -> tuple[str, ...]:
     """Every Authentication-Results header, topmost first (the receiving server adds at the top), read from the
-    header block as cut to the mail limits, like every other parser's input."""
-    head = header_block(bounded(raw, headers_only=True)[0])
+    header block as cut to the mail limits, like every other parser's input (a `Reading`'s: cut once)."""
+    head = header_block((raw if isinstance(raw, Reading) else Reading(raw)).head_bounded())
     parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
     return tuple(str(v) for v in parsed.get_all("Authentication-Results") or ())
 
