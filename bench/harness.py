@@ -104,7 +104,7 @@ def query(db: Path, sql: str, *args) -> list[tuple]:
     try:
         return conn.execute(sql, args).fetchall()
     except sqlite3.OperationalError as e:
-        if "no such table" in str(e):
+        if "no such table" in str(e) or "no such column" in str(e):  # created, migrations not all applied yet
             return []
         raise
     finally:
