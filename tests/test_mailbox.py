@@ -183,10 +183,14 @@ def test_a_send_is_found_on_the_server_by_its_provenance_alone(servers, tmp_path
     dovecot.deliver("watch", copy)
     mailbox = Mailbox(load(write_config(tmp_path, dovecot, relay)).imap)
     try:
-        assert mailbox.holds_provenance("t2", "<t1-99@partner.test>")
-        assert mailbox.holds_provenance("t2", "<t1-99@partner.test>", sender="agent@partner.test")
-        assert not mailbox.holds_provenance("t2", "<t1-99@partner.test>", sender="mallory@partner.test")
-        assert not mailbox.holds_provenance("t3", "<t1-99@partner.test>")
-        assert not mailbox.holds_provenance("t2", "<t1-other@partner.test>")
+
+        def found(kind, t1, sender="agent@partner.test"):
+            return [fields for fields, _ in mailbox.copies(provenance.HEADER, kind, t1, sender)]
+
+        [fields] = found("t2", "<t1-99@partner.test>")
+        assert b"<1.2.3.escalation@partner.test>" in fields
+        assert not found("t2", "<t1-99@partner.test>", sender="mallory@partner.test")
+        assert not found("t3", "<t1-99@partner.test>")
+        assert not found("t2", "<t1-other@partner.test>")
     finally:
         mailbox.close()

@@ -11,7 +11,6 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
-from agent.core.reading import provenance
 from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState
 from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
@@ -302,26 +301,6 @@ class Mailbox:
             return False
 
         return self._call("searching for a Message-ID", search)
-
-    def holds_provenance(self, kind: str, t1_message_id: str, sender: str | None = None) -> bool:
-        """True when a watched folder holds a mail stamped `kind` for this incident (agent.core.reading.provenance),
-        from
-        `sender` when given: a copy of a send of this agent or another member's, found by the server (SEARCH HEADER)
-        without fetching anything. A hint for a send about to be made (fencing); a stamp is text anyone can write, so
-        what counts as sent is only what ingest adopts (agent.core.deciding.adoption)."""
-        criteria: list[str] = ["HEADER", provenance.HEADER, f"kind={kind};"]
-        criteria += ["HEADER", provenance.HEADER, f"incident={t1_message_id}"]
-        if sender:
-            criteria += ["FROM", sender]
-
-        def search(client):
-            for folder in self.config.folders:
-                self._examine(client, folder)
-                if client.search(criteria):
-                    return True
-            return False
-
-        return self._call("searching for a provenance", search)
 
     def copies(self, header: str, kind: str, t1_message_id: str, sender: str) -> list[tuple[bytes, datetime | None]]:
         """(the header fields Message-ID and `header`, INTERNALDATE) of every mail in the watched folders from `sender`
