@@ -112,7 +112,7 @@ def test_a_database_from_before_the_reference_index_still_adopts_its_orphans(tmp
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_message_refs'")
     old.close()
     store = Store(path)
-    assert [r["message_id"] for r in store.orphans_referring_to("<t1@p>")] == ["<r@v>"]
+    assert [r.message_id for r in store.orphans_referring_to("<t1@p>")] == ["<r@v>"]
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
     assert store.orphans_referring_to("<t1@p>") == []  # adopted: no longer outside every incident
@@ -365,6 +365,6 @@ def test_a_receipt_in_the_thread_is_recorded_and_the_ladder_runs_on(env):
     d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
     assert d.tier == Tier.T2
     escalation_id = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(hours=1))
-    msg = email.message_from_bytes(store.outbox_row(Outgoing.ESCALATION, escalation_id)["raw"], policy=POLICY)
+    msg = email.message_from_bytes(store.outbox_row(Outgoing.ESCALATION, escalation_id).raw, policy=POLICY)
     body = " ".join(msg.get_body(("plain",)).get_content().split())
     assert "The vendor's system acknowledged the T1 at 11:15:02 GMT on Wed 25 Nov 2026; no person has answered." in body

@@ -152,7 +152,7 @@ def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, t
     agent.store.update_outbox(Outgoing.ESCALATION, escalation_id, status="sending", sent_at=None)
     agent.cycle()
     row = agent.store.outbox_row(Outgoing.ESCALATION, escalation_id)
-    assert row["status"] == "sent" and row["confirmed_at"]
+    assert row.status == "sent" and row.confirmed_at
     assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
     agent.close()
 

@@ -214,7 +214,7 @@ def test_a_notice_decided_on_a_rebuild_becomes_the_copy_found_and_is_not_sent_ag
     [row] = [r for r in store.notice_rows(1) if r["kind"] == "watching"]
     assert (row["status"], row["message_id"]) == ("sent", OURS)
     assert "is not sent: host-a sent it first" in row["last_error"]
-    assert [r["kind"] for r in store.outbox_with_status(Outgoing.NOTICE, Status.PENDING)] == ["missing_items"]
+    assert [r.kind for r in store.outbox_with_status(Outgoing.NOTICE, Status.PENDING)] == ["missing_items"]
     store.close()
 
 
@@ -234,11 +234,11 @@ def test_a_pending_row_of_a_restored_backup_is_confirmed_as_sent_by_its_own_copy
     open_t1(store, cfg)
     [d] = ladder.decisions(store, cfg, NOW).values()
     row_id = outbox.escalate(store, cfg, 1, Tier.T2, d, NOW - timedelta(minutes=9))
-    mid = store.outbox_row(Outgoing.ESCALATION, row_id)["message_id"]  # pending when the backup was taken
-    assert provenance.HEADER.encode() in store.outbox_row(Outgoing.ESCALATION, row_id)["raw"]
+    mid = store.outbox_row(Outgoing.ESCALATION, row_id).message_id  # pending when the backup was taken
+    assert provenance.HEADER.encode() in store.outbox_row(Outgoing.ESCALATION, row_id).raw
     feed(store, cfg, our_t2(mid=mid), 2, 8)
     row = store.outbox_row(Outgoing.ESCALATION, row_id)
-    assert (row["status"], row["sent_at"]) == ("sent", "2026-11-25T11:52:00.000Z")
+    assert (row.status, row.sent_at) == ("sent", "2026-11-25T11:52:00.000Z")
     store.close()
 
 
@@ -301,7 +301,7 @@ def test_every_mail_the_outbox_writes_carries_its_provenance(env):
 def test_an_alarm_names_its_kind_and_no_incident(env):
     cfg, store = env("[agent]\nops_address = ops@partner.test\n")
     row_id = outbox.alarm(store, cfg, "blind", NOW, "cannot read", "why", "detail", NOW)
-    found = provenance.read(_field(store.outbox_row(Outgoing.ALARM, row_id)["raw"]))
+    found = provenance.read(_field(store.outbox_row(Outgoing.ALARM, row_id).raw))
     assert (found.kind, found.incident, found.member) == ("alarm-blind", None, socket.gethostname())
     store.close()
 
@@ -334,7 +334,7 @@ def test_a_row_written_without_its_provenance_is_stamped_before_it_leaves(env):
     del bare[provenance.HEADER]
     store.update_outbox(Outgoing.NOTICE, row["id"], raw=bare.as_bytes())
     assert outbox.deliver(store, None, Outgoing.NOTICE, row["id"], True, lambda: NOW, "host-b") == Status.DRY_RUN
-    found = provenance.read(_field(store.outbox_row(Outgoing.NOTICE, row["id"])["raw"]))
+    found = provenance.read(_field(store.outbox_row(Outgoing.NOTICE, row["id"]).raw))
     assert found == Provenance("notice-watching", T1_ID, "host-b")
     store.close()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_effects import SETTINGS
 
+from agent.adapters.rows import MirroredEvent
 from agent.core.deciding.classify import Kind, Thread, Via, classify
 from agent.core.deciding.consequences import effects
 from agent.core.deciding.effect import Acknowledged, Arrival, CaseId, Event
@@ -164,7 +165,15 @@ def test_a_receipt_records_the_acknowledgement_and_teaches_the_case_id_but_keeps
 
 
 def test_the_chat_mirror_says_a_receipt_is_no_answer():
-    event = dict(kind="acknowledged", detail="acknowledged by the vendor's system at ...", incident_id=3, subject="API")
+    event = MirroredEvent(
+        id=1,
+        at="2026-11-25T12:00:00.000Z",
+        incident_id=3,
+        kind="acknowledged",
+        detail="acknowledged by the vendor's system at ...",
+        reason=None,
+        subject="API",
+    )
     assert "acknowledged" in KINDS
     assert line(event) == (
         "[incident 3] the vendor's system acknowledged (a receipt): no person has answered, the ladder runs on: API"

@@ -3,6 +3,7 @@
 drill incidents climbing the drill's ladder, out of the metrics."""
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -111,11 +112,13 @@ def test_one_blind_alarm_per_outage_even_across_restarts_then_one_all_clear(worl
     row_id = w.check(NOW)
     assert row_id is not None and w.check(NOW + timedelta(minutes=1)) is None
     row = store.outbox_row(Outgoing.ALARM, row_id)
-    assert (row["kind"], row["outage"], row["status"]) == ("blind", "2025-11-25T11:24:00.000Z", "pending")
-    assert json.loads(row["recipients"]) == ["ops@partner.test", "watch@partner.test"]
-    assert "refused the login for watch" in row["raw"].decode() and row["reason"].endswith("for watch")
+    assert (row.kind, row.outage, row.status) == ("blind", "2025-11-25T11:24:00.000Z", "pending")
+    assert json.loads(row.recipients) == ["ops@partner.test", "watch@partner.test"]
+    assert "refused the login for watch" in row.raw.decode() and row.reason.endswith("for watch")
     with pytest.raises(sqlite3.IntegrityError):  # the database holds it, whatever the code does
-        store.add_outbox(Outgoing.ALARM, {**{k: row[k] for k in row if k != "id"}, "message_id": "<other@p>"})
+        store.add_outbox(
+            Outgoing.ALARM, {**{k: v for k, v in asdict(row).items() if k != "id"}, "message_id": "<other@p>"}
+        )
 
     again = Watchman(cfg, store, Troubles(), NOW)  # a restart while blind
     again.unreadable(NOW + timedelta(minutes=2), None)
@@ -138,7 +141,7 @@ def test_an_alarm_that_never_went_out_is_cancelled_when_the_mailbox_is_back(worl
     assert w.since == NOW - timedelta(minutes=20)
     row_id = w.check(NOW)
     w.read(NOW + timedelta(seconds=1))
-    assert store.outbox_row(Outgoing.ALARM, row_id)["status"] == "cancelled"
+    assert store.outbox_row(Outgoing.ALARM, row_id).status == "cancelled"
     assert selfwatch.open_blind(store) is None and [r["kind"] for r in store._rows("SELECT kind FROM alarms")] == [
         "blind"
     ]
@@ -171,9 +174,9 @@ def test_the_alarm_goes_through_the_one_outbox(world):
     server = Server()
     assert outbox.deliver(store, server, Outgoing.ALARM, row_id, False, lambda: NOW) == Status.SENT
     assert server.sent[0][1] == ["ops@partner.test", "watch@partner.test"]
-    outbox.confirm(store, store.outbox_row(Outgoing.ALARM, row_id)["message_id"], NOW, NOW)
+    outbox.confirm(store, store.outbox_row(Outgoing.ALARM, row_id).message_id, NOW, NOW)
     row = store.outbox_row(Outgoing.ALARM, row_id)
-    assert row["status"] == "sent" and row["confirmed_at"]
+    assert row.status == "sent" and row.confirmed_at
     sent = store._rows("SELECT kind, detail, incident_id FROM events WHERE kind IN ('sent', 'confirmed')")
     assert [(e["kind"], e["incident_id"]) for e in sent] == [("sent", None), ("confirmed", None)]
     assert sent[0]["detail"].startswith("alarm 'blind' ")
@@ -327,8 +330,8 @@ def test_a_drill_incident_climbs_the_drill_ladder_and_stays_out_of_the_metrics(t
     assert decided[real_id].tier is None  # the real one waits its 30 minutes
     row_id = outbox.escalate(store, cfg, drill_id, Tier.T2, decided[drill_id], NOW + timedelta(seconds=10))
     row = store.outbox_row(Outgoing.ESCALATION, row_id)
-    assert json.loads(row["recipients"])[0] == "drill-t2@partner.test"
-    assert "vendor.test" not in row["recipients"] and "No response in 10 seconds" in row["raw"].decode()
+    assert json.loads(row.recipients)[0] == "drill-t2@partner.test"
+    assert "vendor.test" not in row.recipients and "No response in 10 seconds" in row.raw.decode()
     assert [s.address for s in originals.steps(store, cfg, drill_id)] == ["drill-urgent@partner.test"]
     assert [r["id"] for r in store.incident_rows(everything=True, now=NOW)] == [real_id]
     assert len(store.incident_rows(everything=True, now=NOW, drills=True)) == 2

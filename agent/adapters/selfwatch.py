@@ -1,8 +1,10 @@
 """What the state database says about the agent itself: when every folder was last read, the alarms of an outage,
 the heartbeat's last outcome, and which incidents are drills. Queries over a `Store`, beside its own."""
 
+from collections.abc import Callable
 from datetime import datetime
 
+from agent.adapters.rows import AlarmRow, EventRow, IncidentRow, Row, typed
 from agent.adapters.store import Store
 from agent.core.procedure.policy import Status
 from agent.core.times import from_iso, iso
@@ -32,10 +34,11 @@ def last_good_read(store: Store, folders: tuple[str, ...]) -> datetime | None:
     return None if not reads or None in reads else min(r for r in reads if r is not None)
 
 
-def open_blind(store: Store) -> dict | None:
+def open_blind(store: Store) -> AlarmRow | None:
     """The alarm of an outage not over yet: a blind alarm, not cancelled, with no all-clear for its outage."""
     rows = _rows(
         store,
+        AlarmRow,
         "SELECT * FROM alarms a WHERE kind = 'blind' AND status != ? AND NOT EXISTS "
         "(SELECT 1 FROM alarms s WHERE s.kind = 'sight' AND s.outage = a.outage) ORDER BY id DESC LIMIT 1",
         str(Status.CANCELLED),
@@ -54,22 +57,23 @@ def has_alarm(store: Store, kind: str, outage: datetime) -> bool:
     return found is not None
 
 
-def unconfirmed_alarms(store: Store) -> list[dict]:
+def unconfirmed_alarms(store: Store) -> list[AlarmRow]:
     """Alarms the server accepted whose CC copy has not been seen yet."""
     return _rows(
         store,
-        "SELECT id, message_id, sent_at FROM alarms WHERE status = ? AND confirmed_at IS NULL ORDER BY id",
+        AlarmRow,
+        "SELECT * FROM alarms WHERE status = ? AND confirmed_at IS NULL ORDER BY id",
         str(Status.SENT),
     )
 
 
-def last_event(store: Store, kinds: tuple[str, ...]) -> dict | None:
+def last_event(store: Store, kinds: tuple[str, ...]) -> EventRow | None:
     """The newest audit event of these kinds about no incident (the agent's own)."""
     marks = ",".join("?" * len(kinds))
     rows = _rows(
         store,
-        f"SELECT at, kind, detail, reason FROM events WHERE incident_id IS NULL AND kind IN ({marks}) "
-        "ORDER BY id DESC LIMIT 1",
+        EventRow,
+        f"SELECT * FROM events WHERE incident_id IS NULL AND kind IN ({marks}) ORDER BY id DESC LIMIT 1",
         *kinds,
     )
     return rows[0] if rows else None
@@ -89,10 +93,10 @@ def last_incident_id(store: Store) -> int:
     return int(store.db.execute("SELECT coalesce(max(id), 0) FROM incidents").fetchone()[0])
 
 
-def incident_by_t1(store: Store, message_id: str) -> dict | None:
-    rows = _rows(store, "SELECT id, state, drill, t1_sent_at FROM incidents WHERE t1_message_id = ?", message_id)
+def incident_by_t1(store: Store, message_id: str) -> IncidentRow | None:
+    rows = _rows(store, IncidentRow, "SELECT * FROM incidents WHERE t1_message_id = ?", message_id)
     return rows[0] if rows else None
 
 
-def _rows(store: Store, sql: str, *args: object) -> list[dict]:
-    return list(store.db.query(sql, list(args)))
+def _rows(store: Store, row: Callable[..., Row], sql: str, *args: object) -> list[Row]:
+    return typed(row, store.db.execute(sql, list(args)))

@@ -4,17 +4,20 @@ import hashlib
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
 
+from agent.adapters.outbox_rows import OutboxRows
+from agent.adapters.rows import EventRow, IncidentRow, MirroredEvent
 from agent.adapters.schema import migrations
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.threads import MessageRows
 from agent.core.deciding.effect import NewIncident
 from agent.core.errors import StoreError, UnknownIncident
-from agent.core.procedure.policy import Escalation, Incident, Outgoing, State, Status, Steering
+from agent.core.procedure.policy import Escalation, Incident, State, Status, Steering
 from agent.core.reading.folder import FolderState
 from agent.core.sop import Tier
 from agent.core.times import from_iso, iso
@@ -26,9 +29,10 @@ def chain_hash(prev: str, at: str, incident_id, kind: str, detail: str, reason) 
     return hashlib.sha256(fields.encode()).hexdigest()
 
 
-class Store(MessageRows):
+class Store(MessageRows, OutboxRows):
     """Queries and writes of the agent's state; every write that belongs together shares a transaction. The rows of
-    mails and their threads are `MessageRows`' (agent/adapters/threads.py)."""
+    mails and their threads are `MessageRows`' (agent/adapters/threads.py), the outbox's `OutboxRows`'
+    (agent/adapters/outbox_rows.py)."""
 
     def __init__(self, path: Path | str, read_only: bool = False):
         self.path = Path(path)
@@ -76,18 +80,23 @@ class Store(MessageRows):
     def last_event_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
-    def events_after(self, after_id: int, kinds: tuple[str, ...]) -> list[dict]:
+    def events_after(self, after_id: int, kinds: tuple[str, ...]) -> list[MirroredEvent]:
         """Audit events newer than `after_id` of these kinds, oldest first, with their incident's subject."""
         marks = ",".join("?" * len(kinds))
-        return self._rows(
+        return self._typed(
+            MirroredEvent,
             f"SELECT e.id, e.at, e.incident_id, e.kind, e.detail, e.reason, i.subject FROM events e "
             f"LEFT JOIN incidents i ON i.id = e.incident_id WHERE e.id > ? AND e.kind IN ({marks}) ORDER BY e.id",
             after_id,
             *kinds,
         )
 
+    def audit_events(self, incident_id: int) -> list[EventRow]:
+        return self._typed(EventRow, "SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
+
     def events(self, incident_id: int) -> list[dict]:
-        return self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
+        """`audit_events` as dicts, for cli/report.py, which reads rows by key."""
+        return [asdict(e) for e in self.audit_events(incident_id)]
 
     # -- mailbox state ---------------------------------------------------------------------------
     def folder_state(self, folder: str) -> FolderState | None:
@@ -132,11 +141,15 @@ class Store(MessageRows):
             ),
         )
 
-    def incident_row(self, incident_id: int) -> dict:
-        rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
+    def incident_record(self, incident_id: int) -> IncidentRow:
+        rows = self._typed(IncidentRow, "SELECT * FROM incidents WHERE id = ?", incident_id)
         if not rows:
             raise UnknownIncident(f"there is no incident {incident_id}")
         return rows[0]
+
+    def incident_row(self, incident_id: int) -> dict:
+        """`incident_record` as a dict, for cli/report.py, which reads rows by key."""
+        return asdict(self.incident_record(incident_id))
 
     def set_state(self, incident_id: int, state: State, now: datetime, **fields) -> None:
         self.update_incident(incident_id, state=str(state), state_changed_at=iso(now), **fields)
@@ -156,8 +169,12 @@ class Store(MessageRows):
         self._update("incidents", incident_id, fields)
 
     def incident(self, incident_id: int) -> Incident:
-        row = self.incident_row(incident_id)
-        return _incident(row, self.escalation_rows(incident_id), self.notice_rows(incident_id))
+        rows = self._rows("SELECT * FROM incidents WHERE id = ?", incident_id)
+        if not rows:
+            raise UnknownIncident(f"there is no incident {incident_id}")
+        escalations = self._rows("SELECT * FROM escalations WHERE incident_id = ? ORDER BY tier", incident_id)
+        notices = self._rows("SELECT * FROM notices WHERE incident_id = ? ORDER BY id", incident_id)
+        return _incident(rows[0], escalations, notices)
 
     def oldest_awaiting_t1(self) -> datetime | None:
         """When the oldest T1 still awaiting a response was sent: mail since then may answer or steer it."""
@@ -213,52 +230,6 @@ class Store(MessageRows):
     def stale_count(self) -> int:
         [(n,)] = self.db.execute("SELECT count(*) FROM incidents WHERE state = ?", [str(State.STALE)]).fetchall()
         return int(n)
-
-    # -- the outbox: escalations (one per tier) and notices (one per kind) ------------------------
-    def escalation_rows(self, incident_id: int) -> list[dict]:
-        return self._rows("SELECT * FROM escalations WHERE incident_id = ? ORDER BY tier", incident_id)
-
-    def notice_rows(self, incident_id: int) -> list[dict]:
-        return self._rows("SELECT * FROM notices WHERE incident_id = ? ORDER BY id", incident_id)
-
-    def add_outbox(self, kind: Outgoing, row: dict) -> int:
-        return self._insert(_TABLES[kind], row)
-
-    def outbox_row(self, kind: Outgoing, row_id: int) -> dict:
-        [row] = self._rows(f"SELECT * FROM {_TABLES[kind]} WHERE id = ?", row_id)
-        return row
-
-    def claim_outbox(self, kind: Outgoing, row_id: int, attempt: int, now: datetime) -> bool:
-        """pending -> sending, in one statement; False when the row was not pending any more."""
-        done = self.db.execute(
-            f"UPDATE {_TABLES[kind]} SET status = 'sending', attempts = ?, last_attempt_at = ? "
-            "WHERE id = ? AND status = 'pending'",
-            [attempt, iso(now), row_id],
-        )
-        return done.rowcount == 1
-
-    def update_outbox(self, kind: Outgoing, row_id: int, **fields) -> None:
-        self._update(_TABLES[kind], row_id, fields)
-
-    def outbox_with_status(self, kind: Outgoing, *statuses: Status, incident_id: int | None = None) -> list[dict]:
-        marks = ",".join("?" * len(statuses))
-        only = "" if incident_id is None else " AND incident_id = ?"
-        extra = () if incident_id is None else (incident_id,)
-        return self._rows(
-            f"SELECT * FROM {_TABLES[kind]} WHERE status IN ({marks}){only} ORDER BY id",
-            *[str(s) for s in statuses],
-            *extra,
-        )
-
-    def outbox_by_message_id(self, message_id: str) -> tuple[Outgoing, dict] | None:
-        for kind, table in _TABLES.items():
-            rows = self._rows(f"SELECT * FROM {table} WHERE message_id = ?", message_id)
-            if rows:
-                return kind, rows[0]
-        return None
-
-
-_TABLES = {Outgoing.ESCALATION: "escalations", Outgoing.NOTICE: "notices", Outgoing.ALARM: "alarms"}
 
 
 def database_status(path: Path) -> str:

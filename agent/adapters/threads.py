@@ -1,10 +1,13 @@
 """The rows of mails and their threads in the state database: what ingest and the thread lookups ask."""
 
 import json
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 
 import sqlite_utils
 
+from agent.adapters.rows import JoinedRow, MessageRow, Row, ThreadMessage, typed
 from agent.core.deciding.classify import Candidate
 from agent.core.deciding.ties import ThreadMail
 from agent.core.times import from_iso, iso
@@ -21,6 +24,10 @@ class Rows:
         cursor = self.db.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def _typed(self, row: Callable[..., Row], sql: str, *params) -> list[Row]:
+        """The rows of a query as `row`, a dataclass of agent/adapters/rows.py."""
+        return typed(row, self.db.execute(sql, params))
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(row)
@@ -157,9 +164,10 @@ class MessageRows(Rows):
             )
         )
 
-    def orphans_referring_to(self, message_id: str) -> list[dict]:
+    def orphans_referring_to(self, message_id: str) -> list[MessageRow]:
         """Mails seen before their T1 (another folder, an earlier UID) that point at it."""
-        return self._rows(
+        return self._typed(
+            MessageRow,
             "SELECT m.* FROM message_refs r JOIN messages m ON m.message_id = r.message_id "
             "WHERE r.ref = ? AND m.incident_id IS NULL ORDER BY m.id",
             message_id,
@@ -171,15 +179,19 @@ class MessageRows(Rows):
             [incident_id, kind, reason, message_id],
         )
 
-    def messages(self, incident_id: int) -> list[dict]:
-        return list(
-            self.db.query(
-                "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
-                "automatic, seen_at, in_reply_to, refs FROM messages WHERE incident_id = ? "
-                "ORDER BY coalesce(date, seen_at), id",
-                [incident_id],
-            )
+    def thread_messages(self, incident_id: int) -> list[ThreadMessage]:
+        """The incident's mails, in the order they were written."""
+        return self._typed(
+            ThreadMessage,
+            "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
+            "automatic, seen_at, in_reply_to, refs FROM messages WHERE incident_id = ? "
+            "ORDER BY coalesce(date, seen_at), id",
+            incident_id,
         )
+
+    def messages(self, incident_id: int) -> list[dict]:
+        """`thread_messages` as dicts, for cli/report.py, which reads rows by key."""
+        return [asdict(m) for m in self.thread_messages(incident_id)]
 
     # -- issue 21.4: T1s that joined an open incident (core/procedure/outage.py) ----------------------------------
     def open_outages(self) -> list[tuple[int, dict, str | None]]:
@@ -195,5 +207,9 @@ class MessageRows(Rows):
         joined = sorted(set(json.loads(participants[0])) | set(json.loads(row["recipients"])) | {row["sender"]})
         self.db.execute("UPDATE incidents SET participants = ? WHERE id = ?", [json.dumps(joined), incident_id])
 
+    def joined_t1s(self, incident_id: int) -> list[JoinedRow]:
+        return self._typed(JoinedRow, "SELECT * FROM joined_t1s WHERE incident_id = ? ORDER BY id", incident_id)
+
     def joined_rows(self, incident_id: int) -> list[dict]:
-        return self._rows("SELECT * FROM joined_t1s WHERE incident_id = ? ORDER BY id", incident_id)
+        """`joined_t1s` as dicts, for cli/report.py, which reads rows by key."""
+        return [asdict(j) for j in self.joined_t1s(incident_id)]

@@ -23,8 +23,9 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
     last = selfwatch.last_good_read(store, config.imap.folders)
     reading = last is not None and now - last <= stale_after(config)
     alarm = selfwatch.open_blind(store)
+    blind_since: datetime | None
     if alarm is not None:
-        blind_since, why = from_iso(alarm["outage"]), alarm["reason"]
+        blind_since, why = from_iso(alarm.outage), alarm.reason
     else:
         blind_since, why = (None, None) if reading else (last, None)
     beat = selfwatch.last_event(store, HEARTBEAT_KINDS)
@@ -33,8 +34,8 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
     elif beat is None:
         heartbeat = dict(state="unknown", since=None, detail="no outcome recorded yet")
     else:
-        state = "ok" if beat["kind"] == "heartbeat_ok" else "failing"
-        heartbeat = dict(state=state, since=beat["at"], detail=beat["detail"])
+        state = "ok" if beat.kind == "heartbeat_ok" else "failing"
+        heartbeat = dict(state=state, since=beat.at, detail=beat.detail)
     return dict(
         ok=bool(reading and alarm is None and heartbeat["state"] != "failing"),
         last_good_read=iso(last),
@@ -43,9 +44,7 @@ def agent_health(store: Store, config: Config, now: datetime) -> dict:
         reading=reading,
         blind_since=iso(blind_since),
         blind_reason=why,
-        alarm=None
-        if alarm is None
-        else dict(status=alarm["status"], sent_at=alarm["sent_at"], to=config.agent.ops_address),
+        alarm=None if alarm is None else dict(status=alarm.status, sent_at=alarm.sent_at, to=config.agent.ops_address),
         heartbeat=heartbeat,
         sqlite=dict(version=sqlite.version, library=sqlite.library, wal_reset_fix=sqlite.has_wal_reset_fix()),
         **({"api": evidence.health(store, config)} if config.probe is not None else {}),  # [probe]: the API check
@@ -57,7 +56,7 @@ def recorded_role(store: Store) -> str | None:
     event = selfwatch.last_event(store, ("ha_role",))
     if event is None:
         return None
-    return "leader" if " is now leader" in event["detail"] else "standby"
+    return "leader" if " is now leader" in event.detail else "standby"
 
 
 def health_lines(h: dict, now: datetime) -> list[str]:

@@ -163,10 +163,10 @@ def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> N
 def _stand_down(store: Store, config: Config, incident_id: int, effect: StandDown, now: datetime) -> None:
     """The stand-down's outbox row (a notice, to the vendor's tiers contacted: agent.core.deciding.stand_down), once per
     (incident, kind): the notices' unique key holds it across a crash."""
-    if any(r["kind"] == effect.kind for r in store.notice_rows(incident_id)):
+    if any(r.kind == effect.kind for r in store.notices(incident_id)):
         return
-    row = store.incident_row(incident_id)
-    original, esc, drill = originals.original_of(row), config.escalation, bool(row.get("drill"))
+    row = store.incident_record(incident_id)
+    original, esc, drill = originals.original_of(row), config.escalation, bool(row.drill)
     to = tuple(dict.fromkeys(esc.tier_address(t, drill) for t in effect.tiers))
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=to)
     msg = stand_down.mail(

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from agent.adapters import selfwatch
+from agent.adapters.rows import AlarmRow
 from agent.adapters.store import Store
 from agent.core.procedure.policy import Outgoing, Status, decide
 from agent.core.settings import Config
@@ -35,7 +36,7 @@ class Watchman:
         self.since: datetime | None = None  # while the mailbox cannot be read: since when (the last good read)
         self._touched: datetime | None = None
         beat = selfwatch.last_event(store, HEARTBEAT_KINDS)
-        self._beat: str | None = beat["kind"] if beat else None
+        self._beat: str | None = beat.kind if beat else None
 
     # -- what each sync says -------------------------------------------------------------------------------------
     def read(self, now: datetime) -> None:
@@ -59,7 +60,7 @@ class Watchman:
             return
         alarmed = selfwatch.open_blind(self.store)  # an outage alarmed about before a restart goes on
         if alarmed is not None:
-            self.since = from_iso(alarmed["outage"])
+            self.since = from_iso(alarmed.outage)
         else:
             stored = selfwatch.last_good_read(self.store, self.config.imap.folders)
             self.since = last_read or stored or self.started_at
@@ -92,31 +93,32 @@ class Watchman:
                 continue
             d = decide(incident, policy, now)
             what = "exhausted notice" if incident.tier >= Tier.T3 else Tier(int(incident.tier) + 1).label
-            out.append((incident.id, self.store.incident_row(incident.id)["subject"], what, d.due_at))
+            out.append((incident.id, self.store.incident_record(incident.id).subject, what, d.due_at))
         return out
 
-    def _all_clear(self, alarmed: dict, now: datetime) -> None:
-        since = from_iso(alarmed["outage"])
+    def _all_clear(self, alarmed: AlarmRow, now: datetime) -> None:
+        since = from_iso(alarmed.outage)
         detail = f"can read the watched mailbox again (unreadable since {gmt(since)}, for {span(now - since)})"
-        if alarmed["status"] == Status.PENDING:  # it never went out: nobody needs the all-clear
+        if alarmed.status == Status.PENDING:  # it never went out: nobody needs the all-clear
             with self.store.transaction():
                 self.store.update_outbox(
                     Outgoing.ALARM,
-                    alarmed["id"],
+                    alarmed.id,
                     status=str(Status.CANCELLED),
                     last_error="not sent: the mailbox could be read again first",
                 )
                 self.store.event(now, "sight", detail, None, "the blind alarm had not gone out: cancelled")
             return
         subject, body = notices.sight(self.config.imap.address, since, now, self.waiting(now))
-        outbox.alarm(self.store, self.config, "sight", since, subject, body, detail, now, alarmed["reason"])
+        outbox.alarm(self.store, self.config, "sight", since, subject, body, detail, now, alarmed.reason)
 
     def _confirm(self, now: datetime) -> None:
         """An alarm's CC copy came back through the watched mailbox (ingest recorded it as our own mail)."""
         for row in selfwatch.unconfirmed_alarms(self.store):
-            if self.store.has_message(row["message_id"]):
+            if self.store.has_message(row.message_id):
+                assert row.sent_at is not None  # it was sent: its time is recorded
                 with self.store.transaction():
-                    outbox.confirm(self.store, row["message_id"], from_iso(row["sent_at"]), now)
+                    outbox.confirm(self.store, row.message_id, from_iso(row.sent_at), now)
 
     # -- the heartbeat ---------------------------------------------------------------------------------------------
     def heartbeat(self, beat: Heartbeat, now: datetime) -> None:

@@ -4,6 +4,7 @@
 It reads the audit log, not the code paths that wrote it: after each cycle, the events since the last
 mirrored one. The mirror is best effort (a line may be lost in a crash); the audit log is the record."""
 
+from agent.adapters.rows import MirroredEvent
 from agent.adapters.store import Store
 from agent.core.procedure.probe import clock
 from agent.core.settings import AgentConfig
@@ -14,11 +15,11 @@ from agent.engine.health import Troubles
 KINDS = ("incident_opened", "sent", "responded", "resolved", "notice_decided", "blind", "sight", "acknowledged")
 
 
-def line(event: dict) -> str | None:
+def line(event: MirroredEvent) -> str | None:
     """The chat line for one audit event, or None when the channel need not hear of it."""
-    kind, detail = event["kind"], event["detail"] or ""
-    where = f"incident {event['incident_id']}" if event["incident_id"] else "escalation-agent"
-    subject = f": {event['subject']}" if event.get("subject") else ""
+    kind, detail = event.kind, event.detail or ""
+    where = f"incident {event.incident_id}" if event.incident_id else "escalation-agent"
+    subject = f": {event.subject}" if event.subject else ""
     if kind == "incident_opened":
         text = "opened (T1 seen)"
     elif kind == "sent" and detail[:2] in ("T2", "T3"):
@@ -54,7 +55,7 @@ class Mirror:
         if self.courier is None or self.url is None:
             return
         for event in store.events_after(self.seen, KINDS):
-            self.seen = event["id"]
+            self.seen = event.id
             text = line(event)
             if text:
                 self.courier.send(courier.post_json(self.url, {"text": text}))

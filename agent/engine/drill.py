@@ -11,9 +11,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from agent.adapters import selfwatch
+from agent.adapters.rows import EscalationRow, NoticeRow
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core.deciding import drill as words
@@ -29,6 +30,8 @@ from agent.engine import ladder
 from agent.engine.clock import utcnow
 from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent
+
+Found = TypeVar("Found")
 
 
 class Failed(Exception):
@@ -71,7 +74,7 @@ class Drill:
         try:
             message_id, sent_at = self._send_t1()
             incident_id = self._seen(message_id)
-            t2 = self._tier(incident_id, Tier.T2, from_iso(self.store.incident_row(incident_id)["t1_sent_at"]))
+            t2 = self._tier(incident_id, Tier.T2, from_iso(self.store.incident_record(incident_id).t1_sent_at))
             self._copy(incident_id, Tier.T2)
             self._tier(incident_id, Tier.T3, t2)
             self._copy(incident_id, Tier.T3)
@@ -120,56 +123,58 @@ class Drill:
                 "no incident was opened for the drill's T1: is its copy delivered to the watched mailbox, and was the "
                 "running agent started with this [drill] section?",
             )
-        if not found["drill"] or found["state"] != "awaiting_response":
-            self._fail("T1 seen", f"incident {found['id']} is {found['state']}, drill={found['drill']}")
-        self._step("T1 seen", True, f"incident {found['id']} opened, marked as a drill")
-        return int(found["id"])
+        if not found.drill or found.state != "awaiting_response":
+            self._fail("T1 seen", f"incident {found.id} is {found.state}, drill={found.drill}")
+        self._step("T1 seen", True, f"incident {found.id} opened, marked as a drill")
+        return found.id
 
     def _tier(self, incident_id: int, tier: Tier, started: datetime) -> datetime:
         """The tier went out at its deadline, to the drill's address. Returns when it was sent."""
         name = f"{tier.label} sent"
         due = started + (self.ladder.t2_after if tier == Tier.T2 else self.ladder.t3_after)
 
-        def done() -> dict | None:
+        def done() -> EscalationRow | None:
             row = self._escalation(incident_id, tier)
-            return row if row and Status(row["status"]) in (Status.SENT, Status.FAILED, Status.MANUAL) else None
+            return row if row and Status(row.status) in (Status.SENT, Status.FAILED, Status.MANUAL) else None
 
         row = self._wait(done, due + self.slack)
         if row is None:
             last = self._escalation(incident_id, tier)
-            why = f"status {last['status']}, {last['last_error'] or 'no error recorded'}" if last else "never decided"
+            why = f"status {last.status}, {last.last_error or 'no error recorded'}" if last else "never decided"
             self._fail(name, f"not sent by {iso(due + self.slack)} (due {iso(due)}): {why}")
-        if row["status"] == Status.FAILED:
-            self._fail(name, f"rejected: {row['last_error']}")
-        to = json.loads(row["recipients"] or "[]")[:1]
+        if row.status == Status.FAILED:
+            self._fail(name, f"rejected: {row.last_error}")
+        to = json.loads(row.recipients or "[]")[:1]
         if to != [self.ladder.tier_address(tier)]:
             self._fail(name, f"went to {to}, not to the drill's {self.ladder.tier_address(tier)}")
-        sent_at = from_iso(row["sent_at"])
+        assert row.sent_at is not None  # sent, or sent by hand: both record when
+        sent_at = from_iso(row.sent_at)
         self._step(name, True, f"to {to[0]}, {words.late(sent_at, due)} ({iso(sent_at)})")
         return sent_at
 
     def _copy(self, incident_id: int, tier: Tier) -> None:
         name = f"{tier.label} CC copy back"
 
-        def confirmed() -> dict | None:
+        def confirmed() -> EscalationRow | None:
             row = self._escalation(incident_id, tier)
-            return row if row and row["confirmed_at"] else None
+            return row if row and row.confirmed_at else None
 
         row = self._wait(confirmed, self.clock() + self._patience())
         if row is None:
             self._fail(name, f"the CC copy of the {tier.label} never came back to {self.config.imap.address}")
-        delay = (from_iso(row["confirmed_at"]) - from_iso(row["sent_at"])).total_seconds()
+        assert row.confirmed_at is not None and row.sent_at is not None  # confirmed: its copy came back after the send
+        delay = (from_iso(row.confirmed_at) - from_iso(row.sent_at)).total_seconds()
         self._step(name, True, f"seen in the watched mailbox {delay:.1f}s after the send")
 
     def _internal_only(self, incident_id: int) -> None:
         """Every mail of the drill went to our own addresses, never to the vendor's."""
-        rows = self.store.escalation_rows(incident_id) + self.store.notice_rows(incident_id)
+        rows: list[EscalationRow | NoticeRow] = [*self.store.escalations(incident_id), *self.store.notices(incident_id)]
         esc = self.config.escalation
         outside = sorted(
             {
                 a
                 for r in rows
-                for a in json.loads(r["recipients"] or "[]")
+                for a in json.loads(r.recipients or "[]")
                 if in_domains(a, esc.responder_domains) or not in_domains(a, esc.internal_domains)
             }
         )
@@ -189,7 +194,7 @@ class Drill:
         """How long a mail may take to be seen: the slack, and a poll when another process reads the mailbox."""
         return self.slack + timedelta(seconds=0 if self.agent is not None else self.config.agent.poll_interval)
 
-    def _wait(self, condition: Callable[[], dict | None], until: datetime) -> dict | None:
+    def _wait(self, condition: Callable[[], Found | None], until: datetime) -> Found | None:
         while True:
             found = condition()
             if found or self.clock() >= until:
@@ -206,5 +211,5 @@ class Drill:
                 pause = 0.2
             time.sleep(pause)
 
-    def _escalation(self, incident_id: int, tier: Tier) -> dict | None:
-        return next((r for r in self.store.escalation_rows(incident_id) if r["tier"] == int(tier)), None)
+    def _escalation(self, incident_id: int, tier: Tier) -> EscalationRow | None:
+        return self.store.escalation(incident_id, tier)

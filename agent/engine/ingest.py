@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from agent.adapters.rows import MessageRow
 from agent.adapters.store import Store
 from agent.core.deciding.arrive import Opened, arrive, same_outage
 from agent.core.deciding.classify import Candidate, Classification, Kind, Thread, Via, classify
@@ -88,14 +89,14 @@ class _Records:
         return self.store.own_message_ids(among)
 
     def opened(self, incident_id: int) -> Opened:
-        row = self.store.incident_row(incident_id)
-        joined = tuple((j["message_id"], from_iso(j["sent_at"])) for j in self.store.joined_rows(incident_id))
-        return Opened(from_iso(row["t1_sent_at"]), row["subject_key"], joined)
+        row = self.store.incident_record(incident_id)
+        joined = tuple((j.message_id, from_iso(j.sent_at)) for j in self.store.joined_t1s(incident_id))
+        return Opened(from_iso(row.t1_sent_at), row.subject_key, joined)
 
     def senders(self, incident_id: int) -> list[tuple[str, str, frozenset[str]]]:
         return [
-            (m["message_id"], m["sender"] or "", frozenset(f"{m['in_reply_to'] or ''} {m['refs'] or ''}".split()))
-            for m in self.store.messages(incident_id)
+            (m.message_id, m.sender or "", frozenset(f"{m.in_reply_to or ''} {m.refs or ''}".split()))
+            for m in self.store.thread_messages(incident_id)
         ]
 
     def thread_mails(self, incident_id: int) -> list[ThreadMail]:
@@ -112,41 +113,43 @@ def _recent(store: Store, c: Classification) -> tuple[str, ...]:
     """What happened last to the incident, in words for people: the answer to #status."""
     if c.incident_id is None:
         return ()
-    return history.recent((from_iso(e["at"]), e["kind"], e["detail"]) for e in store.events(c.incident_id))
+    return history.recent((from_iso(e.at), e.kind, e.detail) for e in store.audit_events(c.incident_id))
 
 
-def _adopt(store: Store, orphan: dict, incident_id: int | None, config: Config, now: datetime) -> None:
+def _adopt(store: Store, orphan: MessageRow, incident_id: int | None, config: Config, now: datetime) -> None:
     """A mail seen before its T1 (another folder, an earlier UID): classify it again, now in the thread."""
-    if incident_id is None or orphan["kind"] == "untrusted":  # a spoofed sender never counts, seen early or late
+    if incident_id is None or orphan.kind == "untrusted":  # a spoofed sender never counts, seen early or late
         return
-    recipients = tuple(json.loads(orphan["recipients"]))
-    mail = Mail(
-        orphan["message_id"],
-        orphan["subject"],
-        orphan["sender"],
-        "",
-        recipients,
-        (),
-        from_iso(orphan["date"]),
-        (),
-        (),
-        None,
-        orphan["automatic"],
-        "",
-        "",
-        orphan["size"],
-        (),
-        orphan["original_message_id"],
-        provenance=orphan["provenance"] or "",
-    )
+    mail = _orphan_mail(orphan)
     own = store.own_message_ids((mail.message_id, mail.original_message_id))
     c = classify(mail, Thread(incident_id, Via.HEADERS), config.escalation, config.smtp.from_address, own)
     store.attach_message(mail.message_id, incident_id, str(c.kind), c.reason)
     # A copy of our own send read before its T1 (the T1 filed in another folder) still counts as sent.
-    arrival = Arrival(
-        mail, c, internaldate=from_iso(orphan["internaldate"]), unknown_own=c.kind == Kind.OWN and not own
-    )
+    arrival = Arrival(mail, c, internaldate=from_iso(orphan.internaldate), unknown_own=c.kind == Kind.OWN and not own)
     apply(store, config, incident_id, effects(arrival, store.incident(incident_id), config, now), now)
+
+
+def _orphan_mail(orphan: MessageRow) -> Mail:
+    """An orphan's `Mail` as its row recorded it: the header's facts, and no body (the row keeps none)."""
+    return Mail(
+        message_id=orphan.message_id,
+        subject=orphan.subject,
+        sender=orphan.sender,
+        sender_name="",
+        to=tuple(json.loads(orphan.recipients)),
+        cc=(),
+        date=from_iso(orphan.date),
+        in_reply_to=(),
+        references=(),
+        thread_index=None,
+        automatic=orphan.automatic,
+        text="",
+        html="",
+        size=orphan.size,
+        defects=(),
+        original_message_id=orphan.original_message_id,
+        provenance=orphan.provenance or "",
+    )
 
 
 def _message_row(mail: Mail, fetched: Fetched, c: Classification, now: datetime) -> dict:

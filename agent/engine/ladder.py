@@ -57,7 +57,8 @@ def decisions(store: Store, config: Config, now: datetime) -> dict[int, Decision
 def tell_rejected(
     store: Store, config: Config, incident_id: int, tier: Tier, escalation_id: int, now: datetime
 ) -> None:
-    error = store.outbox_row(Outgoing.ESCALATION, escalation_id)["last_error"]
+    error = store.outbox_row(Outgoing.ESCALATION, escalation_id).last_error
+    assert error is not None  # a rejection records the server's words
     subject, body = notices.rejected(tier, config.escalation.tier_address(tier), error)
     outbox.notify(
         store,

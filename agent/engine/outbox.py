@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from agent.adapters import probes, selfwatch
+from agent.adapters.rows import EscalationRow, OutboxRow
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store
 from agent.core.errors import PermanentSendError, TooLargeError, TransientSendError
@@ -31,10 +32,10 @@ from agent.engine.originals import joined_of, original_of, steps
 log = logging.getLogger("agent.outbox")
 
 
-def label(kind: Outgoing, row: dict) -> str:
-    if kind == Outgoing.ESCALATION:
-        return Tier(row["tier"]).label
-    return f"{'alarm' if kind == Outgoing.ALARM else 'notice'} '{row['kind']}'"
+def label(kind: Outgoing, row: OutboxRow) -> str:
+    if isinstance(row, EscalationRow):
+        return Tier(row.tier).label
+    return f"{'alarm' if kind == Outgoing.ALARM else 'notice'} '{row.kind}'"
 
 
 # -- enqueue ----------------------------------------------------------------------------------------
@@ -50,15 +51,15 @@ def escalate(
     """The escalation's outbox row, with its Message-ID and the composed mail, written with its audit event.
     A row of this tier that was cancelled before it was ever sent (the incident was closed, then opened
     again) is composed anew under its own Message-ID; any other row stands as it is."""
-    before = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(tier)), None)
-    if before is not None and before["status"] != Status.CANCELLED:
-        return int(before["id"])
-    row = store.incident_row(incident_id)
-    original = replace(original_of(row, store.message_size(row["t1_message_id"])), joined=joined_of(store, incident_id))
-    esc, drill = config.escalation, bool(row.get("drill"))
+    before = store.escalation(incident_id, tier)
+    if before is not None and before.status != Status.CANCELLED:
+        return before.id
+    row = store.incident_record(incident_id)
+    original = replace(original_of(row, store.message_size(row.t1_message_id)), joined=joined_of(store, incident_id))
+    esc, drill = config.escalation, bool(row.drill)
     to = esc.tier_address(tier, drill)  # a drill incident climbs the drill's ladder, never the vendor's
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
-    message_id = before["message_id"] if before else compose.new_message_id(config.smtp.from_address)
+    message_id = before.message_id if before else compose.new_message_id(config.smtp.from_address)
     ladder = esc.drill if drill and esc.drill is not None else esc
     window = ladder.t2_after if tier == Tier.T2 else ladder.t3_after
     msg, fallback = compose.escalation_forms(
@@ -93,7 +94,7 @@ def escalate(
                 Outgoing.ESCALATION, dict(incident_id=incident_id, tier=int(tier), **fields)
             )
         else:
-            escalation_id = int(before["id"])
+            escalation_id = before.id
             store.update_outbox(Outgoing.ESCALATION, escalation_id, last_error=None, **fields)
         store.event(
             now,
@@ -124,10 +125,10 @@ def notify(
     is for (an engineer's command is answered to its sender alone); else the incident's own people. `about`: the
     Message-ID of a T1 that joined the incident: the notice goes in that T1's thread and quotes it. `verb`: the
     command a `reply <Message-ID>` notice answers, for its provenance."""
-    if any(r["kind"] == kind for r in store.notice_rows(incident_id)):
+    if any(r.kind == kind for r in store.notices(incident_id)):
         return None
     joined = joined_of(store, incident_id)
-    first = replace(original_of(store.incident_row(incident_id)), joined=joined)
+    first = replace(original_of(store.incident_record(incident_id)), joined=joined)
     original = next((j for j in joined if j.message_id == about), first)  # a joined T1's notice goes in its thread
     ours, cc = compose.notice_people(original, config.escalation.internal_domains, config.imap.address)
     to = to or ours
@@ -232,25 +233,25 @@ def record_by_hand(
     (pending or cancelled), becomes the hand-sent one: the tier counts as sent, and its window runs from it."""
     fields = dict(message_id=message_id, status=str(Status.MANUAL), sent_at=iso(sent_at), confirmed_at=iso(now))
     ours = store.outbox_with_status(Outgoing.ESCALATION, Status.PENDING, Status.CANCELLED, incident_id=incident_id)
-    row = next((r for r in ours if r["tier"] == int(tier)), None)
+    row = next((r for r in ours if r.tier == int(tier)), None)
     if row is None:
         store.add_outbox(
             Outgoing.ESCALATION, dict(incident_id=incident_id, tier=int(tier), decided_at=iso(now), **fields)
         )
     else:
         store.update_outbox(
-            Outgoing.ESCALATION, row["id"], last_error=f"not sent: sent by hand first ({row['message_id']})", **fields
+            Outgoing.ESCALATION, row.id, last_error=f"not sent: sent by hand first ({row.message_id})", **fields
         )
 
 
 def cancel_pending(store: Store, incident_id: int, why: str | None = None, tier: Tier | None = None) -> None:
     """Pending escalations of the incident (of one tier, or all) will not be sent."""
     for row in store.outbox_with_status(Outgoing.ESCALATION, Status.PENDING, incident_id=incident_id):
-        if tier is None or row["tier"] == int(tier):
+        if tier is None or row.tier == int(tier):
             fields: dict = {"status": str(Status.CANCELLED)}
             if why:
                 fields["last_error"] = why
-            store.update_outbox(Outgoing.ESCALATION, row["id"], **fields)
+            store.update_outbox(Outgoing.ESCALATION, row.id, **fields)
 
 
 # -- deliver ----------------------------------------------------------------------------------------
@@ -262,22 +263,25 @@ def deliver(
     dry_run: bool,
     clock: Callable[[], datetime],
     member: str = "unknown",
-    fence: Callable[[Outgoing, dict], Status | None] | None = None,
+    fence: Callable[[Outgoing, OutboxRow], Status | None] | None = None,
 ) -> Status:
     """Send one pending outbox row. Every step is recorded before the next one starts. `member`: who sends, for a row
     written without its provenance (by a version before it, or a writer that forgot). `fence` ([ha]), asked right
     before the send: None lets it go; else the row's status (still pending: not the lease holder; sent: another
     member's copy of it is in the mailbox, recorded by the fence)."""
     row = store.outbox_row(kind, row_id)
-    incident_id, what = row.get("incident_id"), label(kind, row)  # an alarm is about no incident
+    incident_id, what = row.incident_id, label(kind, row)  # an alarm is about no incident
     now = clock()
-    if row["status"] != Status.PENDING:
-        return Status(row["status"])
+    if row.status != Status.PENDING:
+        return Status(row.status)
     row = stamping.stamped(store, kind, row, member)
     if fence is not None:
         held = fence(kind, row)
         if held is not None:
             return held
+    # a pending row always holds its mail: only a tier sent by hand has none, and it is never pending
+    assert row.raw is not None and row.recipients is not None
+    raw = row.raw
     if dry_run:
         shown = f"escalation-agent show {incident_id} prints it" if incident_id else "kept in the alarms table"
         with store.transaction():
@@ -285,7 +289,7 @@ def deliver(
             store.event(
                 now,
                 "dry_run",
-                f"{what} {row['message_id']} composed, not sent ({shown})",
+                f"{what} {row.message_id} composed, not sent ({shown})",
                 incident_id,
                 "dry_run = true",
             )
@@ -293,20 +297,20 @@ def deliver(
             "dry run: %s not sent incident=%s message_id=%s\n%s",
             what,
             incident_id,
-            row["message_id"],
-            row["raw"].decode("utf-8", "replace"),
+            row.message_id,
+            raw.decode("utf-8", "replace"),
         )
         return Status.DRY_RUN
-    attempt = row["attempts"] + 1
+    attempt = row.attempts + 1
     with store.transaction():
         # Claimed only if still pending: a row another hand already took, or the engineer's own copy took the
         # place of, is never handed to the server from here.
         if not store.claim_outbox(kind, row_id, attempt, now):
-            return Status(store.outbox_row(kind, row_id)["status"])
+            return Status(store.outbox_row(kind, row_id).status)
     # The policy it was composed with: email.policy.default would re-fold a long In-Reply-To or References
     # (an Exchange Message-ID) into an encoded word, and the mail would leave the vendor's thread.
-    msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)
-    recipients = json.loads(row["recipients"])
+    msg = email.message_from_bytes(raw, policy=compose.POLICY)
+    recipients = json.loads(row.recipients)
     try:
         refused = smtp.send(msg, recipients)
     except TransientSendError as e:
@@ -319,8 +323,10 @@ def deliver(
         log.debug("send failed, will retry incident=%s what=%s attempt=%s: %s", incident_id, what, attempt, e)
         return Status.PENDING
     except TooLargeError as e:
-        if kind == Outgoing.ESCALATION and row.get("smaller_raw"):
-            return _smaller(store, smtp, row, what, f"attempt {attempt}: {e}", dry_run, clock, member, fence)
+        if isinstance(row, EscalationRow) and row.smaller_raw:
+            return _smaller(
+                store, smtp, row, row.smaller_raw, what, f"attempt {attempt}: {e}", dry_run, clock, member, fence
+            )
         _fail(store, kind, row_id, clock(), f"{what} attempt {attempt}: {e}", incident_id)
         return Status.FAILED
     except PermanentSendError as e:
@@ -336,51 +342,50 @@ def deliver(
         store.event(
             accepted_at,
             "sent",
-            f"{what} {row['message_id']} accepted by {smtp.where} at {gmt(accepted_at)} (attempt {attempt}){note}",
+            f"{what} {row.message_id} accepted by {smtp.where} at {gmt(accepted_at)} (attempt {attempt}){note}",
             incident_id,
             "the SMTP server accepted it",
         )
-    log.info("sent incident=%s what=%s message_id=%s attempt=%s", incident_id, what, row["message_id"], attempt)
+    log.info("sent incident=%s what=%s message_id=%s attempt=%s", incident_id, what, row.message_id, attempt)
     return Status.SENT
 
 
 def _smaller(
     store: Store,
     smtp: Smtp,
-    row: dict,
+    row: EscalationRow,
+    smaller_raw: bytes,
     what: str,
     refusal: str,
     dry_run: bool,
     clock: Callable[[], datetime],
     member: str,
-    fence: Callable[[Outgoing, dict], Status | None] | None,
+    fence: Callable[[Outgoing, OutboxRow], Status | None] | None,
 ) -> Status:
     """The server refused the escalation for its size: its smaller form (composed with it: the T1's header and text
     only, or no attachment) takes its place under the same Message-ID and is sent at once. Once: the smaller form has
     no smaller one."""
-    smaller = email.message_from_bytes(row["smaller_raw"], policy=compose.POLICY)
+    smaller = email.message_from_bytes(smaller_raw, policy=compose.POLICY)
     with store.transaction():
         store.update_outbox(
             Outgoing.ESCALATION,
-            row["id"],
+            row.id,
             status=str(Status.PENDING),
-            raw=row["smaller_raw"],
+            raw=smaller_raw,
             smaller_raw=None,
             last_error=refusal,
         )
         store.event(
             clock(),
             "send_too_large",
-            f"{what} {row['message_id']} refused for its size ({refusal}); sent again at once in its smaller form "
+            f"{what} {row.message_id} refused for its size ({refusal}); sent again at once in its smaller form "
             f"({compose.wire_size(smaller):,} bytes)",
-            row["incident_id"],
+            row.incident_id,
             "a size refusal: the T1's header and text only, or no attachment",
         )
-    log.warning(
-        "escalation refused for its size, sending the smaller form incident=%s: %s", row["incident_id"], refusal
-    )
+    log.warning("escalation refused for its size, sending the smaller form incident=%s: %s", row.incident_id, refusal)
     # stamped and fenced like the first form: the lease may have run out while the server refused the large one
-    return deliver(store, smtp, Outgoing.ESCALATION, row["id"], dry_run, clock, member, fence)
+    return deliver(store, smtp, Outgoing.ESCALATION, row.id, dry_run, clock, member, fence)
 
 
 def _fail(store: Store, kind: Outgoing, row_id: int, at: datetime, detail: str, incident_id: int | None) -> None:
@@ -402,26 +407,27 @@ def reconcile(store: Store, holds_message_id: Callable[[str], bool], now: dateti
     for kind in Outgoing:
         for row in store.outbox_with_status(kind, Status.SENDING):
             what = label(kind, row)
-            if holds_message_id(row["message_id"]):
+            assert row.last_attempt_at is not None  # claim_outbox wrote it with `sending`
+            if holds_message_id(row.message_id):
                 with store.transaction():
                     store.update_outbox(
-                        kind, row["id"], status=str(Status.SENT), sent_at=row["last_attempt_at"], confirmed_at=iso(now)
+                        kind, row.id, status=str(Status.SENT), sent_at=row.last_attempt_at, confirmed_at=iso(now)
                     )
                     store.event(
                         now,
                         "reconciled",
-                        f"{what} {row['message_id']} found in the mailbox",
-                        row.get("incident_id"),
+                        f"{what} {row.message_id} found in the mailbox",
+                        row.incident_id,
                         "sent before a crash; not sent again",
                     )
-            elif now - from_iso(row["last_attempt_at"]) >= grace:
+            elif now - from_iso(row.last_attempt_at) >= grace:
                 with store.transaction():
-                    store.update_outbox(kind, row["id"], status=str(Status.PENDING))
+                    store.update_outbox(kind, row.id, status=str(Status.PENDING))
                     store.event(
                         now,
                         "reconciled",
-                        f"{what} {row['message_id']} not in the mailbox after {int(grace.total_seconds())}s",
-                        row.get("incident_id"),
+                        f"{what} {row.message_id} not in the mailbox after {int(grace.total_seconds())}s",
+                        row.incident_id,
                         "interrupted before the server accepted it; resent with the same Message-ID",
                     )
 
@@ -441,14 +447,14 @@ def confirm(
     fields = dict(confirmed_at=iso(now))
     # A crash came between acceptance and our record of it; or the database is older than the send (a backup taken
     # while the row was still pending, restored after it went out): the copy proves the server took it.
-    if row["status"] in (Status.SENDING, Status.PENDING):
+    if row.status in (Status.SENDING, Status.PENDING):
         fields.update(status=str(Status.SENT), sent_at=iso(sent_at))
-    store.update_outbox(kind, row["id"], **fields)
+    store.update_outbox(kind, row.id, **fields)
     store.event(
         now,
         "confirmed",
-        f"{label(kind, row)} {row['message_id']} seen in the watched mailbox"
+        f"{label(kind, row)} {row.message_id} seen in the watched mailbox"
         + (f" as {message_id} (a relay rewrote its Message-ID)" if rewritten else ""),
-        row.get("incident_id"),
+        row.incident_id,
         "the CC copy came back",
     )

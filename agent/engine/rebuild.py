@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import datetime
 
+from agent.adapters.rows import EscalationRow, NoticeRow
 from agent.adapters.store import Store
 from agent.core.deciding.effect import Adopt
 from agent.core.procedure.policy import Outgoing, Status
@@ -22,11 +23,11 @@ def adopt(store: Store, incident_id: int, found: Adopt, now: datetime) -> None:
     kind = Outgoing.ESCALATION if found.tier is not None else Outgoing.NOTICE
     if found.tier is not None:
         what = found.tier.label
-        row = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(found.tier)), None)
+        row: EscalationRow | NoticeRow | None = store.escalation(incident_id, found.tier)
         key: dict = dict(tier=int(found.tier))
     else:
         what = f"notice '{found.notice}'"
-        row = next((r for r in store.notice_rows(incident_id) if r["kind"] == found.notice), None)
+        row = next((r for r in store.notices(incident_id) if r.kind == found.notice), None)
         key = dict(kind=found.notice)
     detail = f"{what} {found.message_id} sent by {found.member} at {gmt(found.sent_at)} found in the mailbox"
     fields = dict(
@@ -39,18 +40,18 @@ def adopt(store: Store, incident_id: int, found: Adopt, now: datetime) -> None:
     )
     if row is None:
         store.add_outbox(kind, dict(incident_id=incident_id, decided_at=iso(found.sent_at), **key, **fields))
-    elif Status(row["status"]).done:
+    elif Status(row.status).done:
         store.event(
             now,
             "duplicate_seen",
-            f"{detail}: the {what} was already {row['status']} as {row['message_id']}",
+            f"{detail}: the {what} was already {row.status} as {row.message_id}",
             incident_id,
             "a second copy: nothing more is sent",
         )
         return
     else:
-        ours = f"ours ({row['message_id']}, {row['status']}) is not sent: {found.member} sent it first"
-        store.update_outbox(kind, row["id"], last_error=ours, **fields)
+        ours = f"ours ({row.message_id}, {row.status}) is not sent: {found.member} sent it first"
+        store.update_outbox(kind, row.id, last_error=ours, **fields)
         detail += f"; {ours}"
     store.event(
         now,
@@ -70,12 +71,12 @@ def _rejected_before(store: Store, incident_id: int, found: Adopt, now: datetime
     tier = next((t for t in (Tier.T2, Tier.T3) if found.notice == f"rejected_{t.label.lower()}"), None)
     if tier is None:
         return
-    row = next((r for r in store.escalation_rows(incident_id) if r["tier"] == int(tier)), None)
-    if row is None or row["status"] not in (Status.SENT, Status.PENDING):
+    row = store.escalation(incident_id, tier)
+    if row is None or row.status not in (Status.SENT, Status.PENDING):
         return
     store.update_outbox(
         Outgoing.ESCALATION,
-        row["id"],
+        row.id,
         status=str(Status.FAILED),
         last_error=f"rejected for good, as {found.notice} says",
     )

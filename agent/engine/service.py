@@ -154,13 +154,13 @@ class Agent:
                 ladder.tell_exhausted(self.store, self.config, incident_id, now)
         self._probe_chores(now)
         for row in self.store.outbox_with_status(Outgoing.NOTICE, Status.PENDING):
-            status = self._deliver(Outgoing.NOTICE, row["id"])
+            status = self._deliver(Outgoing.NOTICE, row.id)
             if status in (Status.SENT, Status.DRY_RUN):
-                report.sent.append(f"incident {row['incident_id']} notice {row['kind']}")
+                report.sent.append(f"incident {row.incident_id} notice {row.kind}")
         self.watchman.check(now)  # the mailbox unreadable for blind_alert_after: ops_address is told, once
-        for row in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
-            if self._deliver(Outgoing.ALARM, row["id"]) in (Status.SENT, Status.DRY_RUN):
-                report.sent.append(f"alarm {row['kind']}")
+        for alarm in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
+            if self._deliver(Outgoing.ALARM, alarm.id) in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"alarm {alarm.kind}")
         alarm_due = self.watchman.due_at()
         if alarm_due is not None and alarm_due > now:
             waiting.append(alarm_due)
@@ -184,8 +184,8 @@ class Agent:
         if report.role != Role.STANDBY:
             return False
         for row in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
-            if row["kind"] in COORDINATION and self._deliver(Outgoing.ALARM, row["id"]) == Status.SENT:
-                report.sent.append(f"alarm {row['kind']}")
+            if row.kind in COORDINATION and self._deliver(Outgoing.ALARM, row.id) == Status.SENT:
+                report.sent.append(f"alarm {row.kind}")
         report.next_deadline = self.next_deadline = None
         return True
 
@@ -213,7 +213,9 @@ class Agent:
         if status == Status.PENDING and self.standby.held is not None:  # [ha]: not the lease holder now
             return status
         if status == Status.PENDING:  # a transient failure: retried next cycle
-            self.problem("smtp", self.store.outbox_row(kind, row_id)["last_error"])
+            error = self.store.outbox_row(kind, row_id).last_error
+            assert error is not None  # recorded with the failure
+            self.problem("smtp", error)
         elif status == Status.SENT:
             self._fine("smtp")
         return status

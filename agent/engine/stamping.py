@@ -5,6 +5,7 @@ leaves: the mailbox then holds the record of what was sent (docs/rebuild.md)."""
 import email
 from email.message import EmailMessage
 
+from agent.adapters.rows import EscalationRow, NoticeRow, OutboxRow
 from agent.adapters.store import Store
 from agent.core.procedure.policy import Outgoing
 from agent.core.reading import provenance
@@ -17,26 +18,28 @@ def stamp(msg: EmailMessage, value: str) -> None:
     msg.set_raw(provenance.HEADER, provenance.folded(value))
 
 
-def stamped(store: Store, kind: Outgoing, row: dict, member: str) -> dict:
+def stamped(store: Store, kind: Outgoing, row: OutboxRow, member: str) -> OutboxRow:
     """The row, its mail stamped with its provenance if it was written without one: nothing leaves unstamped."""
-    msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)
+    assert row.raw is not None  # a row to send holds its mail: only a tier sent by hand has none, never sent
+    msg = email.message_from_bytes(row.raw, policy=compose.POLICY)
     if provenance.HEADER in msg:
         return row
-    t1 = store.incident_row(row["incident_id"])["t1_message_id"] if row.get("incident_id") else None
-    command = None
-    if kind == Outgoing.ESCALATION:
-        what = f"t{row['tier']}"
-    elif kind == Outgoing.NOTICE:
-        what, command = provenance.of_notice(row["kind"])
+    t1 = store.incident_record(row.incident_id).t1_message_id if row.incident_id else None
+    command, key = None, None
+    if isinstance(row, EscalationRow):
+        what = f"t{row.tier}"
+    elif isinstance(row, NoticeRow):
+        (what, command), key = provenance.of_notice(row.kind), row.kind
     else:
-        what = f"alarm-{row['kind']}"
-    stamp(msg, provenance.stamp(what, t1, member, command, key=row["kind"] if kind == Outgoing.NOTICE else None))
-    store.update_outbox(kind, row["id"], raw=msg.as_bytes())
-    return store.outbox_row(kind, row["id"])
+        what = f"alarm-{row.kind}"
+    stamp(msg, provenance.stamp(what, t1, member, command, key=key))
+    store.update_outbox(kind, row.id, raw=msg.as_bytes())
+    return store.outbox_row(kind, row.id)
 
 
-def of_row(row: dict) -> provenance.Provenance | None:
+def of_row(row: OutboxRow) -> provenance.Provenance | None:
     """The provenance an outbox row's mail carries (every row has one by the time it is sent)."""
-    msg = email.message_from_bytes(row["raw"], policy=compose.POLICY)
+    assert row.raw is not None  # as in `stamped`
+    msg = email.message_from_bytes(row.raw, policy=compose.POLICY)
     value = msg.get(provenance.HEADER)
     return provenance.read(" ".join(str(value).split())) if value else None

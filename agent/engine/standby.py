@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from agent.adapters import selfwatch
 from agent.adapters.imap import Mailbox
+from agent.adapters.rows import AlarmRow, EscalationRow, NoticeRow, OutboxRow
 from agent.adapters.store import Store
 from agent.core.errors import MailboxError
 from agent.core.procedure.policy import Outgoing, Status
@@ -78,23 +79,28 @@ class Standby:
         return role
 
     # -- the fence ----------------------------------------------------------------------------------------------------
-    def fence(self, kind: Outgoing, row: dict) -> Status | None:
+    def fence(self, kind: Outgoing, row: OutboxRow) -> Status | None:
         """None: send it now. Status.PENDING: held back (not the lease holder). Status.SENT: another member's copy of
         it is in the mailbox, recorded as sent."""
         self.held = None
         lease = self.lease
-        if not isinstance(lease, Lease) or (kind == Outgoing.ALARM and row["kind"] in COORDINATION):
+        if not isinstance(lease, Lease) or (isinstance(row, AlarmRow) and row.kind in COORDINATION):
             return None
         clearance = lease.clearance(need(lease.seconds))
         if not clearance.may_send:
             self.held = clearance
             log.info("ha: %s held back: %s", outbox.label(kind, row), clearance.value)
             return Status.PENDING
-        if row.get("incident_id") is None:  # an alarm about this member itself
+        if row.incident_id is None:  # an alarm about this member itself
             return None
-        t1 = self.store.incident_row(row["incident_id"])["t1_message_id"]
+        incident_id = row.incident_id
+        t1 = self.store.incident_record(incident_id).t1_message_id
         mark = stamping.of_row(row)  # the stamp its copy carries: notice-<kind>, answer-<verb>, t2, t3
-        what = mark.kind if mark is not None else provenance.of_notice(row["kind"])[0]
+        if mark is not None:
+            what = mark.kind
+        else:  # a stamp that does not read: a notice's kind names what its copy carries
+            assert isinstance(row, NoticeRow)
+            what = provenance.of_notice(row.kind)[0]
         try:
             copies = self.mailbox.copies(provenance.HEADER, what, t1, self.config.smtp.from_address)
         except MailboxError as e:
@@ -106,7 +112,7 @@ class Standby:
             for c in map(_copy, copies)
             if c is not None and c[3].kind == what and c[3].incident == t1 and (c[3].key, c[3].command) == same
         ]
-        found = [c for c in found if self._ours(c[0], row["incident_id"])]
+        found = [c for c in found if self._ours(c[0], incident_id)]
         if not found:
             # the search may have taken a while on a large mailbox: the lease is asked again, right before the send
             clearance = lease.clearance(need(lease.seconds))
@@ -129,11 +135,11 @@ class Standby:
         )
         return False
 
-    def _unsearchable(self, kind: Outgoing, row: dict, error: str) -> Status | None:
+    def _unsearchable(self, kind: Outgoing, row: OutboxRow, error: str) -> Status | None:
         """The mailbox cannot be searched for another member's copy. An escalation goes out once it is past its
         deadline by unconfirmed_grace, as without [ha] while the mailbox is unreadable; anything else waits."""
         grace = self.config.agent.unconfirmed_grace
-        due = row.get("due_at")
+        due = row.due_at if isinstance(row, EscalationRow) else None
         if kind == Outgoing.ESCALATION and due and self.clock() >= from_iso(due) + grace:
             log.warning("ha: %s sent without the mailbox check (%s)", outbox.label(kind, row), error)
             return None
@@ -170,16 +176,16 @@ class Standby:
 
 
 def _sent_elsewhere(
-    store: Store, kind: Outgoing, row: dict, message_id: str, sent_at: datetime, member: str, now: datetime
+    store: Store, kind: Outgoing, row: OutboxRow, message_id: str, sent_at: datetime, member: str, now: datetime
 ) -> None:
     """A pending row whose mail another member (or this one, before it lost its database) already sent: its copy, by
     its provenance, is in the mailbox. Recorded as sent then, under the copy's Message-ID, and never sent again."""
-    what, ours = outbox.label(kind, row), row["message_id"]
+    what, ours = outbox.label(kind, row), row.message_id
     taken = store.outbox_by_message_id(message_id) is not None  # already a row of ours: keep our own id on this one
     with store.transaction():
         store.update_outbox(
             kind,
-            row["id"],
+            row.id,
             status=str(Status.SENT),
             message_id=ours if taken else message_id,
             sent_at=iso(sent_at),
@@ -190,10 +196,10 @@ def _sent_elsewhere(
             now,
             "sent_by_member",
             f"{what} {message_id} sent by member {member} at {gmt(sent_at)}: its copy is in the watched mailbox",
-            row.get("incident_id"),
+            row.incident_id,
             "found by its provenance right before the send; not sent again",
         )
-    log.info("not sent: %s found sent by member %s incident=%s", what, member, row.get("incident_id"))
+    log.info("not sent: %s found sent by member %s incident=%s", what, member, row.incident_id)
 
 
 def _alarmed(store: Store, since: datetime) -> bool:
