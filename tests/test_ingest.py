@@ -16,7 +16,7 @@ from agent.core.procedure.policy import Outgoing, Reason, State, Status
 from agent.core.reading.folder import Fetched
 from agent.core.reading.mail import parse
 from agent.core.sop import Tier
-from agent.engine import ladder, outbox
+from agent.engine import enqueue, ladder
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG
 
@@ -147,8 +147,8 @@ def test_the_database_refuses_a_second_escalation_of_one_tier(env):
     incident_id = seen.classification.incident_id
     d = ladder.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
     assert (d.reason, d.tier) == (Reason.T2_DUE, Tier.T2)
-    first = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
-    assert outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
+    first = enqueue.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    assert enqueue.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=31)) == first
     with pytest.raises(sqlite3.IntegrityError):
         store.add_outbox(
             Outgoing.ESCALATION,
@@ -201,7 +201,7 @@ def test_resolve_by_hand_cancels_what_is_pending(env):
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
     d = ladder.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
-    outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
+    enqueue.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
     ladder.resolve(store, cfg, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
     assert store.incident_row(incident_id)["state"] == State.RESOLVED
     assert store.escalation_rows(incident_id)[0]["status"] == Status.CANCELLED
@@ -364,7 +364,7 @@ def test_a_receipt_in_the_thread_is_recorded_and_the_ladder_runs_on(env):
     assert store.case_ids(incident_id) == ["12345678"]
     d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
     assert d.tier == Tier.T2
-    escalation_id = outbox.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(hours=1))
+    escalation_id = enqueue.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(hours=1))
     msg = email.message_from_bytes(store.outbox_row(Outgoing.ESCALATION, escalation_id).raw, policy=POLICY)
     body = " ".join(msg.get_body(("plain",)).get_content().split())
     assert "The vendor's system acknowledged the T1 at 11:15:02 GMT on Wed 25 Nov 2026; no person has answered." in body

@@ -12,7 +12,7 @@ from agent.adapters.store import Store
 from agent.core.errors import PermanentSendError, TransientSendError
 from agent.core.procedure.policy import Outgoing, Status
 from agent.core.sop import Tier
-from agent.engine import ladder, outbox
+from agent.engine import enqueue, ladder, outbox
 from agent.engine.service import Agent
 from support import AGENT, T2_ADDR, T3_ADDR, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
@@ -146,7 +146,7 @@ def test_a_row_left_sending_by_a_crash_is_reconciled_from_the_mailbox(servers, t
     now = datetime.now(UTC)
     agent.sync(now)
     d = ladder.decisions(agent.store, agent.config, now)[1]
-    escalation_id = outbox.escalate(agent.store, agent.config, 1, Tier.T2, d, now)
+    escalation_id = enqueue.escalate(agent.store, agent.config, 1, Tier.T2, d, now)
     outbox.deliver(agent.store, agent.smtp, Outgoing.ESCALATION, escalation_id, False, lambda: now)
     # As if the process died between the server's acceptance and our record of it:
     agent.store.update_outbox(Outgoing.ESCALATION, escalation_id, status="sending", sent_at=None)

@@ -17,7 +17,7 @@ from agent.core.errors import ConfigError
 from agent.core.procedure.policy import Outgoing, Reason, State
 from agent.core.procedure.probe import Run
 from agent.core.sop import Tier
-from agent.engine import evidence, ladder, metrics, outbox
+from agent.engine import enqueue, evidence, ladder, metrics
 from agent.engine.apply import apply
 from support import OFFLINE_CONFIG
 
@@ -111,7 +111,7 @@ def test_the_t2_is_composed_with_the_runs_since_the_t1(tmp_path, store):
     record(store, "+", T0 - 60 * S)  # before the T1: not this incident's evidence
     record(store, "xxx", T0 + S, incident_id)
     decided = ladder.decisions(store, cfg, T0 + 30 * 60 * S)
-    row_id = outbox.escalate(store, cfg, incident_id, Tier.T2, decided[incident_id], T0 + 30 * 60 * S)
+    row_id = enqueue.escalate(store, cfg, incident_id, Tier.T2, decided[incident_id], T0 + 30 * 60 * S)
     raw = store.outbox_row(Outgoing.ESCALATION, row_id).raw.decode()
     assert "API check: failing =E2=80=94 3 of 3 probes since 11:15:07 GMT" in raw.replace("=\r\n", "").replace(
         "=\n", ""
@@ -123,7 +123,7 @@ def test_without_a_probe_the_t2_is_as_it_always_was(tmp_path, store):
     incident_id = open_incident(store)
     record(store, "xxx", T0 + S, incident_id)  # a table left from an earlier [probe]
     decided = ladder.decisions(store, cfg, T0 + 30 * 60 * S)
-    row_id = outbox.escalate(store, cfg, incident_id, Tier.T2, decided[incident_id], T0 + 30 * 60 * S)
+    row_id = enqueue.escalate(store, cfg, incident_id, Tier.T2, decided[incident_id], T0 + 30 * 60 * S)
     assert "API check" not in store.outbox_row(Outgoing.ESCALATION, row_id).raw.decode()
 
 

@@ -19,7 +19,7 @@ from agent.core.reading.folder import HEADER_FIELDS, Fetched
 from agent.core.reading.provenance import Provenance
 from agent.core.sop import Tier
 from agent.core.writing import compose
-from agent.engine import ladder, outbox
+from agent.engine import enqueue, ladder, outbox
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG
 
@@ -233,7 +233,7 @@ def test_a_pending_row_of_a_restored_backup_is_confirmed_as_sent_by_its_own_copy
     cfg, store = env()
     open_t1(store, cfg)
     [d] = ladder.decisions(store, cfg, NOW).values()
-    row_id = outbox.escalate(store, cfg, 1, Tier.T2, d, NOW - timedelta(minutes=9))
+    row_id = enqueue.escalate(store, cfg, 1, Tier.T2, d, NOW - timedelta(minutes=9))
     mid = store.outbox_row(Outgoing.ESCALATION, row_id).message_id  # pending when the backup was taken
     assert provenance.HEADER.encode() in store.outbox_row(Outgoing.ESCALATION, row_id).raw
     feed(store, cfg, our_t2(mid=mid), 2, 8)
@@ -288,7 +288,7 @@ def test_every_mail_the_outbox_writes_carries_its_provenance(env):
     cfg, store = env("")
     open_t1(store, cfg)
     [d] = ladder.decisions(store, cfg, NOW).values()
-    outbox.escalate(store, cfg, 1, Tier.T2, d, NOW)
+    enqueue.escalate(store, cfg, 1, Tier.T2, d, NOW)
     ladder.tell_exhausted(store, cfg, 1, NOW)
     stamps = {provenance.read(_field(r["raw"])).kind for r in store.escalation_rows(1) + store.notice_rows(1)}
     assert stamps == {"t2", "notice-watching", "notice-missing_items", "notice-exhausted"}
@@ -300,7 +300,7 @@ def test_every_mail_the_outbox_writes_carries_its_provenance(env):
 
 def test_an_alarm_names_its_kind_and_no_incident(env):
     cfg, store = env("[agent]\nops_address = ops@partner.test\n")
-    row_id = outbox.alarm(store, cfg, "blind", NOW, "cannot read", "why", "detail", NOW)
+    row_id = enqueue.alarm(store, cfg, "blind", NOW, "cannot read", "why", "detail", NOW)
     found = provenance.read(_field(store.outbox_row(Outgoing.ALARM, row_id).raw))
     assert (found.kind, found.incident, found.member) == ("alarm-blind", None, socket.gethostname())
     store.close()
@@ -366,7 +366,7 @@ def test_the_joined_t1s_notice_names_the_incident_s_first_t1_though_it_goes_in_t
         "VALUES (1, '<second@partner.test>', 'bob@partner.test', ?, 'F500 again', ?, 'same', ?)",
         ['["urgent@vendor.test"]', NOW.isoformat(), NOW.isoformat()],
     )
-    outbox.notify(
+    enqueue.notify(
         store,
         cfg,
         1,

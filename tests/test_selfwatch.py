@@ -24,7 +24,7 @@ from agent.core.reading.folder import FolderState
 from agent.core.reading.mail import parse
 from agent.core.sop import Tier
 from agent.core.writing import compose, notices
-from agent.engine import ladder, metrics, originals, outbox
+from agent.engine import enqueue, ladder, metrics, originals, outbox
 from agent.engine.blind import Watchman
 from agent.engine.health import Troubles
 from support import OFFLINE_CONFIG
@@ -169,8 +169,8 @@ def test_the_alarm_goes_through_the_one_outbox(world):
             self.sent.append((msg, recipients))
             return {}
 
-    row_id = outbox.alarm(store, cfg, "blind", NOW - timedelta(minutes=10), "s", "b", "detail", NOW)
-    assert outbox.alarm(store, cfg, "blind", NOW - timedelta(minutes=10), "s", "b", "detail", NOW) is None
+    row_id = enqueue.alarm(store, cfg, "blind", NOW - timedelta(minutes=10), "s", "b", "detail", NOW)
+    assert enqueue.alarm(store, cfg, "blind", NOW - timedelta(minutes=10), "s", "b", "detail", NOW) is None
     server = Server()
     assert outbox.deliver(store, server, Outgoing.ALARM, row_id, False, lambda: NOW) == Status.SENT
     assert server.sent[0][1] == ["ops@partner.test", "watch@partner.test"]
@@ -328,7 +328,7 @@ def test_a_drill_incident_climbs_the_drill_ladder_and_stays_out_of_the_metrics(t
     decided = ladder.decisions(store, cfg, NOW + timedelta(seconds=10))
     assert decided[drill_id].tier == Tier.T2 and decided[drill_id].due_at == NOW + timedelta(seconds=10)
     assert decided[real_id].tier is None  # the real one waits its 30 minutes
-    row_id = outbox.escalate(store, cfg, drill_id, Tier.T2, decided[drill_id], NOW + timedelta(seconds=10))
+    row_id = enqueue.escalate(store, cfg, drill_id, Tier.T2, decided[drill_id], NOW + timedelta(seconds=10))
     row = store.outbox_row(Outgoing.ESCALATION, row_id)
     assert json.loads(row.recipients)[0] == "drill-t2@partner.test"
     assert "vendor.test" not in row.recipients and "No response in 10 seconds" in row.raw.decode()

@@ -25,7 +25,7 @@ from agent.core.settings import AgentConfig, Config, EscalationConfig, ImapConfi
 from agent.core.sop import Tier
 from agent.core.times import iso
 from agent.core.writing.compose import Original, Step
-from agent.engine import ladder, outbox
+from agent.engine import enqueue, ladder
 from agent.engine.ingest import ingest
 from support import OFFLINE_CONFIG
 
@@ -196,7 +196,7 @@ def env(tmp_path: Path):
         )
         ingest(store, Fetched("INBOX", 1, 1, data, T0, len(data)), cfg, T0)
         decision = ladder.decisions(store, cfg, T0 + timedelta(minutes=31))[1]
-        row_id = outbox.escalate(store, cfg, 1, Tier.T2, decision, T0 + timedelta(minutes=31))
+        row_id = enqueue.escalate(store, cfg, 1, Tier.T2, decision, T0 + timedelta(minutes=31))
         store.update_outbox(Outgoing.ESCALATION, row_id, status="sent", sent_at=iso(T0 + timedelta(minutes=31)))
         return cfg, store, store.escalation_rows(1)[0]["message_id"]
 

@@ -30,7 +30,7 @@ from agent.core.procedure.policy import State
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
 from agent.core.writing import compose
-from agent.engine import evidence, originals, outbox, rebuild
+from agent.engine import enqueue, evidence, originals, outbox, rebuild
 
 log = logging.getLogger("agent.ingest")
 
@@ -60,21 +60,13 @@ def apply(
 
 
 def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, now: datetime) -> None:
+    """One effect's writes; every kind of `Effect` has its branch."""
     if isinstance(effect, SetState):
-        fields = {
-            k: v
-            for k, v in (("response_message_id", effect.response_message_id), ("note", effect.note))
-            if v is not None
-        }
-        store.set_state(incident_id, effect.state, now, **fields)
-        if effect.state == State.RESPONDED:
-            log.info("response incident=%s message_id=%s", incident_id, effect.response_message_id)
-        elif effect.state == State.RESOLVED:
-            log.info("incident resolved by %s incident=%s", effect.by or "hand", incident_id)
+        _set_state(store, incident_id, effect, now)
     elif isinstance(effect, CancelPending):
-        outbox.cancel_pending(store, incident_id, effect.why, effect.tier)
+        enqueue.cancel_pending(store, incident_id, effect.why, effect.tier)
     elif isinstance(effect, RecordTier):
-        outbox.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
+        enqueue.record_by_hand(store, incident_id, effect.tier, effect.message_id, effect.sent_at, now)
     elif isinstance(effect, Adopt):
         rebuild.adopt(store, incident_id, effect, now)
     elif isinstance(effect, Confirm):
@@ -87,52 +79,79 @@ def _apply_one(store: Store, config: Config, incident_id: int, effect: Effect, n
     elif isinstance(effect, DeliveryFailed):
         store.update_incident(incident_id, delivery_failure=effect.detail)
     elif isinstance(effect, Notify):
-        body = effect.body
-        note = evidence.watching_note(store, config, now) if effect.kind == "watching" else None
-        if note:  # what the API check says as the T1 opens: the engineers decide whether the urgent line fits
-            first, _, rest = body.partition("\n\n")
-            body = f"{first}\n\n{note}\n\n{rest}"
-        outbox.notify(
-            store,
-            config,
-            incident_id,
-            effect.kind,
-            effect.subject,
-            body,
-            now,
-            effect.reason,
-            effect.to,
-            effect.answering,
-            effect.about,
-            effect.verb,
-        )
+        _notify(store, config, incident_id, effect, now)
     elif isinstance(effect, Join):
-        row = dict(
-            message_id=effect.message_id,
-            sender=effect.sender,
-            recipients=json.dumps(effect.recipients),
-            subject=effect.subject,
-            sent_at=iso(effect.sent_at),
-            refs=" ".join(effect.references),
-            reason=effect.reason,
-            joined_at=iso(now),
-        )
-        store.add_joined(incident_id, row)
-        log.info("t1 joined incident=%s message_id=%s sender=%s", incident_id, effect.message_id, effect.sender)
+        _join(store, incident_id, effect, now)
     elif isinstance(effect, Steer):
         store.set_steering(incident_id, effect.steering)
     elif isinstance(effect, StandDown):
         _stand_down(store, config, incident_id, effect, now)
     elif isinstance(effect, Event):
-        if effect.once and store.has_event(incident_id, effect.kind):
-            return
-        store.event(now, effect.kind, effect.detail, incident_id, effect.reason)
-        if effect.once:  # worth an operator's eye, and said only once
-            log.warning("incident=%s %s (%s)", incident_id, effect.detail, effect.reason)
+        _event(store, incident_id, effect, now)
     elif isinstance(effect, Open):
         raise AgentError("an Open is applied by apply() itself")  # a bug, not bad mail
     else:  # mypy fails here when an Effect has no branch above: none may vanish unapplied
         assert_never(effect)
+
+
+def _set_state(store: Store, incident_id: int, effect: SetState, now: datetime) -> None:
+    """The incident's new state, with the response or the note that brought it."""
+    fields = {
+        k: v for k, v in (("response_message_id", effect.response_message_id), ("note", effect.note)) if v is not None
+    }
+    store.set_state(incident_id, effect.state, now, **fields)
+    if effect.state == State.RESPONDED:
+        log.info("response incident=%s message_id=%s", incident_id, effect.response_message_id)
+    elif effect.state == State.RESOLVED:
+        log.info("incident resolved by %s incident=%s", effect.by or "hand", incident_id)
+
+
+def _notify(store: Store, config: Config, incident_id: int, effect: Notify, now: datetime) -> None:
+    """The notice's outbox row; the "watching" notice carries what the API check says as the T1 opens."""
+    body = effect.body
+    note = evidence.watching_note(store, config, now) if effect.kind == "watching" else None
+    if note:  # the engineers decide whether the urgent line fits
+        first, _, rest = body.partition("\n\n")
+        body = f"{first}\n\n{note}\n\n{rest}"
+    enqueue.notify(
+        store,
+        config,
+        incident_id,
+        effect.kind,
+        effect.subject,
+        body,
+        now,
+        effect.reason,
+        effect.to,
+        effect.answering,
+        effect.about,
+        effect.verb,
+    )
+
+
+def _join(store: Store, incident_id: int, effect: Join, now: datetime) -> None:
+    """A second T1 about the same outage, recorded with the incident it joined (issue 21.4)."""
+    row = dict(
+        message_id=effect.message_id,
+        sender=effect.sender,
+        recipients=json.dumps(effect.recipients),
+        subject=effect.subject,
+        sent_at=iso(effect.sent_at),
+        refs=" ".join(effect.references),
+        reason=effect.reason,
+        joined_at=iso(now),
+    )
+    store.add_joined(incident_id, row)
+    log.info("t1 joined incident=%s message_id=%s sender=%s", incident_id, effect.message_id, effect.sender)
+
+
+def _event(store: Store, incident_id: int, effect: Event, now: datetime) -> None:
+    """An audit line; one marked `once` is written once per incident, and logged as a warning."""
+    if effect.once and store.has_event(incident_id, effect.kind):
+        return
+    store.event(now, effect.kind, effect.detail, incident_id, effect.reason)
+    if effect.once:  # worth an operator's eye, and said only once
+        log.warning("incident=%s %s (%s)", incident_id, effect.detail, effect.reason)
 
 
 def _case_id(store: Store, incident_id: int, effect: CaseId, now: datetime) -> None:
@@ -180,4 +199,4 @@ def _stand_down(store: Store, config: Config, incident_id: int, effect: StandDow
         now=now,
     )
     what = f"stand-down '{effect.kind}' to {', '.join(to)}: answered at {gmt(effect.answered_at)}"
-    outbox.enqueue_notice(store, incident_id, effect.kind, msg, (*to, *cc), now, what, effect.reason)
+    enqueue.enqueue_notice(store, incident_id, effect.kind, msg, (*to, *cc), now, what, effect.reason)

@@ -18,7 +18,7 @@ from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import from_iso, gmt, span
 from agent.core.writing import notices
-from agent.engine import outbox
+from agent.engine import enqueue, outbox
 from agent.engine.health import Troubles
 from agent.engine.heartbeat import Heartbeat
 from agent.engine.ladder import policy_of
@@ -82,7 +82,7 @@ class Watchman:
         detail = (
             f"cannot read the watched mailbox since {gmt(self.since)} ({reason}); {self.config.agent.ops_address} told"
         )
-        return outbox.alarm(self.store, self.config, "blind", self.since, subject, body, detail, now, reason)
+        return enqueue.alarm(self.store, self.config, "blind", self.since, subject, body, detail, now, reason)
 
     def waiting(self, now: datetime) -> list[notices.Waiting]:
         """The open (real) incidents with what is due next and when, as decide() says now."""
@@ -110,7 +110,7 @@ class Watchman:
                 self.store.event(now, "sight", detail, None, "the blind alarm had not gone out: cancelled")
             return
         subject, body = notices.sight(self.config.imap.address, since, now, self.waiting(now))
-        outbox.alarm(self.store, self.config, "sight", since, subject, body, detail, now, alarmed.reason)
+        enqueue.alarm(self.store, self.config, "sight", since, subject, body, detail, now, alarmed.reason)
 
     def _confirm(self, now: datetime) -> None:
         """An alarm's CC copy came back through the watched mailbox (ingest recorded it as our own mail)."""

@@ -12,7 +12,7 @@ from agent.core.procedure.policy import Incident
 from agent.core.settings import Config
 from agent.core.times import from_iso, gmt, iso
 from agent.core.writing import notices
-from agent.engine import outbox
+from agent.engine import enqueue
 from agent.engine.probe import Prober
 
 log = logging.getLogger("agent.probe")
@@ -68,7 +68,7 @@ def tell_recoveries(store: Store, config: Config, incidents: list[Incident], now
         if kind in incident.notices:
             continue
         subject, body = notices.api_recovered(since, cfg.recovered_after, cfg.hold_on_recovery)
-        outbox.notify(store, config, incident.id, kind, subject, body, now, "the API check passes again")
+        enqueue.notify(store, config, incident.id, kind, subject, body, now, "the API check passes again")
 
 
 def watching_note(store: Store, config: Config, now: datetime) -> str | None:

@@ -15,7 +15,7 @@ from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt, iso, span
 from agent.core.writing import notices
-from agent.engine import evidence, originals, outbox
+from agent.engine import enqueue, evidence, originals
 from agent.engine.apply import apply
 
 log = logging.getLogger("agent.escalate")
@@ -60,7 +60,7 @@ def tell_rejected(
     error = store.outbox_row(Outgoing.ESCALATION, escalation_id).last_error
     assert error is not None  # a rejection records the server's words
     subject, body = notices.rejected(tier, config.escalation.tier_address(tier), error)
-    outbox.notify(
+    enqueue.notify(
         store,
         config,
         incident_id,
@@ -76,7 +76,7 @@ def tell_exhausted(store: Store, config: Config, incident_id: int, now: datetime
     subject, body = notices.exhausted(
         originals.steps(store, config, incident_id), span(config.escalation.exhausted_after)
     )
-    outbox.notify(store, config, incident_id, "exhausted", subject, body, now, "no response after every tier")
+    enqueue.notify(store, config, incident_id, "exhausted", subject, body, now, "no response after every tier")
 
 
 def steer_by_hand(store: Store, config: Config, incident_id: int, command: Command, now: datetime) -> str:

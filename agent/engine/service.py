@@ -12,10 +12,10 @@ from agent.adapters.smtp import Smtp
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import AgentError, MailboxError, why
-from agent.core.procedure.policy import Outgoing, Status
+from agent.core.procedure.policy import Decision, Outgoing, Status
 from agent.core.settings import Config
 from agent.core.times import gmt, iso
-from agent.engine import evidence, ladder, metrics, outbox, systemd, unwritable
+from agent.engine import enqueue, evidence, ladder, metrics, outbox, systemd, unwritable
 from agent.engine.blind import Watchman
 from agent.engine.chat import Mirror
 from agent.engine.clock import utcnow
@@ -118,49 +118,16 @@ class Agent:
         if self._standing_by(now, report):
             self._read_backlog(now, report, backlog_budget)
             return report
-        agent_cfg = self.config.agent
-        if outbox.in_doubt(self.store):
-            if report.mailbox_ok:
-                outbox.reconcile(self.store, self.mailbox.holds_message_id, now, agent_cfg.resend_after)
-            else:
-                outbox.reconcile(self.store, lambda _: False, now, agent_cfg.resend_after + agent_cfg.unconfirmed_grace)
-        decisions = ladder.decisions(self.store, self.config, now)
-        if report.mailbox_ok and any(d.send for d in decisions.values()):
-            new, report.mailbox_ok = self._try_sync(now)  # check, then act
-            report.new_mails += new
-            decisions = ladder.decisions(self.store, self.config, now)
-        waiting = []
-        for incident_id, d in decisions.items():
-            if d.tier is None or d.due_at is None:
-                continue
-            caveat = None
-            if not report.mailbox_ok:
-                if now < d.due_at + agent_cfg.unconfirmed_grace:
-                    waiting.append(d.due_at + agent_cfg.unconfirmed_grace)
-                    continue
-                since = f"since {gmt(self.last_sync_at)}" if self.last_sync_at else "since the agent started"
-                caveat = (
-                    f"Note: the partner's mailbox could not be read {since} "
-                    f"({self.troubles.now('imap') or 'IMAP error'}), so a reply in that time may have been missed."
-                )
-            escalation_id = outbox.escalate(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
-            status = self._deliver(Outgoing.ESCALATION, escalation_id)
-            if status in (Status.SENT, Status.DRY_RUN):
-                report.sent.append(f"incident {incident_id} {d.tier.label}")
-            elif status == Status.FAILED:
-                ladder.tell_rejected(self.store, self.config, incident_id, d.tier, escalation_id, now)
+        self._reconcile(now, report.mailbox_ok)
+        decisions = self._decide(now, report)
+        waiting = self._escalate(decisions, now, report)
         for incident_id, d in decisions.items():
             if d.notice == "exhausted":
                 ladder.tell_exhausted(self.store, self.config, incident_id, now)
         self._probe_chores(now)
-        for row in self.store.outbox_with_status(Outgoing.NOTICE, Status.PENDING):
-            status = self._deliver(Outgoing.NOTICE, row.id)
-            if status in (Status.SENT, Status.DRY_RUN):
-                report.sent.append(f"incident {row.incident_id} notice {row.kind}")
+        self._send_notices(report)
         self.watchman.check(now)  # the mailbox unreadable for blind_alert_after: ops_address is told, once
-        for alarm in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
-            if self._deliver(Outgoing.ALARM, alarm.id) in (Status.SENT, Status.DRY_RUN):
-                report.sent.append(f"alarm {alarm.kind}")
+        self._send_alarms(report)
         alarm_due = self.watchman.due_at()
         if alarm_due is not None and alarm_due > now:
             waiting.append(alarm_due)
@@ -170,6 +137,69 @@ class Agent:
         report.next_deadline = self.next_deadline = min(future, default=None)
         self._read_backlog(now, report, backlog_budget)
         return report
+
+    def _reconcile(self, now: datetime, mailbox_ok: bool) -> None:
+        """Rows a crash left in `sending`: looked for in the mailbox; while it cannot be read, none is found, and each
+        waits unconfirmed_grace longer before it is sent again."""
+        if not outbox.in_doubt(self.store):
+            return
+        agent_cfg = self.config.agent
+        if mailbox_ok:
+            outbox.reconcile(self.store, self.mailbox.holds_message_id, now, agent_cfg.resend_after)
+        else:
+            outbox.reconcile(self.store, lambda _: False, now, agent_cfg.resend_after + agent_cfg.unconfirmed_grace)
+
+    def _decide(self, now: datetime, report: CycleReport) -> dict[int, Decision]:
+        """Every open incident's decision. Check, then act: when one is to send, what is new in the mailbox is read
+        first and the decisions are made again."""
+        decisions = ladder.decisions(self.store, self.config, now)
+        if report.mailbox_ok and any(d.send for d in decisions.values()):
+            new, report.mailbox_ok = self._try_sync(now)
+            report.new_mails += new
+            decisions = ladder.decisions(self.store, self.config, now)
+        return decisions
+
+    def _escalate(self, decisions: dict[int, Decision], now: datetime, report: CycleReport) -> list[datetime]:
+        """The tiers due, written and sent. While the mailbox cannot be read a tier waits unconfirmed_grace past its
+        deadline, then goes with a caveat; returns those later deadlines."""
+        grace, waiting = self.config.agent.unconfirmed_grace, []
+        for incident_id, d in decisions.items():
+            if d.tier is None or d.due_at is None:
+                continue
+            caveat = None
+            if not report.mailbox_ok:
+                if now < d.due_at + grace:
+                    waiting.append(d.due_at + grace)
+                    continue
+                caveat = self._unread_caveat()
+            escalation_id = enqueue.escalate(self.store, self.config, incident_id, d.tier, d, now, caveat=caveat)
+            status = self._deliver(Outgoing.ESCALATION, escalation_id)
+            if status in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"incident {incident_id} {d.tier.label}")
+            elif status == Status.FAILED:
+                ladder.tell_rejected(self.store, self.config, incident_id, d.tier, escalation_id, now)
+        return waiting
+
+    def _unread_caveat(self) -> str:
+        """What an escalation sent while the mailbox cannot be read says of it."""
+        since = f"since {gmt(self.last_sync_at)}" if self.last_sync_at else "since the agent started"
+        return (
+            f"Note: the partner's mailbox could not be read {since} "
+            f"({self.troubles.now('imap') or 'IMAP error'}), so a reply in that time may have been missed."
+        )
+
+    def _send_notices(self, report: CycleReport) -> None:
+        """Every pending notice, sent (each incident's people's, and the answers to commands)."""
+        for row in self.store.outbox_with_status(Outgoing.NOTICE, Status.PENDING):
+            status = self._deliver(Outgoing.NOTICE, row.id)
+            if status in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"incident {row.incident_id} notice {row.kind}")
+
+    def _send_alarms(self, report: CycleReport) -> None:
+        """Every pending alarm about the agent itself, sent to ops_address."""
+        for alarm in self.store.outbox_with_status(Outgoing.ALARM, Status.PENDING):
+            if self._deliver(Outgoing.ALARM, alarm.id) in (Status.SENT, Status.DRY_RUN):
+                report.sent.append(f"alarm {alarm.kind}")
 
     def _standing_by(self, now: datetime, report: CycleReport) -> bool:
         """[ha]: the role for this cycle. A standby has read the mailbox (its database stays current) and decides and

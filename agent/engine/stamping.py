@@ -18,12 +18,13 @@ def stamp(msg: EmailMessage, value: str) -> None:
     msg.set_raw(provenance.HEADER, provenance.folded(value))
 
 
-def stamped(store: Store, kind: Outgoing, row: OutboxRow, member: str) -> OutboxRow:
-    """The row, its mail stamped with its provenance if it was written without one: nothing leaves unstamped."""
+def stamped(store: Store, kind: Outgoing, row: OutboxRow, member: str) -> tuple[OutboxRow, EmailMessage]:
+    """The row and its mail, parsed once for the fence and the send, stamped with its provenance if it was written
+    without one (then parsed again as stored): nothing leaves unstamped."""
     assert row.raw is not None  # a row to send holds its mail: only a tier sent by hand has none, never sent
-    msg = email.message_from_bytes(row.raw, policy=compose.POLICY)
+    msg = _mail(row.raw)
     if provenance.HEADER in msg:
-        return row
+        return row, msg
     t1 = store.incident_record(row.incident_id).t1_message_id if row.incident_id else None
     command, key = None, None
     if isinstance(row, EscalationRow):
@@ -34,12 +35,21 @@ def stamped(store: Store, kind: Outgoing, row: OutboxRow, member: str) -> Outbox
         what = f"alarm-{row.kind}"
     stamp(msg, provenance.stamp(what, t1, member, command, key=key))
     store.update_outbox(kind, row.id, raw=msg.as_bytes())
-    return store.outbox_row(kind, row.id)
+    row = store.outbox_row(kind, row.id)
+    assert row.raw is not None  # written just now
+    return row, _mail(row.raw)  # as stored: the bytes the server gets are the row's
 
 
-def of_row(row: OutboxRow) -> provenance.Provenance | None:
-    """The provenance an outbox row's mail carries (every row has one by the time it is sent)."""
-    assert row.raw is not None  # as in `stamped`
-    msg = email.message_from_bytes(row.raw, policy=compose.POLICY)
+def provenance_of(msg: EmailMessage) -> provenance.Provenance | None:
+    """The provenance a mail of the outbox carries (every one has it by the time it is sent)."""
     value = msg.get(provenance.HEADER)
     return provenance.read(" ".join(str(value).split())) if value else None
+
+
+def _mail(raw: bytes) -> EmailMessage:
+    """An outbox row's mail, parsed with the policy it was composed with."""
+    # The policy it was composed with: email.policy.default would re-fold a long In-Reply-To or References
+    # (an Exchange Message-ID) into an encoded word, and the mail would leave the vendor's thread.
+    msg = email.message_from_bytes(raw, policy=compose.POLICY)
+    assert isinstance(msg, EmailMessage)  # what compose.POLICY's message factory makes
+    return msg

@@ -30,7 +30,7 @@ from agent.core.reading import provenance
 from agent.core.settings import Config
 from agent.core.times import from_iso, gmt, iso, span
 from agent.core.writing import notices
-from agent.engine import outbox, stamping
+from agent.engine import enqueue, outbox
 from agent.engine.lease import Alone, Clearance, Lease, Role, open_lease, shown
 
 log = logging.getLogger("agent.service")
@@ -79,9 +79,10 @@ class Standby:
         return role
 
     # -- the fence ----------------------------------------------------------------------------------------------------
-    def fence(self, kind: Outgoing, row: OutboxRow) -> Status | None:
+    def fence(self, kind: Outgoing, row: OutboxRow, mark: provenance.Provenance | None) -> Status | None:
         """None: send it now. Status.PENDING: held back (not the lease holder). Status.SENT: another member's copy of
-        it is in the mailbox, recorded as sent."""
+        it is in the mailbox, recorded as sent. `mark`: the stamp its mail carries, which its copy carries too
+        (notice-<kind>, answer-<verb>, t2, t3)."""
         self.held = None
         lease = self.lease
         if not isinstance(lease, Lease) or (isinstance(row, AlarmRow) and row.kind in COORDINATION):
@@ -95,7 +96,6 @@ class Standby:
             return None
         incident_id = row.incident_id
         t1 = self.store.incident_record(incident_id).t1_message_id
-        mark = stamping.of_row(row)  # the stamp its copy carries: notice-<kind>, answer-<verb>, t2, t3
         if mark is not None:
             what = mark.kind
         else:  # a stamp that does not read: a notice's kind names what its copy carries
@@ -160,7 +160,7 @@ class Standby:
                     lease.member, service, self.down_at, now, lease.trouble, span(lease.ha.lease)
                 )
                 detail = f"member {lease.member} cannot reach {service} since the outage began ({lease.trouble})"
-                outbox.alarm(
+                enqueue.alarm(
                     self.store, self.config, "coordination", self.down_at, subject, body, detail, now, lease.trouble
                 )
             return
@@ -169,7 +169,7 @@ class Standby:
             if _alarmed(self.store, since):
                 subject, body = notices.coordination_back(lease.member, service, since, now)
                 detail = f"member {lease.member} reaches {service} again"
-                outbox.alarm(self.store, self.config, "coordination_back", since, subject, body, detail, now)
+                enqueue.alarm(self.store, self.config, "coordination_back", since, subject, body, detail, now)
 
     def close(self) -> None:
         self.lease.close()
