@@ -1,5 +1,6 @@
 """The rows the store hands out, one frozen dataclass per kind of row, its fields named and typed as the table's columns
-(agent/adapters/schema.py). Values stay as stored (ISO times as text, JSON lists as text): the readers parse them."""
+(agent/adapters/schema.py). Values stay as stored (ISO times as text, JSON lists as text): the readers parse them. A
+column a migration adds is added here too: `typed` refuses a row with a column its dataclass does not name."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

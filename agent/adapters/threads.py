@@ -180,7 +180,7 @@ class MessageRows(Rows):
         )
 
     def thread_messages(self, incident_id: int) -> list[ThreadMessage]:
-        """The incident's mails, in the order they were written."""
+        """The incident's mails, in the order of their Date (of when they were seen, for one without)."""
         return self._typed(
             ThreadMessage,
             "SELECT message_id, folder, uid, sender, recipients, subject, date, internaldate, kind, reason, "
