@@ -5,13 +5,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
-from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState
+from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState, Involved, passed_over_before
 from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
@@ -33,6 +34,16 @@ class FolderSync:
     state: FolderState
     uids: list[int]
     reset: bool
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One FETCH's worth of a folder: the UIDs asked for, the mails fetched of them (an expunged one is missing),
+    and how many old ones the server passed over (`Involved`)."""
+
+    uids: list[int]
+    mails: list[Fetched]
+    passed_over: int = 0
 
 
 def connect(config: ImapConfig) -> imapclient.IMAPClient:
@@ -184,13 +195,31 @@ class Mailbox:
 
         return self._call(f"reading folder {folder}", look)
 
-    def fetch(self, sync: FolderSync, max_bytes: int, whole_after: datetime | None = None) -> Iterator[list[Fetched]]:
+    def fetch(
+        self, sync: FolderSync, max_bytes: int, whole_after: datetime | None = None, involved: Involved | None = None
+    ) -> Iterator[Chunk]:
         """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected. A mail that
         reached the server before `whole_after`, or is over `max_bytes`, comes without its body: only its header
-        fields (`Fetched.header_only` says why)."""
+        fields (`Fetched.header_only` says why). With `involved`, the server first passes over the old mail that
+        does not involve the vendor, the urgent line or this agent: it is not fetched at all."""
         for i in range(0, len(sync.uids), CHUNK):
             chunk = sync.uids[i : i + CHUNK]
-            yield self._call(f"fetching from {sync.folder}", self._fetch_chunk, sync, chunk, max_bytes, whole_after)
+            yield self._call(
+                f"fetching from {sync.folder}", self._fetch_narrowed, sync, chunk, max_bytes, whole_after, involved
+            )
+
+    @classmethod
+    def _fetch_narrowed(
+        cls, client, sync: FolderSync, uids: list[int], max_bytes: int, whole_after, involved: Involved | None
+    ) -> Chunk:
+        passed = set()
+        if involved is not None and whole_after is not None:
+            before = passed_over_before(whole_after)
+            found = client.search(["UID", f"{uids[0]}:{uids[-1]}", "BEFORE", before, "NOT", _any_of(involved)])
+            passed = set(found).intersection(uids)
+        wanted = [u for u in uids if u not in passed]
+        mails = cls._fetch_chunk(client, sync, wanted, max_bytes, whole_after) if wanted else []
+        return Chunk(uids, mails, len(passed))
 
     @staticmethod
     def _fetch_chunk(
@@ -320,6 +349,20 @@ class Mailbox:
             return out
 
         return self._call("searching for another member's copy", search)
+
+
+def _any_of(involved: Involved) -> list:
+    """One SEARCH key true of a mail that `involved` says must be read (agent.core.reading.folder.Involved)."""
+    named = [[field, who] for who in involved.addresses for field in ("FROM", "TO", "CC")]
+    vendors = [[field, domain] for domain in involved.domains for field in ("FROM", "TO", "CC")]
+    in_thread = _or([["HEADER", name, ""] for name in involved.thread_headers])
+    keys = [*named, ["HEADER", involved.header, ""]] + ([[_or(vendors), in_thread]] if vendors else [])
+    return _or(keys)
+
+
+def _or(keys: list) -> list:
+    """SEARCH keys joined by OR (each a parenthesised list)."""
+    return reduce(lambda either, key: ["OR", either, key], keys[1:], keys[0])
 
 
 def _fields(data: dict) -> bytes:

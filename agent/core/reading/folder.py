@@ -2,7 +2,7 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from agent.core import sop
 from agent.core.reading import automatic, provenance
@@ -65,6 +65,34 @@ def whole_after(now: datetime, max_incident_age: timedelta, oldest_awaiting: dat
     oldest T1 still awaiting a response (`oldest_awaiting`), as after a long outage of the agent itself."""
     cutoffs = [now - max_incident_age] + ([oldest_awaiting] if oldest_awaiting is not None else [])
     return min(cutoffs) - sop.DATE_AHEAD_TOLERANCE - CLOCK_SKEW
+
+
+@dataclass(frozen=True)
+class Involved:
+    """Which old mail is read at all (docs/benchmarks.md, "Old mail the server passes over").
+
+    Mail older than `whole_after` can only be recorded: a T1 as `stale`, the rest in a stale incident's thread or in
+    none; none of it can open, answer or steer a live incident. What a later mail's reading may still ask of it: a
+    stale T1 and its thread's replies (their Message-IDs keep a revived old thread from opening a new incident), and
+    the agent's own sends (their provenance). So old mail is fetched only when it names the urgent line, a tier
+    address or this agent, carries the provenance stamp, or names the vendor's domain in a thread (In-Reply-To or
+    References). The rest, our people among themselves, newsletters, alerts and the vendor's mail outside any
+    thread, is passed over by the server: SEARCH FROM/TO/CC are substring matches, so it may keep more, never less."""
+
+    addresses: tuple[str, ...]  # the urgent line's, the tier addresses, the drill ladder's, this agent's own From
+    domains: tuple[str, ...]  # the vendor's (responder_domains): their mail counts in a thread
+    header: str = provenance.HEADER
+    thread_headers: tuple[str, ...] = ("In-Reply-To", "References")
+
+    @classmethod
+    def of(cls, ladders: Iterable[str], own: str, domains: tuple[str, ...]) -> "Involved":
+        return cls(tuple(dict.fromkeys(a for a in (*ladders, own) if a)), tuple(d for d in domains if d))
+
+
+def passed_over_before(whole_after_: datetime) -> date:
+    """Old mail is passed over only before this day (SEARCH BEFORE counts whole days, in the server's zone): the day
+    before `whole_after`'s, as the recent part of a long sync is split off (agent.engine.reading)."""
+    return (whole_after_ - timedelta(days=1)).date()
 
 
 @dataclass(frozen=True)
