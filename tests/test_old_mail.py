@@ -211,3 +211,20 @@ def test_a_renumbered_folder_passes_over_the_same_old_mail_again(servers, tmp_pa
     assert len(counts) == 2 and all(d.startswith("INBOX: 6 mails from before ") for d in counts)
     [(remapped,)] = query(db, "SELECT detail FROM events WHERE kind = 'mailbox_reset'")
     assert remapped.endswith(f"{len(kept)} known, 0 new")
+
+
+def test_with_narrow_old_mail_off_every_old_mail_is_read_as_before(servers, tmp_path):
+    """For a server whose SEARCH cannot be trusted: [imap] narrow_old_mail = false reads every old mail's header
+    fields, and records each."""
+    dovecot, relay = servers
+    kept, passed = fill(dovecot)
+    config = load(write_config(tmp_path, dovecot, relay, imap_narrow_old_mail="false"))
+    agent = Agent(config, Store(config.agent.database))
+    try:
+        assert agent.sync(datetime.now(UTC)) == len(kept) + len(passed)
+    finally:
+        agent.close()
+        agent.store.close()
+    db = config.agent.database
+    assert sorted(r[0] for r in query(db, "SELECT message_id FROM messages")) == sorted(kept + passed)
+    assert query(db, "SELECT count(*) FROM events WHERE kind = 'old_mail_passed_over'") == [(0,)]

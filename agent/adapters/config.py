@@ -162,6 +162,7 @@ def _imap(s: Section, base: Path, from_address: str) -> ImapConfig:
         ca_file=_ca_file(s, base),
         idle=s.flag("idle", True),
         auth=auth,
+        narrow_old_mail=s.flag("narrow_old_mail", True),
         oauth2_token_command=token_command,
     )
 

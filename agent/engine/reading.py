@@ -61,7 +61,8 @@ class Reader:
         ladders = [rules.tier_address(t) for t in Tier]
         if rules.drill is not None:
             ladders += [rules.drill.tier_address(t) for t in Tier]
-        self.involved = Involved.of(ladders, config.smtp.from_address, rules.responder_domains)
+        involved = Involved.of(ladders, config.smtp.from_address, rules.responder_domains)
+        self.involved = involved if config.imap.narrow_old_mail else None
         self._begun: set[str] = set()  # folders read since this process started
 
     def backlog_left(self) -> int:
