@@ -21,10 +21,11 @@ def small_backlogs(monkeypatch):
 
 
 def old_mail(n: int, when: datetime) -> bytes:
-    """The vendor's answer to an old question: old mail in a thread with the vendor, which the server does not pass
-    over (tests/test_old_mail.py), so it is fetched."""
+    """The vendor's answer to an old question, to all (the urgent line too): old mail that names the escalation
+    ladder, which the server does not pass over (tests/test_old_mail.py), so it is fetched."""
     return (
-        f"From: Support <support@vendor.test>\r\nTo: watch@partner.test\r\nSubject: RE: question {n}\r\n"
+        f"From: Support <support@vendor.test>\r\nTo: watch@partner.test\r\nCc: urgent@vendor.test\r\n"
+        f"Subject: RE: question {n}\r\n"
         f"Date: {format_datetime(when)}\r\nMessage-ID: <digest-{n}@vendor.test>\r\n"
         f"In-Reply-To: <question-{n}@partner.test>\r\n\r\nold answer {n}\r\n"
     ).encode()

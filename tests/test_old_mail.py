@@ -1,6 +1,6 @@
 """Old mail the server passes over (issue 20, item 6): on a first start over years of mail, only the old mail that
-names the vendor, the urgent line, a tier address or this agent, or carries the provenance stamp, is fetched and
-recorded; the rest is never fetched, and the audit says how much. Against a real Dovecot; in-process agents."""
+names the urgent line, a tier address or this agent, or carries the provenance stamp, is fetched and recorded; the
+rest is never fetched, and the audit says how much. Against a real Dovecot; in-process agents."""
 
 import email
 import re
@@ -86,7 +86,7 @@ def relayed_copy(when: datetime) -> bytes:
 
 
 def vendor_cc(when: datetime) -> bytes:
-    """Our mail that copies the vendor outside any thread: it names the vendor's domain, but in no thread."""
+    """Our mail that copies the vendor's account manager: the vendor, but not its urgent line."""
     return mail(
         [
             ("From", "Alice Engineer <alice@partner.test>"),
@@ -116,12 +116,12 @@ def case_update(when: datetime) -> bytes:
 
 
 def ticket_reply(old_t1, when: datetime) -> bytes:
-    """The vendor's helpdesk answering in the thread by References alone (Zendesk's way)."""
+    """The vendor's helpdesk answering the old T1 to all, the urgent line too, by References alone (Zendesk's way)."""
     return mail(
         [
             ("From", "Vendor Support <support@vendor.test>"),
             ("To", "alice@partner.test"),
-            ("Cc", "watch@partner.test"),
+            ("Cc", "watch@partner.test, urgent@vendor.test"),
             ("Subject", f"[Ticket #48213] {old_t1['Subject']}"),
             ("Message-ID", "<8QZ2XW_4c1f7@vendor.test>"),
             ("References", old_t1["Message-ID"]),
@@ -132,8 +132,8 @@ def ticket_reply(old_t1, when: datetime) -> bytes:
 
 
 def fill(dovecot) -> tuple[list[str], list[str]]:
-    """Old mail, interleaved: (the Message-IDs that involve the vendor or the agent, those that do not). The last
-    mail is passed over, so the folder's state must move past mail that was not fetched."""
+    """Old mail, interleaved: (the Message-IDs that name the ladder or the agent, those that do not). The last mail
+    is passed over, so the folder's state must move past mail that was not fetched."""
     old_t1 = t1(when=OLD)
     answer = reply(old_t1)
     answer.replace_header("Date", format_datetime(OLD + timedelta(minutes=20)))
@@ -144,7 +144,7 @@ def fill(dovecot) -> tuple[list[str], list[str]]:
             (chatter(OLD), False),
             (old_t1.as_bytes(), True),
             (newsletter(OLD), False),
-            (answer.as_bytes(), True),
+            (answer.as_bytes(), False),  # to Alice and the shared mailbox: the stale T1's thread needs no more
             (update.as_bytes(), False),  # internal, in the old thread: no later mail needs it
             (relayed_copy(OLD), True),
             (ticket_reply(old_t1, OLD), True),
@@ -164,7 +164,7 @@ def message_id(raw: bytes) -> str:
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["one read", "recent part then backlog"])
-def test_a_first_start_fetches_only_the_old_mail_that_involves_the_vendor_or_the_agent(
+def test_a_first_start_fetches_only_the_old_mail_that_names_the_ladder_or_the_agent(
     servers, tmp_path, monkeypatch, split
 ):
     if split:  # the path of 50,000 mails: a backlog, read a chunk at a time, chunks mixing both kinds
@@ -186,9 +186,9 @@ def test_a_first_start_fetches_only_the_old_mail_that_involves_the_vendor_or_the
     assert query(db, "SELECT state FROM incidents") == [("stale",)]  # the old T1, recorded as before
     assert query(db, "SELECT last_uid, reading FROM mailbox_state") == [(10, None)]
     [(detail, reason)] = query(db, "SELECT detail, reason FROM events WHERE kind = 'old_mail_passed_over'")
-    found = re.fullmatch(r"INBOX: 6 mails from before (\d{4}-\d{2}-\d{2}) not fetched", detail)
+    found = re.fullmatch(r"INBOX: 7 mails from before (\d{4}-\d{2}-\d{2}) not fetched", detail)
     assert found is not None and date.fromisoformat(found[1]) > OLD.date(), detail
-    assert reason.startswith("they name neither the urgent line, a tier address nor this agent, nor the vendor in a")
+    assert reason.startswith("they name neither the urgent line, a tier address nor this agent: such old mail")
 
 
 def test_a_renumbered_folder_passes_over_the_same_old_mail_again(servers, tmp_path):
@@ -208,7 +208,7 @@ def test_a_renumbered_folder_passes_over_the_same_old_mail_again(servers, tmp_pa
         agent.store.close()
     assert query(db, "SELECT count(*), min(uidvalidity) FROM messages") == [(len(kept), 4242)]
     counts = [d for (d,) in query(db, "SELECT detail FROM events WHERE kind = 'old_mail_passed_over' ORDER BY id")]
-    assert len(counts) == 2 and all(d.startswith("INBOX: 6 mails from before ") for d in counts)
+    assert len(counts) == 2 and all(d.startswith("INBOX: 7 mails from before ") for d in counts)
     [(remapped,)] = query(db, "SELECT detail FROM events WHERE kind = 'mailbox_reset'")
     assert remapped.endswith(f"{len(kept)} known, 0 new")
 
@@ -228,3 +228,28 @@ def test_with_narrow_old_mail_off_every_old_mail_is_read_as_before(servers, tmp_
     db = config.agent.database
     assert sorted(r[0] for r in query(db, "SELECT message_id FROM messages")) == sorted(kept + passed)
     assert query(db, "SELECT count(*) FROM events WHERE kind = 'old_mail_passed_over'") == [(0,)]
+
+
+def test_a_revived_old_thread_finds_its_stale_t1_through_a_reply_that_was_passed_over(servers, tmp_path):
+    """Today an engineer answers, to all (the urgent line too), the vendor's old reply that was never fetched: its
+    References still name the old T1, which was recorded, so it follows up the stale incident and opens none."""
+    dovecot, relay = servers
+    old_t1 = t1(when=OLD)
+    answer = reply(old_t1)
+    answer.replace_header("Date", format_datetime(OLD + timedelta(minutes=20)))
+    dovecot.append("watch", old_t1.as_bytes(), internaldate=OLD)
+    dovecot.append("watch", answer.as_bytes(), internaldate=OLD + timedelta(minutes=20))
+    config = load(write_config(tmp_path, dovecot, relay))
+    agent = Agent(config, Store(config.agent.database))
+    db = config.agent.database
+    try:
+        assert agent.sync(datetime.now(UTC)) == 1  # the T1; its answer to Alice and the shared mailbox passed over
+        revived = reply(answer, sender="bob@partner.test", body="It is failing again.")
+        revived.replace_header("To", "urgent@vendor.test")
+        dovecot.append("watch", revived.as_bytes())
+        assert agent.sync(datetime.now(UTC)) == 1
+    finally:
+        agent.close()
+        agent.store.close()
+    assert query(db, "SELECT state FROM incidents") == [("stale",)]
+    assert query(db, "SELECT kind FROM messages WHERE message_id = ?", revived["Message-ID"]) == [("follow_up",)]

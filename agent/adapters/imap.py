@@ -352,16 +352,10 @@ class Mailbox:
 
 
 def _any_of(involved: Involved) -> list:
-    """One SEARCH key true of a mail that `involved` says must be read (agent.core.reading.folder.Involved)."""
-    named = [[field, who] for who in involved.addresses for field in ("FROM", "TO", "CC")]
-    vendors = [[field, domain] for domain in involved.domains for field in ("FROM", "TO", "CC")]
-    in_thread = _or([["HEADER", name, ""] for name in involved.thread_headers])
-    keys = [*named, ["HEADER", involved.header, ""]] + ([[_or(vendors), in_thread]] if vendors else [])
-    return _or(keys)
-
-
-def _or(keys: list) -> list:
-    """SEARCH keys joined by OR (each a parenthesised list)."""
+    """One SEARCH key true of a mail that `involved` says must be read (agent.core.reading.folder.Involved):
+    `OR OR ... FROM a TO a ... HEADER X-Escalation-Agent-Provenance ""`."""
+    keys = [[field, who] for who in involved.addresses for field in ("FROM", "TO", "CC")]
+    keys.append(["HEADER", involved.header, ""])
     return reduce(lambda either, key: ["OR", either, key], keys[1:], keys[0])
 
 

@@ -61,7 +61,7 @@ class Reader:
         ladders = [rules.tier_address(t) for t in Tier]
         if rules.drill is not None:
             ladders += [rules.drill.tier_address(t) for t in Tier]
-        involved = Involved.of(ladders, config.smtp.from_address, rules.responder_domains)
+        involved = Involved.of(ladders, config.smtp.from_address)
         self.involved = involved if config.imap.narrow_old_mail else None
         self._begun: set[str] = set()  # folders read since this process started
 
@@ -160,8 +160,8 @@ class Reader:
                 "old_mail_passed_over",
                 f"{folder}: {count:,} mails from before {before:%Y-%m-%d} not fetched",
                 None,
-                "they name neither the urgent line, a tier address nor this agent, nor the vendor in a thread: such "
-                "old mail can no longer open, answer or steer an incident (docs/benchmarks.md)",
+                "they name neither the urgent line, a tier address nor this agent: such old mail can no longer open, "
+                "answer or steer an incident (docs/benchmarks.md)",
             )
             log.info("old mail passed over folder=%s count=%s before=%s", folder, count, before)
 

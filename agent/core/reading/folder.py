@@ -72,21 +72,19 @@ class Involved:
     """Which old mail is read at all (docs/benchmarks.md, "Old mail the server passes over").
 
     Mail older than `whole_after` can only be recorded: a T1 as `stale`, the rest in a stale incident's thread or in
-    none; none of it can open, answer or steer a live incident. What a later mail's reading may still ask of it: a
-    stale T1 and its thread's replies (their Message-IDs keep a revived old thread from opening a new incident), and
-    the agent's own sends (their provenance). So old mail is fetched only when it names the urgent line, a tier
-    address or this agent, carries the provenance stamp, or names the vendor's domain in a thread (In-Reply-To or
-    References). The rest, our people among themselves, newsletters, alerts and the vendor's mail outside any
-    thread, is passed over by the server: SEARCH FROM/TO/CC are substring matches, so it may keep more, never less."""
+    none; none of it can open, answer or steer a live incident. What a later mail's reading may still ask of it is
+    a stale T1 (a revived old thread finds it by its Message-ID, which every reply's References carries, and does not
+    open a new incident) and what the agent itself sent (its provenance). So old mail is fetched only when it names
+    the escalation ladder, an address of the urgent line, a tier or this agent, or carries the provenance stamp. The
+    rest, our people among themselves, newsletters, alerts and the vendor's other mail, is passed over by the server:
+    SEARCH FROM/TO/CC are substring matches, so it may keep more, never less."""
 
     addresses: tuple[str, ...]  # the urgent line's, the tier addresses, the drill ladder's, this agent's own From
-    domains: tuple[str, ...]  # the vendor's (responder_domains): their mail counts in a thread
     header: str = provenance.HEADER
-    thread_headers: tuple[str, ...] = ("In-Reply-To", "References")
 
     @classmethod
-    def of(cls, ladders: Iterable[str], own: str, domains: tuple[str, ...]) -> "Involved":
-        return cls(tuple(dict.fromkeys(a for a in (*ladders, own) if a)), tuple(d for d in domains if d))
+    def of(cls, ladders: Iterable[str], own: str) -> "Involved":
+        return cls(tuple(dict.fromkeys(a for a in (*ladders, own) if a)))
 
 
 def passed_over_before(whole_after_: datetime) -> date:
