@@ -212,14 +212,17 @@ class Mailbox:
     def _fetch_narrowed(
         cls, client, sync: FolderSync, uids: list[int], max_bytes: int, whole_after, involved: Involved | None
     ) -> Chunk:
-        passed = set()
-        if involved is not None and whole_after is not None:
-            before = passed_over_before(whole_after)
-            found = client.search(["UID", f"{uids[0]}:{uids[-1]}", "BEFORE", before, "NOT", _any_of(involved)])
-            passed = set(found).intersection(uids)
+        passed = _uninvolved(client, uids, whole_after, involved) if involved and whole_after else set()
         wanted = [u for u in uids if u not in passed]
         mails = cls._fetch_chunk(client, sync, wanted, max_bytes, whole_after) if wanted else []
         return Chunk(uids, mails, len(passed))
+
+    def passed_over(self, sync: FolderSync, whole_after: datetime, involved: Involved) -> set[int]:
+        """Of `sync.uids` (one chunk), the old mail `involved` says need not be read: what a re-map need not fetch
+        even the Message-ID of. The folder must be selected."""
+        if not sync.uids:
+            return set()
+        return self._call(f"searching {sync.folder}", _uninvolved, sync.uids, whole_after, involved)
 
     @staticmethod
     def _fetch_chunk(
@@ -349,6 +352,14 @@ class Mailbox:
             return out
 
         return self._call("searching for another member's copy", search)
+
+
+def _uninvolved(client, uids: list[int], whole_after: datetime, involved: Involved) -> set[int]:
+    """Of these UIDs (one chunk, ascending), those of mail from before `passed_over_before(whole_after)` that names
+    none of `involved`: one UID SEARCH over the chunk's range."""
+    before = passed_over_before(whole_after)
+    found = client.search(["UID", f"{uids[0]}:{uids[-1]}", "BEFORE", before, "NOT", _any_of(involved)])
+    return set(found).intersection(uids)
 
 
 def _any_of(involved: Involved) -> list:

@@ -10,7 +10,7 @@ their deadlines while it is read, and the cycle's check-then-act re-read takes i
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from agent.adapters.imap import CHUNK, FolderSync, Mailbox
@@ -238,20 +238,23 @@ class Reader:
 
     def _remap(self, backlog: Backlog, uids: list[int], now: datetime) -> int:
         """Re-map one chunk of a renumbered folder: known mails' rows take their new UIDs, the rest is ingested.
-        A mail without a Message-ID is fetched whole, for its id made by an older version too (of its bytes)."""
-        folder, validity = backlog.folder, backlog.state.uidvalidity
+        A mail without a Message-ID is fetched whole, for its id made by an older version too (of its bytes). Old mail
+        the server passes over is not even asked for its Message-ID: a row an earlier version recorded of such mail
+        keeps its former UID and UIDVALIDITY, which say it is of the old numbering."""
+        folder, validity, cutoff = backlog.folder, backlog.state.uidvalidity, self._whole_after(now)
+        chunk = FolderSync(folder, backlog.state, uids, True)
+        passed = self.mailbox.passed_over(chunk, cutoff, self.involved) if self.involved else set()
         known = fresh = new = 0
-        for ids in self.mailbox.message_ids(FolderSync(folder, backlog.state, uids, True)):
+        for ids in self.mailbox.message_ids(replace(chunk, uids=[u for u in uids if u not in passed])):
             pairs = [(uid, header_message_id(value)) for uid, value in ids]
             with self.store.transaction():
                 plan = split_known(pairs, self.store.known_message_ids([i for _, i in pairs if i is not None]))
                 self.store.remap_messages(folder, validity, list(plan.known))
             known += len(plan.known)
             with_id = [u for u in plan.unknown if u not in plan.without_id]
-            for part, cutoff in ((with_id, self._whole_after(now)), (sorted(plan.without_id), None)):
+            for part, old_before in ((with_id, cutoff), (sorted(plan.without_id), None)):
                 unknown = FolderSync(folder, backlog.state, part, True)
-                involved = self.involved if cutoff is not None else None
-                for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, cutoff, involved):
+                for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, old_before):
                     with self.store.transaction():
                         for fetched in batch.mails:
                             seen = self._seen_without_id(fetched) if fetched.uid in plan.without_id else None
@@ -262,11 +265,10 @@ class Reader:
                             fresh += 1
                             new += self.ingest_one(fetched, now)
                         self.after_chunk()
-                    if cutoff is not None:
-                        self._passed_over(folder, batch.passed_over, cutoff)
             self.tick()
         backlog.counts["known"] += known  # once the chunk is through: a chunk read again is not counted twice
         backlog.counts["new"] += fresh
+        self._passed_over(folder, len(passed), cutoff)
         return new
 
     def _seen_without_id(self, fetched: Fetched) -> str | None:
