@@ -4,6 +4,7 @@ config's secrets, then written as a page or as records; or one incident as Markd
 import click
 
 from agent.adapters import config as config_mod
+from agent.adapters.ini import parse_duration
 from agent.adapters.records import Records
 from agent.cli import audit_export, report, review
 from agent.cli import export as export_mod
@@ -26,7 +27,7 @@ STALE = click.option(
 
 def read(config_path, since: str | None, *, drills: bool, stale: bool) -> review.Review:
     """The period's incidents with the audit state, from the database opened read-only; no password is read."""
-    period = None if since in (None, "", "all") else config_mod.parse_duration(since, "--since")
+    period = None if since in (None, "", "all") else parse_duration(since, "--since")
     cfg = config_mod.load(config_path, secrets=False)
     records = Records.open(cfg.agent.database)
     now = utcnow()

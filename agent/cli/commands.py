@@ -11,9 +11,9 @@ import threading
 
 import click
 
-from agent.adapters import config as config_mod
 from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
+from agent.adapters.ini import parse_duration
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store, database_status
 from agent.cli import auditing, logs, report, steering
@@ -144,7 +144,7 @@ def drill(obj, slack):
     logs.setup("warning")
     store = obj.store()
     try:
-        failed = drill_mod.Drill(cfg, store, click.echo, config_mod.parse_duration(slack, "--slack")).run()
+        failed = drill_mod.Drill(cfg, store, click.echo, parse_duration(slack, "--slack")).run()
     finally:
         store.close()
     if failed is not None:
