@@ -10,7 +10,8 @@ import email.policy
 from email.message import EmailMessage
 
 from agent.core.reading.limits import header_block
-from agent.core.reading.mail import bounded, message_ids
+from agent.core.reading.mail import bounded
+from agent.core.reading.message_ids import message_ids
 from agent.core.reading.text import clean
 from agent.core.writing import page
 from agent.core.writing.page import Page
