@@ -33,8 +33,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from agent.core.deciding.classify import Thread, Via, classify
 from agent.core.reading import limits
-from agent.core.reading.header_cut import MAX_ADDRESSES
-from agent.core.reading.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
+from agent.core.reading.header_cut import MAX_ADDRESSES, MAX_HEADER_BYTES
+from agent.core.reading.limits import MAX_MIME_DEPTH
 from agent.core.reading.mail import Mail, bounded, parse
 from agent.core.reading.text import clean
 from agent.core.sop import Tier

@@ -22,7 +22,7 @@ import mailparser
 from agent.core.reading import limits
 from agent.core.reading.automatic import automatic
 from agent.core.reading.bodies import bodies, readable
-from agent.core.reading.header_cut import MAX_ADDRESSES
+from agent.core.reading.header_cut import MAX_ADDRESSES, header_block
 from agent.core.reading.headers import (
     Header,
     address_pairs,
@@ -32,7 +32,6 @@ from agent.core.reading.headers import (
     reader,
     thread_index,
 )
-from agent.core.reading.limits import header_block
 from agent.core.reading.message_ids import message_ids, original_message_id
 from agent.core.reading.provenance import HEADER as PROVENANCE
 from agent.core.reading.provenance import MAX_VALUE as provenance_limit

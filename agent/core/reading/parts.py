@@ -12,7 +12,7 @@ import email.utils
 import re
 from dataclasses import dataclass, field
 
-from agent.core.reading import limits
+from agent.core.reading import header_cut, limits
 from agent.core.reading.text import clean
 
 MAX_DEPTH = 20  # nested multiparts walked; a deeper mail is attached as its header block
@@ -77,7 +77,7 @@ def _walk(raw: bytes, start: int, end: int, depth: int, count: list[int], comple
     else:
         m = _BLANK.search(raw, start, end)
         head_end, body = (m.start(), m.end()) if m else (end, end)
-    if head_end - start > limits.MAX_HEADER_BYTES:
+    if head_end - start > header_cut.MAX_HEADER_BYTES:
         raise TooComplex
     if m is None and not complete and depth > 0:
         # the fetch ended inside this part's header block: what it is was never seen

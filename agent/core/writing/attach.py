@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from agent.core.reading import limits, parts
+from agent.core.reading.header_cut import header_block
 
 DEFAULT_LIMIT = 10_000_000  # [escalation] attach_limit's default: under Postfix's default 10,240,000 (config.ini)
 PLACEHOLDER_BYTES = 400  # about what the text part standing for a left-out part costs
@@ -150,7 +151,7 @@ def _header_only(raw: bytes, budget: int, size: int) -> Attachment:
     """The last form before none: the header block as the parser may read it (cut to agent.core.reading.limits), and
     a note
     in place of the body."""
-    body = LeftOut(parts.BODY, "unknown", max(size - len(limits.header_block(raw)), 0), size <= len(raw))
+    body = LeftOut(parts.BODY, "unknown", max(size - len(header_block(raw)), 0), size <= len(raw))
     head = _CONTENT_FIELD.sub(b"", limits.cut(raw, True)[0].rstrip(b"\r\n") + b"\r\n")
     out = head + _placeholder(body)
     if len(out) > budget:

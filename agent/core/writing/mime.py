@@ -9,7 +9,7 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from agent.core.reading.limits import header_block
+from agent.core.reading.header_cut import header_block
 from agent.core.reading.mail import bounded
 from agent.core.reading.message_ids import message_ids
 from agent.core.reading.text import clean
