@@ -13,7 +13,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from agent.adapters import oauth2, tls
 from agent.core.errors import AgentError, MailboxError, one_line
 from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState, Involved, passed_over_before
-from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
+from agent.core.reading.message_ids import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from agent.core import sop
 from agent.core.reading import automatic, provenance
-from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
+from agent.core.reading.message_ids import ORIGINAL_MESSAGE_ID_HEADERS
 
 # The header fields a mail is classified and threaded by (agent.core.reading.mail, .automatic, .trust): all that is
 # fetched of a mail that can no longer open an escalation. tests/test_folder.py reads the field corpus both ways.
