@@ -213,7 +213,8 @@ class FailingOnce:
 
 
 def failing_agent(config, fail_uids: set, failed: list):
-    from agent.adapters.imap import Mailbox, connect
+    from agent.adapters.imap import Mailbox
+    from agent.adapters.imap_connect import connect
 
     cfg = load(config)
     return Agent(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from agent.adapters.config import load
-from agent.adapters.imap import OLD, Mailbox
+from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
-from agent.core.reading.folder import whole_after
+from agent.core.reading.folder import OLD, whole_after
 from agent.engine.service import Agent
 from support import SUPPORT, agent_command, query, reply, t1, write_config
 

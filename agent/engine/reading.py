@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from agent.adapters.imap import CHUNK, FolderSync, Mailbox
+from agent.adapters.imap import Mailbox
+from agent.adapters.imap_items import CHUNK, FolderSync
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import why
