@@ -10,7 +10,7 @@ from corpus import fill_maildir, mixed_corpus
 from harness import USERS, BenchDovecot
 from measure import CHUNK, floor_fetch
 
-from agent.adapters.imap import CLASSIFIED_FIELDS  # noqa: E402 (harness put the checkout on sys.path)
+from agent.adapters.imap_items import CLASSIFIED_FIELDS  # noqa: E402 (harness put the checkout on sys.path)
 
 WAYS = {
     "the floor: size, date and the whole mail": [["RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[]"]],

@@ -21,9 +21,13 @@ def small_backlogs(monkeypatch):
 
 
 def old_mail(n: int, when: datetime) -> bytes:
+    """The vendor's answer to an old question, to all (the urgent line too): old mail that names the escalation
+    ladder, which the server does not pass over (tests/test_old_mail.py), so it is fetched."""
     return (
-        f"From: News <news@else.test>\r\nTo: watch@partner.test\r\nSubject: digest {n}\r\n"
-        f"Date: {format_datetime(when)}\r\nMessage-ID: <digest-{n}@else.test>\r\n\r\nold news {n}\r\n"
+        f"From: Support <support@vendor.test>\r\nTo: watch@partner.test\r\nCc: urgent@vendor.test\r\n"
+        f"Subject: RE: question {n}\r\n"
+        f"Date: {format_datetime(when)}\r\nMessage-ID: <digest-{n}@vendor.test>\r\n"
+        f"In-Reply-To: <question-{n}@partner.test>\r\n\r\nold answer {n}\r\n"
     ).encode()
 
 
@@ -144,8 +148,8 @@ def test_two_folders_backlogs_each_read_from_its_own_folder(servers, tmp_path):
         agent.close()
         agent.store.close()
     rows = query(db, "SELECT folder, message_id FROM messages ORDER BY folder, uid")
-    assert [m for f, m in rows if f == "Archive"] == [f"<digest-{100 + n}@else.test>" for n in range(30)]
-    assert [m for f, m in rows if f == "INBOX"] == [f"<digest-{n}@else.test>" for n in range(30)]
+    assert [m for f, m in rows if f == "Archive"] == [f"<digest-{100 + n}@vendor.test>" for n in range(30)]
+    assert [m for f, m in rows if f == "INBOX"] == [f"<digest-{n}@vendor.test>" for n in range(30)]
     assert query(db, "SELECT folder, last_uid, reading FROM mailbox_state ORDER BY folder") == [
         ("Archive", 30, None),
         ("INBOX", 30, None),
@@ -209,7 +213,8 @@ class FailingOnce:
 
 
 def failing_agent(config, fail_uids: set, failed: list):
-    from agent.adapters.imap import Mailbox, connect
+    from agent.adapters.imap import Mailbox
+    from agent.adapters.imap_connect import connect
 
     cfg = load(config)
     return Agent(

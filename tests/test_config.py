@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.adapters.config import load, parse_duration
+from agent.adapters.config import load
+from agent.adapters.ini import parse_duration
 from agent.core.errors import ConfigError
 
 MINIMAL = """

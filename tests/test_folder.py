@@ -3,12 +3,12 @@
 import email.parser
 import email.policy
 from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agent.core.reading.folder import HEADER_FIELDS, whole_after
+from agent.core.reading.folder import HEADER_FIELDS, Involved, passed_over_before, whole_after
 from agent.core.reading.mail import parse
 from agent.core.reading.trust import authentication_results
 
@@ -107,3 +107,17 @@ def test_mail_since_the_oldest_t1_still_awaiting_a_response_is_fetched_whole():
     assert whole_after(now, timedelta(hours=24), three_days_ago) == datetime(2026, 11, 28, 10, 45, tzinfo=UTC)
     an_hour_ago = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
     assert whole_after(now, timedelta(hours=24), an_hour_ago) == whole_after(now, timedelta(hours=24))
+
+
+def test_old_mail_must_name_the_ladders_addresses_or_this_agent_or_carry_the_stamp():
+    found = Involved.of(
+        ["urgent@vendor.test", "t2@vendor.test", "", "t3@vendor.test", "urgent@vendor.test"], "a@p.test"
+    )
+    assert found.addresses == ("urgent@vendor.test", "t2@vendor.test", "t3@vendor.test", "a@p.test")
+    assert found.header == "X-Escalation-Agent-Provenance"
+
+
+def test_old_mail_is_passed_over_only_before_the_day_before_the_cutoff():
+    # SEARCH BEFORE counts whole days in the server's zone: a day's margin, as the recent part is split off
+    assert passed_over_before(datetime(2026, 3, 10, 0, 30, tzinfo=UTC)) == date(2026, 3, 9)
+    assert passed_over_before(datetime(2026, 3, 10, 23, 59, tzinfo=UTC)) == date(2026, 3, 9)

@@ -33,12 +33,13 @@ from hypothesis import strategies as st  # noqa: E402
 
 from agent.core.deciding.classify import Thread, Via, classify
 from agent.core.reading import limits
-from agent.core.reading.header_cut import MAX_ADDRESSES
-from agent.core.reading.limits import MAX_HEADER_BYTES, MAX_MIME_DEPTH
+from agent.core.reading.header_cut import MAX_ADDRESSES, MAX_HEADER_BYTES
+from agent.core.reading.limits import MAX_MIME_DEPTH
 from agent.core.reading.mail import Mail, bounded, parse
 from agent.core.reading.text import clean
 from agent.core.sop import Tier
-from agent.core.writing.compose import Original, Step, escalation, escalation_cc, subject_field
+from agent.core.writing.compose import Original, Step, escalation, escalation_cc
+from agent.core.writing.mime import subject_field
 
 WATCHED = "watch@partner.test"
 AGENT = "agent@partner.test"

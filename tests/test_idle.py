@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from test_mailbox import plain
 
-from agent.adapters import imap as mailbox
+from agent.adapters import imap_connect as mailbox
 from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store

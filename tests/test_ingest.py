@@ -11,7 +11,7 @@ from agent.adapters.config import load
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.deciding.classify import Kind
-from agent.core.deciding.consequences import t1_sent_at
+from agent.core.deciding.t1 import t1_sent_at
 from agent.core.procedure.policy import Outgoing, Reason, State, Status
 from agent.core.reading.folder import Fetched
 from agent.core.reading.mail import parse

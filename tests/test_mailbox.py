@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent.adapters import imap as mailbox_mod
+from agent.adapters import imap_connect
 from agent.adapters.config import load
 from agent.adapters.imap import Mailbox
 from agent.adapters.store import Store
@@ -147,7 +148,7 @@ def test_a_connection_dropped_mid_fetch_resumes_without_loss_or_duplicates(serve
 
     def flaky(cfg):
         """A real connection whose socket is cut after its third FETCH, as a network failure would."""
-        client = mailbox_mod.connect(cfg)
+        client = imap_connect.connect(cfg)
         real = client.fetch
 
         def fetch(*args, **kwargs):

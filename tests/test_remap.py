@@ -8,7 +8,8 @@ from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 import pytest
 
 from agent.adapters.config import load as load_config
-from agent.adapters.imap import Mailbox, connect
+from agent.adapters.imap import Mailbox
+from agent.adapters.imap_connect import connect
 from agent.adapters.store import Store
 from agent.engine.service import Agent
 from support import (

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from agent.core.reading.folder import split_known
-from agent.core.reading.limits import header_block
+from agent.core.reading.header_cut import header_block
 from agent.core.reading.mail import header_message_id, parse
 from agent.engine import progress as progress_module
 from agent.engine.lease import Alone

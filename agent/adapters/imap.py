@@ -3,72 +3,30 @@
 import imaplib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from agent.adapters import oauth2, tls
+from agent.adapters.imap_connect import connect, quietly
+from agent.adapters.imap_items import (
+    CHUNK,
+    CLASSIFIED_FIELDS,
+    LARGE_PREFIX,
+    MESSAGE_ID_FIELD,
+    Chunk,
+    FolderSync,
+    any_of,
+    beginning_item,
+    fields_item,
+    is_bye,
+    is_news,
+)
 from agent.core.errors import AgentError, MailboxError, one_line
-from agent.core.reading.folder import HEADER_FIELDS, LARGE, OLD, Fetched, FolderState
-from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
+from agent.core.reading.folder import LARGE, OLD, Fetched, FolderState, Involved, passed_over_before
+from agent.core.reading.message_ids import ORIGINAL_MESSAGE_ID_HEADERS
 from agent.core.settings import ImapConfig
 from agent.core.times import aware_utc
-
-MESSAGE_ID_FIELD = "HEADER.FIELDS (MESSAGE-ID)"
-CLASSIFIED_FIELDS = f"HEADER.FIELDS ({' '.join(f.upper() for f in HEADER_FIELDS)})"
-# Of a recent mail over max_message_bytes, its beginning: the whole header block and, in every client's layout, its
-# text before its attachments. A T1 so fetched still has its items read, and an escalation attaches its header and
-# text, naming what was left out (agent.core.writing.attach).
-LARGE_PREFIX = 2 * 1024 * 1024
-CHUNK = 500  # UIDs per FETCH: Dovecot refuses very long commands (20,000 failed, 5,000 worked)
-
-
-@dataclass(frozen=True)
-class FolderSync:
-    """What a folder holds beyond what we stored: `reset` when its UIDVALIDITY changed."""
-
-    folder: str
-    state: FolderState
-    uids: list[int]
-    reset: bool
-
-
-def connect(config: ImapConfig) -> imapclient.IMAPClient:
-    """The default connection factory: a logged-in client with timeouts on every socket."""
-    context = tls.context(config.ca_file) if config.security != "none" else None
-    timeout = imapclient.SocketTimeout(connect=config.timeout, read=config.timeout)
-    where = f"IMAP server {config.host}:{config.port}"
-    try:  # which step failed is the user's first question: connecting, TLS, or the login
-        client = imapclient.IMAPClient(
-            config.host, port=config.port, ssl=config.security == "ssl", ssl_context=context, timeout=timeout
-        )
-    except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
-        step = "connecting with TLS" if config.security == "ssl" else "connecting"
-        detail = one_line(getattr(e, "strerror", None) or e)
-        raise MailboxError(_tls_advice(e, config) or f"{where}: {step} failed ({detail})") from None
-    try:
-        if config.security == "starttls":
-            try:
-                client.starttls(context)
-            except (TimeoutError, OSError, IMAPClientError, imaplib.IMAP4.error) as e:
-                detail = one_line(e) or type(e).__name__
-                raise MailboxError(_tls_advice(e, config) or f"{where}: STARTTLS failed ({detail})") from None
-        if config.auth == "xoauth2":  # a fresh token on every connect: they live about an hour
-            client.oauth2_login(config.username, oauth2.fetch_token(config.oauth2_token_command, "IMAP"))
-        else:
-            client.login(config.username, config.password)
-    except BaseException:
-        _quietly(client.logout)
-        raise
-    client.normalise_times = False  # else INTERNALDATE comes back as naive local time
-    return client
-
-
-def _tls_advice(e: BaseException, config: ImapConfig) -> str | None:
-    advice = tls.explain(e, "imap", config.host, config.port, config.security, config.ca_file)
-    return f"{advice} [{one_line(e) or type(e).__name__}]" if advice else None
 
 
 class Mailbox:
@@ -88,7 +46,7 @@ class Mailbox:
 
     def close(self) -> None:
         if self.client is not None:
-            _quietly(self.client.logout)
+            quietly(self.client.logout)
             self.client = None
             self._selected = None
 
@@ -184,13 +142,34 @@ class Mailbox:
 
         return self._call(f"reading folder {folder}", look)
 
-    def fetch(self, sync: FolderSync, max_bytes: int, whole_after: datetime | None = None) -> Iterator[list[Fetched]]:
+    def fetch(
+        self, sync: FolderSync, max_bytes: int, whole_after: datetime | None = None, involved: Involved | None = None
+    ) -> Iterator[Chunk]:
         """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected. A mail that
         reached the server before `whole_after`, or is over `max_bytes`, comes without its body: only its header
-        fields (`Fetched.header_only` says why)."""
+        fields (`Fetched.header_only` says why). With `involved`, the server first passes over the old mail that
+        does not involve the vendor, the urgent line or this agent: it is not fetched at all."""
         for i in range(0, len(sync.uids), CHUNK):
             chunk = sync.uids[i : i + CHUNK]
-            yield self._call(f"fetching from {sync.folder}", self._fetch_chunk, sync, chunk, max_bytes, whole_after)
+            yield self._call(
+                f"fetching from {sync.folder}", self._fetch_narrowed, sync, chunk, max_bytes, whole_after, involved
+            )
+
+    @classmethod
+    def _fetch_narrowed(
+        cls, client, sync: FolderSync, uids: list[int], max_bytes: int, whole_after, involved: Involved | None
+    ) -> Chunk:
+        passed = _uninvolved(client, uids, whole_after, involved) if involved and whole_after else set()
+        wanted = [u for u in uids if u not in passed]
+        mails = cls._fetch_chunk(client, sync, wanted, max_bytes, whole_after) if wanted else []
+        return Chunk(uids, mails, len(passed))
+
+    def passed_over(self, sync: FolderSync, whole_after: datetime, involved: Involved) -> set[int]:
+        """Of `sync.uids` (one chunk), the old mail `involved` says need not be read: what a re-map need not fetch
+        even the Message-ID of. The folder must be selected."""
+        if not sync.uids:
+            return set()
+        return self._call(f"searching {sync.folder}", _uninvolved, sync.uids, whole_after, involved)
 
     @staticmethod
     def _fetch_chunk(
@@ -214,9 +193,9 @@ class Mailbox:
             data = (
                 bodies.get(uid, {}).get(b"BODY[]")
                 if reason is None
-                else _beginning(begun.get(uid, {})) or _fields(meta[uid])
+                else beginning_item(begun.get(uid, {})) or fields_item(meta[uid])
                 if reason == LARGE
-                else _fields(meta[uid])
+                else fields_item(meta[uid])
             )
             out.append(
                 Fetched(
@@ -244,7 +223,7 @@ class Mailbox:
         out = []
         for uid in uids:
             if uid in data:  # else expunged between SEARCH and FETCH
-                out.append((uid, _fields(data[uid])))
+                out.append((uid, fields_item(data[uid])))
         return out
 
     def supports_idle(self) -> bool:
@@ -275,11 +254,11 @@ class Mailbox:
                     asked = min(left, 1.0)  # short checks: SIGTERM is noticed within a second
                     started = time.monotonic()
                     answers = client.idle_check(timeout=asked)
-                    if any(_is_bye(a) for a in answers):
+                    if any(is_bye(a) for a in answers):
                         raise ConnectionError("the server closed the IDLE session")
                     if not answers and time.monotonic() - started < asked / 2:
                         raise ConnectionError("the IDLE session died")  # a dead socket answers at once
-                    news = any(_is_news(a) for a in answers)
+                    news = any(is_news(a) for a in answers)
             finally:
                 client.idle_done()
             return news
@@ -316,33 +295,15 @@ class Mailbox:
                 uids = client.search(criteria)
                 if uids:
                     data = client.fetch(uids, ["INTERNALDATE", f"BODY.PEEK[{fields}]"])
-                    out += [(_fields(d), aware_utc(d.get(b"INTERNALDATE"))) for d in data.values()]
+                    out += [(fields_item(d), aware_utc(d.get(b"INTERNALDATE"))) for d in data.values()]
             return out
 
         return self._call("searching for another member's copy", search)
 
 
-def _fields(data: dict) -> bytes:
-    """The `BODY[HEADER.FIELDS (...)]` item of one FETCH answer: the server echoes the names, in its own case."""
-    return bytes(next((v for k, v in data.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b"")
-
-
-def _beginning(data: dict) -> bytes:
-    """The `BODY[]<0>` item of a partial FETCH answer."""
-    return bytes(next((v for k, v in data.items() if k.startswith(b"BODY[]")), b"") or b"")
-
-
-def _is_bye(answer) -> bool:
-    return isinstance(answer, tuple) and answer[:1] == (b"BYE",) or answer == (b"BYE",)
-
-
-def _is_news(answer) -> bool:
-    """An untagged `* N EXISTS` (or RECENT): something arrived in the folder."""
-    return isinstance(answer, tuple) and len(answer) >= 2 and answer[1] in (b"EXISTS", b"RECENT")
-
-
-def _quietly(fn) -> None:
-    try:
-        fn()
-    except Exception:
-        pass
+def _uninvolved(client, uids: list[int], whole_after: datetime, involved: Involved) -> set[int]:
+    """Of these UIDs (one chunk, ascending), those of mail from before `passed_over_before(whole_after)` that names
+    none of `involved`: one UID SEARCH over the chunk's range."""
+    before = passed_over_before(whole_after)
+    found = client.search(["UID", f"{uids[0]}:{uids[-1]}", "BEFORE", before, "NOT", any_of(involved)])
+    return set(found).intersection(uids)

@@ -149,6 +149,22 @@ class Section:
         text = self.text(key)
         return default if text is None else parse_duration(text, self.key(key))
 
+    def window(self, key: str, default: timedelta) -> timedelta:
+        """A ladder's window: a duration of at least a second."""
+        value = self.duration(key, default)
+        if value.total_seconds() < 1:
+            raise ConfigError(f"{self.key(key)} must be at least 1s")
+        return value
+
+    def url(self, key: str) -> str | None:
+        """An http(s) URL, or None when the key is unset."""
+        text = self.text(key)
+        if text is None:
+            return None
+        if not text.lower().startswith(("http://", "https://")) or " " in text:
+            raise ConfigError(f"{self.key(key)}: {text!r} is not an http:// or https:// URL")
+        return text
+
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = (self.text(key) or default).lower()
         if value not in choices:

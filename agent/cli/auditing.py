@@ -1,12 +1,16 @@
-"""The auditors' commands, `report` and `export --format csv|json`: the period read once, read-only and without the
-config's secrets, then written as a page or as records. The click commands themselves are in `commands`."""
+"""The auditors' commands: `report` and `export` (`--format csv|json`: the period read once, read-only and without the
+config's secrets, then written as a page or as records; or one incident as Markdown), `audit verify` and `backup`."""
 
 import click
 
 from agent.adapters import config as config_mod
+from agent.adapters.ini import parse_duration
 from agent.adapters.records import Records
-from agent.cli import audit_export, review
+from agent.cli import audit_export, report, review
+from agent.cli import export as export_mod
+from agent.cli.context import errors_as_sentences
 from agent.core.story.timeline import Windows
+from agent.engine import audit as audit_mod
 from agent.engine.clock import utcnow
 
 SINCE = click.option(
@@ -23,7 +27,7 @@ STALE = click.option(
 
 def read(config_path, since: str | None, *, drills: bool, stale: bool) -> review.Review:
     """The period's incidents with the audit state, from the database opened read-only; no password is read."""
-    period = None if since in (None, "", "all") else config_mod.parse_duration(since, "--since")
+    period = None if since in (None, "", "all") else parse_duration(since, "--since")
     cfg = config_mod.load(config_path, secrets=False)
     records = Records.open(cfg.agent.database)
     now = utcnow()
@@ -75,3 +79,109 @@ def write(path: str, data: bytes) -> None:
             f.write(data)
     except OSError as e:
         raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from None
+
+
+@click.command("report")
+@SINCE
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="report.html",
+    show_default=True,
+    help="The HTML file to write ('-': standard output).",
+)
+@click.option(
+    "--pictures",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many incidents, the latest, get their own timeline picture.",
+)
+@DRILLS
+@STALE
+@click.pass_obj
+@errors_as_sentences
+def report_command(obj, since, out, pictures, drills, stale):
+    """A self-contained HTML report: each incident's timeline, the vendor's answers over time, the audit state."""
+    write_report(obj.path, since, out, pictures, drills=drills, stale=stale)
+
+
+@click.command()
+@click.argument("incident_id", type=int, required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default=None,
+    help="md: one incident as Markdown (the default with an ID); csv (a zip) or json: every incident of the "
+    "period with its mails and events, for auditors.",
+)
+@SINCE
+@DRILLS
+@STALE
+@click.option(
+    "-o",
+    "--output",
+    "--out",
+    "output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output (csv: required, a .zip).",
+)
+@click.pass_obj
+@errors_as_sentences
+def export(obj, incident_id, fmt, since, drills, stale, output):
+    """One incident's timeline as Markdown (export ID), or the period's records for auditors (--format csv|json)."""
+    fmt = fmt or ("md" if incident_id is not None else None)
+    if fmt in ("csv", "json"):
+        if incident_id is not None:
+            raise click.ClickException(f"--format {fmt} exports a period, not one incident: leave out {incident_id}")
+        export_period(obj.path, fmt, since, output, drills=drills, stale=stale)
+        return
+    if incident_id is None:
+        raise click.ClickException("give an incident id (Markdown), or --format csv|json for the period's records")
+    store = obj.store()
+    try:
+        text = export_mod.incident_markdown(report.incident_detail(store, obj.config, incident_id, utcnow()))
+    finally:
+        store.close()
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"incident {incident_id} written to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group()
+def audit():
+    """Check the audit trail."""
+
+
+@audit.command()
+@click.pass_obj
+@errors_as_sentences
+def verify(obj):
+    """Check the events' hash chain and the database's integrity; exit 1 if either fails."""
+    store = obj.store()
+    try:
+        verdict = audit_mod.verify(store)
+    finally:
+        store.close()
+    if not verdict.ok:
+        raise click.ClickException(verdict.sentence())
+    click.echo(verdict.sentence())
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+@errors_as_sentences
+def backup(obj, path):
+    """Write a consistent copy of the database to PATH (safe while the agent runs)."""
+    store = obj.store()
+    try:
+        size = audit_mod.backup(store, path)
+    finally:
+        store.close()
+    click.echo(f"backup written to {path} ({size} bytes)")

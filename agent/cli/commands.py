@@ -1,6 +1,9 @@
-"""The command line: a thin layer over the Python API. Every failure is one sentence and exit 1."""
+"""The command line: a thin layer over the Python API. Every failure is one sentence and exit 1.
 
-import functools
+Here the group and the commands that run the agent and look at it; the auditors' commands are in `auditing`, those
+that change an incident by hand in `steering`, what they all share in `context`.
+"""
+
 import json
 import logging
 import signal
@@ -8,56 +11,22 @@ import threading
 
 import click
 
-from agent.adapters import config as config_mod
 from agent.adapters import selfwatch, sqlite
 from agent.adapters.imap import Mailbox
+from agent.adapters.ini import parse_duration
 from agent.adapters.smtp import Smtp
 from agent.adapters.store import Store, database_status
-from agent.cli import auditing, logs, report
-from agent.cli import export as export_mod
+from agent.cli import auditing, logs, report, steering
 from agent.cli import health as health_mod
+from agent.cli.context import Context, errors_as_sentences
 from agent.core.deciding import ties
-from agent.core.deciding.mail_commands import Command, Verb, hold_duration
-from agent.core.errors import AgentError, StoreError
-from agent.engine import audit as audit_mod
+from agent.core.errors import StoreError
 from agent.engine import drill as drill_mod
-from agent.engine import ladder, loop, metrics
 from agent.engine import lease as lease_mod
+from agent.engine import loop, metrics
 from agent.engine.clock import utcnow
 from agent.engine.lock import DatabaseLock
 from agent.engine.service import Agent
-
-
-def _errors_as_sentences(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AgentError as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
-
-
-# Commands that only read: they read no password (auditors have none) and open the database read-only, so every
-# member of the service's group can run them, and none can change the record.
-READ_ONLY = frozenset({"status", "show", "export", "audit", "backup", "report"})
-
-
-class _Context:
-    def __init__(self, path, command: str | None = None):
-        self.path = path
-        self.read_only = command in READ_ONLY
-        self._config: config_mod.Config | None = None
-
-    @property
-    def config(self) -> config_mod.Config:
-        if self._config is None:
-            self._config = config_mod.load(self.path, secrets=not self.read_only)
-        return self._config
-
-    def store(self) -> Store:
-        return Store(self.config.agent.database, read_only=self.read_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,12 +41,12 @@ class _Context:
 @click.pass_context
 def cli(ctx, config_path):
     """Escalate unanswered urgent-support mails (T1 -> T2 -> T3) by the vendor's procedure."""
-    ctx.obj = _Context(config_path, ctx.invoked_subcommand)
+    ctx.obj = Context(config_path, ctx.invoked_subcommand)
 
 
 @cli.command()
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def run(obj):
     """Run the service loop until SIGTERM or SIGINT."""
     stop = threading.Event()
@@ -112,7 +81,7 @@ def run(obj):
 
 @cli.command()
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def poll(obj):
     """Run one full cycle (sync, decide, send what is due), then exit."""
     cfg = obj.config
@@ -139,7 +108,7 @@ def poll(obj):
 @click.option("--drills", is_flag=True, help="Show drill incidents too (escalation-agent drill).")
 @click.option("--agent", "agent_only", is_flag=True, help="The agent's own health only (with --json: one object).")
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def status(obj, as_json, everything, drills, agent_only):
     """Incidents awaiting a response, and those that changed in the last 24 hours; then the agent's own health.
     T1s recorded stale (already older than max_incident_age when first seen) only with --all."""
@@ -168,14 +137,14 @@ def status(obj, as_json, everything, drills, agent_only):
 @cli.command()
 @click.option("--slack", default="30s", show_default=True, help="How late past each deadline a step may pass.")
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def drill(obj, slack):
     """A synthetic incident through the [drill] ladder, end to end; exit 0 only when every step passed."""
     cfg = obj.config
     logs.setup("warning")
     store = obj.store()
     try:
-        failed = drill_mod.Drill(cfg, store, click.echo, config_mod.parse_duration(slack, "--slack")).run()
+        failed = drill_mod.Drill(cfg, store, click.echo, parse_duration(slack, "--slack")).run()
     finally:
         store.close()
     if failed is not None:
@@ -187,7 +156,7 @@ def drill(obj, slack):
 @click.argument("incident_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def show(obj, incident_id, as_json):
     """One incident with its whole timeline."""
     cfg = obj.config
@@ -199,138 +168,9 @@ def show(obj, incident_id, as_json):
     click.echo(json.dumps(detail, indent=2) if as_json else report.incident_text(detail))
 
 
-@cli.command("report")
-@auditing.SINCE
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, writable=True),
-    default="report.html",
-    show_default=True,
-    help="The HTML file to write ('-': standard output).",
-)
-@click.option(
-    "--pictures",
-    default=50,
-    show_default=True,
-    type=click.IntRange(0),
-    help="How many incidents, the latest, get their own timeline picture.",
-)
-@auditing.DRILLS
-@auditing.STALE
-@click.pass_obj
-@_errors_as_sentences
-def report_command(obj, since, out, pictures, drills, stale):
-    """A self-contained HTML report: each incident's timeline, the vendor's answers over time, the audit state."""
-    auditing.write_report(obj.path, since, out, pictures, drills=drills, stale=stale)
-
-
-@cli.command()
-@click.argument("incident_id", type=int, required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "csv", "json"]),
-    default=None,
-    help="md: one incident as Markdown (the default with an ID); csv (a zip) or json: every incident of the "
-    "period with its mails and events, for auditors.",
-)
-@auditing.SINCE
-@auditing.DRILLS
-@auditing.STALE
-@click.option(
-    "-o",
-    "--output",
-    "--out",
-    "output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file instead of standard output (csv: required, a .zip).",
-)
-@click.pass_obj
-@_errors_as_sentences
-def export(obj, incident_id, fmt, since, drills, stale, output):
-    """One incident's timeline as Markdown (export ID), or the period's records for auditors (--format csv|json)."""
-    fmt = fmt or ("md" if incident_id is not None else None)
-    if fmt in ("csv", "json"):
-        if incident_id is not None:
-            raise click.ClickException(f"--format {fmt} exports a period, not one incident: leave out {incident_id}")
-        auditing.export_period(obj.path, fmt, since, output, drills=drills, stale=stale)
-        return
-    if incident_id is None:
-        raise click.ClickException("give an incident id (Markdown), or --format csv|json for the period's records")
-    store = obj.store()
-    try:
-        text = export_mod.incident_markdown(report.incident_detail(store, obj.config, incident_id, utcnow()))
-    finally:
-        store.close()
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-        click.echo(f"incident {incident_id} written to {output}")
-    else:
-        click.echo(text, nl=False)
-
-
-@cli.command()
-@click.argument("incident_id", type=int)
-@click.option("--note", required=True, help="Why escalation stops (kept in the audit log).")
-@click.pass_obj
-@_errors_as_sentences
-def resolve(obj, incident_id, note):
-    """Stop escalating an incident by hand."""
-    store = obj.store()
-    try:
-        told = ladder.resolve(store, obj.config, incident_id, note, utcnow())
-    finally:
-        store.close()
-    click.echo(f"incident {incident_id} resolved" + (f"; {told}" if told else ""))
-
-
-def _steer(obj, incident_id: int, command: Command) -> None:
-    store = obj.store()
-    try:
-        click.echo(f"incident {incident_id}: {ladder.steer_by_hand(store, obj.config, incident_id, command, utcnow())}")
-    finally:
-        store.close()
-
-
-@cli.command()
-@click.argument("incident_id", type=int)
-@click.argument("duration")
-@click.option("--note", default="", help="Why (kept in the audit log).")
-@click.pass_obj
-@_errors_as_sentences
-def hold(obj, incident_id, duration, note):
-    """Hold the next escalation for DURATION (30m, 2h; at most 24h): the twin of the mail command #hold."""
-    hold_for, problem = hold_duration(duration)
-    if hold_for is None:
-        raise click.ClickException(f"DURATION {problem}: give e.g. 30m or 2h, at most 24h (hold {incident_id} 30m)")
-    _steer(obj, incident_id, Command(Verb.HOLD, " ".join(note.split())[:500], hold_for))
-
-
-@cli.command()
-@click.argument("incident_id", type=int)
-@click.option("--note", default="", help="Why (kept in the audit log).")
-@click.pass_obj
-@_errors_as_sentences
-def escalate(obj, incident_id, note):
-    """Send the next tier now, without waiting for its window: the twin of #escalate."""
-    _steer(obj, incident_id, Command(Verb.ESCALATE, " ".join(note.split())))
-
-
-@cli.command()
-@click.argument("incident_id", type=int)
-@click.option("--note", default="", help="Why (kept in the audit log).")
-@click.pass_obj
-@_errors_as_sentences
-def resume(obj, incident_id, note):
-    """Open a resolved or responded incident again; its next window runs from now: the twin of #resume."""
-    _steer(obj, incident_id, Command(Verb.RESUME, " ".join(note.split())))
-
-
 @cli.command()
 @click.pass_obj
-@_errors_as_sentences
+@errors_as_sentences
 def check(obj):
     """Validate the config and reach the IMAP and SMTP servers."""
     cfg = obj.config
@@ -379,38 +219,17 @@ def _idle_seen(path):
         store.close()
 
 
-@cli.group()
-def audit():
-    """Check the audit trail."""
-
-
-@audit.command()
-@click.pass_obj
-@_errors_as_sentences
-def verify(obj):
-    """Check the events' hash chain and the database's integrity; exit 1 if either fails."""
-    store = obj.store()
-    try:
-        verdict = audit_mod.verify(store)
-    finally:
-        store.close()
-    if not verdict.ok:
-        raise click.ClickException(verdict.sentence())
-    click.echo(verdict.sentence())
-
-
-@cli.command()
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.pass_obj
-@_errors_as_sentences
-def backup(obj, path):
-    """Write a consistent copy of the database to PATH (safe while the agent runs)."""
-    store = obj.store()
-    try:
-        size = audit_mod.backup(store, path)
-    finally:
-        store.close()
-    click.echo(f"backup written to {path} ({size} bytes)")
+for _command in (
+    auditing.report_command,
+    auditing.export,
+    auditing.audit,
+    auditing.backup,
+    steering.resolve,
+    steering.hold,
+    steering.escalate,
+    steering.resume,
+):
+    cli.add_command(_command)
 
 
 def main():

@@ -86,49 +86,17 @@ def status_table(rows: list[dict], now: datetime) -> str:
 
 
 def incident_detail(store: Store, config: Config, incident_id: int, now: datetime) -> dict:
+    """What `show` prints of one incident: its status row, then everything stored about it."""
     r = store.incident_row(incident_id)
     status = status_row(store, config, r, now)
-    escalations = [
-        dict(
-            tier=e["tier"],
-            status=e["status"],
-            message_id=e["message_id"],
-            decided_at=e["decided_at"],
-            due_at=e["due_at"],
-            sent_at=e["sent_at"],
-            confirmed_at=e["confirmed_at"],
-            attempts=e["attempts"],
-            last_error=e["last_error"],
-            recipients=json.loads(e["recipients"]) if e["recipients"] else None,
-            mail=e["raw"].decode("utf-8", "replace") if e["raw"] else None,
-        )
-        for e in store.escalation_rows(incident_id)
-    ]
+    escalations = _escalations(store, incident_id)
     messages = store.messages(incident_id)
     for m in messages:
         m["recipients"] = json.loads(m["recipients"])
-    known = config.escalation.internal_domains + config.escalation.responder_domains
-    # People in the thread who are neither ours nor the vendor's: a responder domain missing from the config?
-    outsiders = sorted(
-        {
-            m["sender"]
-            for m in messages
-            if m["kind"] == "in_thread" and m["sender"] and not m["automatic"] and not in_domains(m["sender"], known)
-        }
-    )
+    outsiders = _outsiders(messages, config)
     found = json.loads(r["items"] or "{}")
     sop_items = [dict(key=i.key, label=i.label, value=found.get(i.key), required=i.required) for i in items.ITEMS]
-    notices = [
-        dict(
-            kind=n["kind"],
-            status=n["status"],
-            message_id=n["message_id"],
-            sent_at=n["sent_at"],
-            recipients=json.loads(n["recipients"]),
-            last_error=n["last_error"],
-        )
-        for n in store.notice_rows(incident_id)
-    ]
+    notices = _notices(store, incident_id)
     return dict(
         status,
         items=sop_items,
@@ -155,6 +123,53 @@ def incident_detail(store: Store, config: Config, incident_id: int, now: datetim
         events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
         **({"probes": _probes(store, config, r)} if config.probe is not None else {}),  # [probe]: the API check
     )
+
+
+def _escalations(store: Store, incident_id: int) -> list[dict]:
+    """The incident's escalation rows as `show` prints them, each with its mail as composed."""
+    return [
+        dict(
+            tier=e["tier"],
+            status=e["status"],
+            message_id=e["message_id"],
+            decided_at=e["decided_at"],
+            due_at=e["due_at"],
+            sent_at=e["sent_at"],
+            confirmed_at=e["confirmed_at"],
+            attempts=e["attempts"],
+            last_error=e["last_error"],
+            recipients=json.loads(e["recipients"]) if e["recipients"] else None,
+            mail=e["raw"].decode("utf-8", "replace") if e["raw"] else None,
+        )
+        for e in store.escalation_rows(incident_id)
+    ]
+
+
+def _outsiders(messages: list[dict], config: Config) -> list[str]:
+    """People in the thread who are neither ours nor the vendor's: a responder domain missing from the config?"""
+    known = config.escalation.internal_domains + config.escalation.responder_domains
+    return sorted(
+        {
+            m["sender"]
+            for m in messages
+            if m["kind"] == "in_thread" and m["sender"] and not m["automatic"] and not in_domains(m["sender"], known)
+        }
+    )
+
+
+def _notices(store: Store, incident_id: int) -> list[dict]:
+    """The incident's notices as `show` prints them."""
+    return [
+        dict(
+            kind=n["kind"],
+            status=n["status"],
+            message_id=n["message_id"],
+            sent_at=n["sent_at"],
+            recipients=json.loads(n["recipients"]),
+            last_error=n["last_error"],
+        )
+        for n in store.notice_rows(incident_id)
+    ]
 
 
 def _probes(store: Store, config: Config, r: dict) -> list[dict]:

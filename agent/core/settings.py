@@ -24,6 +24,9 @@ class ImapConfig:
     idle: bool = True  # IMAP IDLE on the first folder, where the server offers it
     auth: str = "password"  # or "xoauth2": a fresh token from oauth2_token_command on every connect
     oauth2_token_command: tuple[str, ...] = ()
+    # Old mail that names neither the escalation ladder nor this agent is passed over by the server's SEARCH
+    # (core/reading/folder.py Involved); false: every old mail's header fields are read, for an untrusted SEARCH.
+    narrow_old_mail: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,18 @@ their deadlines while it is read, and the cycle's check-then-act re-read takes i
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 
-from agent.adapters.imap import CHUNK, FolderSync, Mailbox
+from agent.adapters.imap import Mailbox
+from agent.adapters.imap_items import CHUNK, FolderSync
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import why
-from agent.core.reading.folder import Fetched, FolderState, split_known, whole_after
+from agent.core.reading.folder import Fetched, FolderState, Involved, passed_over_before, split_known, whole_after
 from agent.core.reading.mail import bytes_message_id, header_message_id, parse
 from agent.core.settings import Config
+from agent.core.sop import Tier
 from agent.engine.ingest import ingest
 from agent.engine.progress import Progress
 
@@ -55,6 +57,13 @@ class Reader:
         self.config, self.store, self.mailbox, self.tick = config, store, mailbox, tick
         self.after_chunk = after_chunk  # inside each chunk's transaction (drills are marked there)
         self.backlogs: dict[str, Backlog] = {}
+        self.passed: dict[str, tuple[date, int]] = {}  # per folder: old mail passed over, not yet told the audit
+        rules = config.escalation
+        ladders = [rules.tier_address(t) for t in Tier]
+        if rules.drill is not None:
+            ladders += [rules.drill.tier_address(t) for t in Tier]
+        involved = Involved.of(ladders, config.smtp.from_address)
+        self.involved = involved if config.imap.narrow_old_mail else None
         self._begun: set[str] = set()  # folders read since this process started
 
     def backlog_left(self) -> int:
@@ -103,6 +112,8 @@ class Reader:
         new = self._read(pending, now, persist=True, progress=Progress(what, len(pending.uids), self.tick))
         if stored != pending.state and not pending.uids:
             self.store.set_folder_state(folder, pending.state, now)
+        if folder not in self.backlogs:
+            self.record_passed_over(folder, now)
         return new
 
     def _split(self, pending: FolderSync, now: datetime) -> tuple[list[int], list[int]]:
@@ -119,19 +130,41 @@ class Reader:
         was read (one fsync a chunk; each mail a savepoint inside it, so a mail that fails is quarantined alone).
         `progress` says how far a long read is, every few seconds."""
         new = done = 0
-        for chunk in self.mailbox.fetch(sync, self.config.agent.max_message_bytes, self._whole_after(now)):
+        cutoff, max_bytes = self._whole_after(now), self.config.agent.max_message_bytes
+        for chunk in self.mailbox.fetch(sync, max_bytes, cutoff, self.involved):
             with self.store.transaction():
-                for fetched in chunk:
+                for fetched in chunk.mails:
                     new += self.ingest_one(fetched, now)
                 self.after_chunk()
-                if persist:
-                    last = chunk[-1].uid if chunk else sync.state.last_uid
+                if persist:  # every UID asked for is read now: fetched, passed over, or expunged
+                    last = chunk.uids[-1] if chunk.uids else sync.state.last_uid
                     self.store.set_folder_state(sync.folder, FolderState(sync.state.uidvalidity, last), now)
+            self._passed_over(sync.folder, chunk.passed_over, cutoff)
             self.tick()
-            done += len(chunk)
+            done += len(chunk.uids)
             if progress is not None:
                 progress.advance(done)
         return new
+
+    def _passed_over(self, folder: str, count: int, cutoff: datetime) -> None:
+        """Count the old mail the server passed over, for the one event that says so when the folder is read."""
+        if count:
+            before, was = self.passed.get(folder, (passed_over_before(cutoff), 0))
+            self.passed[folder] = (before, was + count)
+
+    def record_passed_over(self, folder: str, now: datetime) -> None:
+        """The audit's line for the old mail of `folder` the server passed over since the last one, if any."""
+        before, count = self.passed.pop(folder, (None, 0))
+        if count:
+            self.store.event(
+                now,
+                "old_mail_passed_over",
+                f"{folder}: {count:,} mails from before {before:%Y-%m-%d} not fetched",
+                None,
+                "they name neither the urgent line, a tier address nor this agent: such old mail can no longer open, "
+                "answer or steer an incident (docs/benchmarks.md)",
+            )
+            log.info("old mail passed over folder=%s count=%s before=%s", folder, count, before)
 
     # -- the backlog ----------------------------------------------------------------------------------
     def read_backlog(self, now: datetime, budget: float | None) -> int:
@@ -176,6 +209,7 @@ class Reader:
                 log.info("re-mapped folder=%s known=%s new=%s", backlog.folder, *backlog.counts.values())
             self.store.set_folder_state(backlog.folder, backlog.state, now)
             self.store.set_reading(backlog.folder, None)
+            self.record_passed_over(backlog.folder, now)
         self.backlogs.pop(backlog.folder, None)
 
     # -- a renumbered folder --------------------------------------------------------------------------
@@ -205,21 +239,25 @@ class Reader:
 
     def _remap(self, backlog: Backlog, uids: list[int], now: datetime) -> int:
         """Re-map one chunk of a renumbered folder: known mails' rows take their new UIDs, the rest is ingested.
-        A mail without a Message-ID is fetched whole, for its id made by an older version too (of its bytes)."""
-        folder, validity = backlog.folder, backlog.state.uidvalidity
+        A mail without a Message-ID is fetched whole, for its id made by an older version too (of its bytes). Old mail
+        the server passes over is not even asked for its Message-ID: a row an earlier version recorded of such mail
+        keeps its former UID and UIDVALIDITY, which say it is of the old numbering."""
+        folder, validity, cutoff = backlog.folder, backlog.state.uidvalidity, self._whole_after(now)
+        chunk = FolderSync(folder, backlog.state, uids, True)
+        passed = self.mailbox.passed_over(chunk, cutoff, self.involved) if self.involved else set()
         known = fresh = new = 0
-        for ids in self.mailbox.message_ids(FolderSync(folder, backlog.state, uids, True)):
+        for ids in self.mailbox.message_ids(replace(chunk, uids=[u for u in uids if u not in passed])):
             pairs = [(uid, header_message_id(value)) for uid, value in ids]
             with self.store.transaction():
                 plan = split_known(pairs, self.store.known_message_ids([i for _, i in pairs if i is not None]))
                 self.store.remap_messages(folder, validity, list(plan.known))
             known += len(plan.known)
             with_id = [u for u in plan.unknown if u not in plan.without_id]
-            for part, cutoff in ((with_id, self._whole_after(now)), (sorted(plan.without_id), None)):
+            for part, old_before in ((with_id, cutoff), (sorted(plan.without_id), None)):
                 unknown = FolderSync(folder, backlog.state, part, True)
-                for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, cutoff):
+                for batch in self.mailbox.fetch(unknown, self.config.agent.max_message_bytes, old_before):
                     with self.store.transaction():
-                        for fetched in batch:
+                        for fetched in batch.mails:
                             seen = self._seen_without_id(fetched) if fetched.uid in plan.without_id else None
                             if seen is not None:
                                 self.store.remap_messages(folder, validity, [(fetched.uid, seen)])
@@ -231,6 +269,7 @@ class Reader:
             self.tick()
         backlog.counts["known"] += known  # once the chunk is through: a chunk read again is not counted twice
         backlog.counts["new"] += fresh
+        self._passed_over(folder, len(passed), cutoff)
         return new
 
     def _seen_without_id(self, fetched: Fetched) -> str | None:

@@ -162,8 +162,22 @@ def classify(
         return Classification(Kind.OWN, "sent by this agent", thread.incident_id if thread is not None else None)
     if thread is None:
         return _outside_thread(mail, rules)
+    if in_domains(mail.sender, rules.internal_domains):
+        return _ours_in_thread(mail, thread, rules, command, forwarded_from)
+    return _theirs_in_thread(mail, thread, rules, command, signs)
+
+
+def _ours_in_thread(
+    mail: Mail,
+    thread: Thread,
+    rules: EscalationConfig,
+    command: Command | Malformed | None,
+    forwarded_from: str | None,
+) -> Classification:
+    """Our own people's mail in an incident's thread: a command, a forwarded answer, a tier sent by hand, or a
+    follow-up."""
     incident, via = thread.incident_id, thread.via
-    if in_domains(mail.sender, rules.internal_domains) and not written_by_machine(mail):
+    if not written_by_machine(mail):
         # A command names the tier address it went to: "#hold 1h" in a reply to all on our T2 is no second T2, but
         # a first T2 written by hand that happens to start with "#URGENT" is that T2 (effects.py decides which).
         if command is not None:
@@ -175,13 +189,20 @@ def classify(
             return Classification(
                 Kind.RESPONSE, f"response forwarded by {mail.sender} (from {forwarded_from})", incident, via=via
             )
-    if in_domains(mail.sender, rules.internal_domains):
-        tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
-        if tiers and not written_by_machine(mail):
-            return Classification(
-                Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address", incident, tiers[0], via
-            )
-        return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
+    tiers = [t for t in (Tier.T3, Tier.T2) if rules.tier_address(t) in mail.recipients]
+    if tiers and not written_by_machine(mail):
+        return Classification(
+            Kind.MANUAL_ESCALATION, f"{mail.sender} wrote to the {tiers[0].label} address", incident, tiers[0], via
+        )
+    return Classification(Kind.FOLLOW_UP, f"internal mail from {mail.sender}", incident, via=via)
+
+
+def _theirs_in_thread(
+    mail: Mail, thread: Thread, rules: EscalationConfig, command: Command | Malformed | None, signs: Signs | None
+) -> Classification:
+    """Anybody else's mail in an incident's thread: the vendor's (a receipt, an auto-reply, a response), or an
+    outsider's."""
+    incident, via = thread.incident_id, thread.via
     outsider = "; its command line changes nothing (commands count from internal_domains)" if command else ""
     if in_domains(mail.sender, rules.responder_domains):
         if signs is not None and (signs.receipt or is_machine_receipt(signs)):

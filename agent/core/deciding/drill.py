@@ -7,7 +7,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from agent.core.settings import DrillConfig
-from agent.core.writing.compose import POLICY, subject_field, write
+from agent.core.writing.compose import POLICY
+from agent.core.writing.mime import subject_field, write
 from agent.core.writing.page import Page, Para, Table
 
 HEADER = "X-Escalation-Agent-Drill"

@@ -18,11 +18,12 @@ from email.message import EmailMessage
 
 from agent.core.deciding.effect import Event, StandDown
 from agent.core.procedure.policy import Incident, State, Status
+from agent.core.reading.text import one_line
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import gmt
-from agent.core.writing import compose
-from agent.core.writing.compose import Original, Step, one_line, t1_head
+from agent.core.writing import compose, mime
+from agent.core.writing.compose import Original, Step, t1_head
 from agent.core.writing.page import Bullets, Heading, Page, Para, Quote
 
 CONTACTED = (Status.SENT, Status.MANUAL)  # the vendor got them: by the agent, or by an engineer's own hand
@@ -95,7 +96,7 @@ def mail(
     subject = f"[No further action needed] {original.subject or '(no subject)'}"
     ids = original.references + tuple(s.message_id or "" for s in steps)
     msg = compose.envelope(subject, to, cc, from_address, message_id, now, ids, original.message_id)
-    return compose.write(msg, page(original, steps, answered_at))
+    return mime.write(msg, page(original, steps, answered_at))
 
 
 def page(original: Original, steps: tuple[Step, ...], answered_at: datetime) -> Page:

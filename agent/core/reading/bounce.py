@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from flufl.bounce import all_failures
 
+from agent.core.reading.header_cut import header_block
 from agent.core.reading.headers import plain_address
-from agent.core.reading.limits import header_block
 from agent.core.reading.mail import Reading
 from agent.core.reading.text import decoded
 

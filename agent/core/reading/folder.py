@@ -2,11 +2,11 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from agent.core import sop
 from agent.core.reading import automatic, provenance
-from agent.core.reading.mail import ORIGINAL_MESSAGE_ID_HEADERS
+from agent.core.reading.message_ids import ORIGINAL_MESSAGE_ID_HEADERS
 
 # The header fields a mail is classified and threaded by (agent.core.reading.mail, .automatic, .trust): all that is
 # fetched of a mail that can no longer open an escalation. tests/test_folder.py reads the field corpus both ways.
@@ -65,6 +65,32 @@ def whole_after(now: datetime, max_incident_age: timedelta, oldest_awaiting: dat
     oldest T1 still awaiting a response (`oldest_awaiting`), as after a long outage of the agent itself."""
     cutoffs = [now - max_incident_age] + ([oldest_awaiting] if oldest_awaiting is not None else [])
     return min(cutoffs) - sop.DATE_AHEAD_TOLERANCE - CLOCK_SKEW
+
+
+@dataclass(frozen=True)
+class Involved:
+    """Which old mail is read at all (docs/benchmarks.md, "Old mail the server passes over").
+
+    Mail older than `whole_after` can only be recorded: a T1 as `stale`, the rest in a stale incident's thread or in
+    none; none of it can open, answer or steer a live incident. What a later mail's reading may still ask of it is
+    a stale T1 (a revived old thread finds it by its Message-ID, which every reply's References carries, and does not
+    open a new incident) and what the agent itself sent (its provenance). So old mail is fetched only when it names
+    the escalation ladder, an address of the urgent line, a tier or this agent, or carries the provenance stamp. The
+    rest, our people among themselves, newsletters, alerts and the vendor's other mail, is passed over by the server:
+    SEARCH FROM/TO/CC are substring matches, so it may keep more, never less."""
+
+    addresses: tuple[str, ...]  # the urgent line's, the tier addresses, the drill ladder's, this agent's own From
+    header: str = provenance.HEADER
+
+    @classmethod
+    def of(cls, ladders: Iterable[str], own: str) -> "Involved":
+        return cls(tuple(dict.fromkeys(a for a in (*ladders, own) if a)))
+
+
+def passed_over_before(whole_after_: datetime) -> date:
+    """Old mail is passed over only before this day (SEARCH BEFORE counts whole days, in the server's zone): the day
+    before `whole_after`'s, as the recent part of a long sync is split off (agent.engine.reading)."""
+    return (whole_after_ - timedelta(days=1)).date()
 
 
 @dataclass(frozen=True)

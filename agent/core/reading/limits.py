@@ -1,19 +1,19 @@
 """Cutting a mail to the limits before any parser sees it. Pure, bounded and never recursive.
 
 The email package's feed parser reads a mail line by line; a line that matches the boundary of any enclosing
-multipart ends the current part. `_Cutter` follows the same rules over the raw bytes, without recursion deeper
-than MAX_MIME_DEPTH, and writes out what the parser may see: every header block cut to the limits, text
-contents within the budgets, attachments' contents left out (nothing here reads them).
+multipart ends the current part. `_Cutter` follows the same rules over the raw bytes (agent.core.reading.feed_lines),
+without recursion deeper than MAX_MIME_DEPTH, and writes out what the parser may see: every header block cut to the
+limits (agent.core.reading.header_cut), text contents within the budgets, attachments' contents left out (nothing
+here reads them).
 """
 
 import email.message
 import re
 
-from agent.core.reading.header_cut import cut_field, join_folded
+from agent.core.reading.feed_lines import count_lines, delimiter, line_end
+from agent.core.reading.header_cut import content_type_of, cut_fields, header_block, read_block
 
 # What one mail may cost. Beyond each limit the rest is not read and a defect says so.
-MAX_HEADER_BYTES = 256 * 1024  # one header block: the mail's own, or a MIME part's
-MAX_HEADER_FIELDS = 1_000  # fields in one header block
 MAX_MIME_DEPTH = 50  # nested MIME parts descended into; the email package recurses once per level
 MAX_MIME_PARTS = 500  # MIME parts (and boundary lines) read
 MAX_DASH_LINES = 20_000  # lines starting with '--' that are no boundary: each is checked one by one
@@ -77,48 +77,6 @@ class Cut:
             except Exception as e:
                 self._whole = _fallback(self.raw, e)
         return self._whole
-
-
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
-_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the feed parser's headerRE
-_HEADER_RUN = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
-
-
-def _end(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
-    """Where `pattern` (_LINE or _HEADER_RUN) ends, matched at `pos`."""
-    m = pattern.match(data, pos)
-    assert m is not None  # both match the empty string, so they match everywhere
-    return m.end()
-
-
-def header_block(raw: bytes) -> bytes:
-    """The header block, at most MAX_HEADER_BYTES of it, by the cheapest possible means."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n"), raw.find(b"\r\r")) if i >= 0]
-    head = raw[: min(ends)] if ends else raw
-    if len(head) > MAX_HEADER_BYTES:
-        head = head[:MAX_HEADER_BYTES]
-        head = head[: max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
-    return head.rstrip(b"\r\n") + b"\r\n"
-
-
-def _delimiter(line: bytes, sep: bytes) -> bool | None:
-    """None when `line` is no delimiter of `sep`; True when it closes the multipart, False when it opens a part.
-    The feed parser's boundaryre: sep, an optional "--", blanks, the line break."""
-    if not line.startswith(sep):
-        return None
-    rest = line[len(sep) :].rstrip(b"\r\n")
-    if not rest.strip(b" \t"):
-        return False
-    if rest.startswith(b"--") and not rest[2:].strip(b" \t"):
-        return True
-    return None
-
-
-def _count_lines(data: bytes, start: int, end: int) -> int:
-    if start >= end:
-        return 0
-    breaks = data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
-    return breaks + (data[end - 1 : end] not in (b"\r", b"\n"))
 
 
 class _Stop(Exception):
@@ -231,10 +189,10 @@ class _Cutter:
 
     def own_delimiter(self, sep: bytes) -> bool | None:
         """Whether the line at the cursor is a delimiter of the innermost multipart (open: False, close: True)."""
-        line = self.raw[self.pos : _end(_LINE, self.raw, self.pos)]
+        line = self.raw[self.pos : line_end(self.raw, self.pos)]
         if not line or self.owner(line) is not sep:
             return None
-        return _delimiter(line, sep)
+        return delimiter(line, sep)
 
     def owner(self, line: bytes) -> bytes | None:
         """The delimiter of the enclosing multipart that `line` belongs to, or None. When several match, the
@@ -242,13 +200,13 @@ class _Cutter:
         if line[:2] != b"--":
             return None
         for sep in self.seps:
-            if _delimiter(line, sep) is not None:
+            if delimiter(line, sep) is not None:
                 return sep
         return None
 
     def delimiter_line(self) -> None:
         self.count_part()
-        end = _end(_LINE, self.raw, self.pos)
+        end = line_end(self.raw, self.pos)
         self.charge(1)
         self.all_lines += len(self.seps) + 1
         self.out.append(self.raw[self.pos : end])
@@ -270,7 +228,7 @@ class _Cutter:
             active = frozenset(self.seps)
             at = self.next_dash(start)
             while at >= 0:
-                line = raw[at : _end(_LINE, raw, at)]
+                line = raw[at : line_end(raw, at)]
                 core = line.rstrip(b"\r\n").rstrip(b" \t")
                 if (core in active or (core[-2:] == b"--" and core[:-2] in active)) and self.owner(line):
                     end, found = at, line
@@ -281,7 +239,7 @@ class _Cutter:
                     end, stop = at, True
                     break
                 at = self.next_dash(at + 1)
-        lines = _count_lines(raw, start, end)
+        lines = count_lines(raw, start, end)
         self.all_lines += lines * (len(self.seps) + 1)
         if keep and not self.headers_only:
             self.keep_text(start, end, lines)
@@ -290,7 +248,7 @@ class _Cutter:
             raise _Stop
         if found is None or self.owner(found) is not self.seps[-1]:
             return None
-        return _delimiter(found, self.seps[-1])
+        return delimiter(found, self.seps[-1])
 
     def next_dash(self, start: int) -> int:
         """Where the first line from `start` (a line start) on that begins with "--" starts, or -1: where a
@@ -329,60 +287,19 @@ class _Cutter:
         """Read one header block (up to the blank line, a line that is no header, or a delimiter), write it out cut
         to the limits, and return a message holding its Content-Type, to learn the body's type exactly as the
         email package will."""
-        raw, pos, end = self.raw, self.pos, len(self.raw)
-        limit = pos + MAX_HEADER_BYTES
-        lines: list[bytes] = []
-        blank = b""
-        count = 0
-        while pos < end:
-            line_end = _end(_LINE, raw, pos)
-            line = raw[pos:line_end]
-            if self.owner(line) is not None:
-                break
-            if not _HEADER_LINE.match(line):
-                if line[:1] in (b"\r", b"\n"):
-                    blank, pos = line, line_end
-                break
-            count += line[:1] not in (b" ", b"\t")
-            if line_end > limit or count > MAX_HEADER_FIELDS:
-                if line_end > limit:
-                    self.defect(f"header block over {MAX_HEADER_BYTES} bytes: truncated")
-                    part = raw[pos:limit].rstrip(b"\r\n")
-                    if _HEADER_LINE.match(part) and (part[:1] in (b" ", b"\t") or b":" in part):
-                        lines.append(part + b"\r\n")  # what fits of the line across the limit (a long To:)
-                else:
-                    self.defect(f"over {MAX_HEADER_FIELDS} header fields: the rest not read")
-                pos = _end(_HEADER_RUN, raw, pos)  # skip the rest of the block
-                if raw[pos : pos + 1] in (b"\r", b"\n"):
-                    blank_end = _end(_LINE, raw, pos)
-                    blank, pos = raw[pos:blank_end], blank_end
-                break
-            lines.append(line)
-            pos = line_end
-        self.all_lines += (len(lines) + bool(blank)) * (len(self.seps) + 1)
-        fields = self.fields(lines)
-        block = b"".join(fields)
-        self.charge(_count_lines(block, 0, len(block)) + bool(blank))
-        self.bytes += len(block) + len(blank)
+        block = read_block(self.raw, self.pos, lambda line: self.owner(line) is not None)
+        for defect in block.defects:
+            self.defect(defect)
+        self.all_lines += (len(block.lines) + bool(block.blank)) * (len(self.seps) + 1)
+        fields, defects = cut_fields(block.lines)
+        for defect in defects:
+            self.defect(defect)
+        joined = b"".join(fields)
+        self.charge(count_lines(joined, 0, len(joined)) + bool(block.blank))
+        self.bytes += len(joined) + len(block.blank)
         if self.bytes > MAX_PARSE_BYTES:
             self.defect(f"over {MAX_PARSE_BYTES} bytes to parse: the rest not read")
             raise _Stop
-        self.out.append(block + blank)
-        self.pos = pos
-        content_type = email.message.Message()
-        content_type.set_default_type(default_type)
-        for field in fields:  # the first Content-Type, as the email package reads it (compat32 header_source_parse)
-            if field[:13].lower() == b"content-type:":
-                value = field[13:].decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")
-                content_type.set_raw("Content-Type", value)
-                break
-        return content_type
-
-    def fields(self, lines: list[bytes]) -> list[bytes]:
-        out = []
-        for field in join_folded(lines):
-            field, defects = cut_field(field)
-            for defect in defects:
-                self.defect(defect)
-            out.append(field)
-        return out
+        self.out.append(joined + block.blank)
+        self.pos = block.end
+        return content_type_of(fields, default_type)

@@ -1,10 +1,9 @@
 """Raw bytes -> `Mail`, the record every later stage works on. Pure: no I/O, never raises, and bounded.
 
-A mail is cut to the limits of `agent.limits` before any parser sees it (`bounded`), so that what one hostile or
-broken mail costs does not depend on its size or shape: mail-parser and the email package have quadratic
-and recursive paths (parameter parsing, nested multiparts, huge address lists) and no timeouts. Every limit
-hit leaves a line in `Mail.defects`; any exception from the parsers becomes a `Mail` read from a cheap header
-scan instead.
+A mail is cut to the limits of `agent.core.reading.limits` before any parser sees it (`bounded`), so that what one
+hostile or broken mail costs does not depend on its size or shape: mail-parser and the email package have quadratic
+and recursive paths (parameter parsing, nested multiparts, huge address lists) and no timeouts. Every limit hit
+leaves a line in `Mail.defects`; any exception from the parsers becomes a `Mail` read from a cheap header scan.
 """
 
 import email.header
@@ -23,7 +22,7 @@ import mailparser
 from agent.core.reading import limits
 from agent.core.reading.automatic import automatic
 from agent.core.reading.bodies import bodies, readable
-from agent.core.reading.header_cut import MAX_ADDRESSES
+from agent.core.reading.header_cut import MAX_ADDRESSES, header_block
 from agent.core.reading.headers import (
     Header,
     address_pairs,
@@ -33,7 +32,7 @@ from agent.core.reading.headers import (
     reader,
     thread_index,
 )
-from agent.core.reading.limits import header_block
+from agent.core.reading.message_ids import message_ids, original_message_id
 from agent.core.reading.provenance import HEADER as PROVENANCE
 from agent.core.reading.provenance import MAX_VALUE as provenance_limit
 from agent.core.reading.text import SURROGATE, clean
@@ -41,12 +40,8 @@ from agent.core.reading.text import decoded as _decoded
 from agent.core.times import aware_utc
 
 MAX_REFERENCES = 100  # Message-IDs kept from In-Reply-To and from References
-MAX_MESSAGE_ID = 250  # characters in one Message-ID, brackets included
 MAX_DEFECTS = 20
-# Where Outlook.com and Gmail keep the Message-ID of mail they relay under a new one.
-ORIGINAL_MESSAGE_ID_HEADERS = ("X-Microsoft-Original-Message-ID", "X-Google-Original-Message-ID")
 
-_MSGID = re.compile(rf"<[\x21-\x3b\x3d\x3f-\x7e]{{1,{MAX_MESSAGE_ID - 2}}}>")  # printable ASCII
 _YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)")  # four digits, not a zone's (+0100)
 _IDENTITY_FIELDS = ("From", "To", "Cc", "Date", "Subject", "In-Reply-To", "References")
 
@@ -96,12 +91,6 @@ def in_domains(address: str, domains: tuple[str, ...]) -> bool:
     """True when the address's domain is one of `domains` or a subdomain of one."""
     d = domain_of(address)
     return any(d == x or d.endswith("." + x) for x in domains)
-
-
-def message_ids(text: str | None) -> tuple[str, ...]:
-    """The `<...>` Message-IDs in `text`: printable ASCII only, and none with `=?` in it, which the email package
-    would take for an RFC 2047 encoded word (even inside the brackets) when In-Reply-To or References is read."""
-    return tuple(i for i in _MSGID.findall(text or "") if "=?" not in i)
 
 
 def synthetic_message_id(raw: bytes, header: Callable[[str], str] | None = None) -> str:
@@ -299,7 +288,7 @@ def _mail(
         html=SURROGATE.sub("\ufffd", html),
         size=len(raw),
         defects=_defects(defects),
-        original_message_id=_original_message_id(header, ids[0] if ids else ""),
+        original_message_id=original_message_id(header, ids[0] if ids else ""),
         date_offset=date_offset(header("Date")),
         provenance=header(PROVENANCE)[: provenance_limit + 1],
     )
@@ -307,15 +296,3 @@ def _mail(
 
 def _defects(defects: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean(d)[:500] for d in defects))[:MAX_DEFECTS]
-
-
-def _original_message_id(header: Header, message_id: str) -> str | None:
-    """The id a relay kept when it replaced the Message-ID; bare ids (no angle brackets) are taken too."""
-    for name in ORIGINAL_MESSAGE_ID_HEADERS:
-        value = clean(header(name))[: MAX_MESSAGE_ID + 2]
-        if not value:
-            continue
-        found = message_ids(value) or message_ids(f"<{value.strip('<> ')}>")
-        if found and found[0] != message_id:
-            return found[0]
-    return None

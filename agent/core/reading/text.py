@@ -56,3 +56,8 @@ def _lenient(data: bytes | str, charset: str | None) -> str:
         return data.decode(SUPERSETS.get(declared, declared), errors="replace")
     except LookupError:  # a charset nobody knows: UTF-8 is the likeliest truth
         return data.decode("utf-8", errors="replace")
+
+
+def one_line(text: str) -> str:
+    """Text from a mail as one line of a body: no control characters, no runs of blanks."""
+    return " ".join(clean(text).split())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import authres
 
-from agent.core.reading.limits import header_block
+from agent.core.reading.header_cut import header_block
 from agent.core.reading.mail import Reading, domain_of
 
 

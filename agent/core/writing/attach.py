@@ -6,31 +6,23 @@ attached whole only when it fits; else without its largest parts, one by one, un
 whole, never cut inside: in its place stands a short text part that names it (file name, type, size), so whoever
 opens the attachment sees what is missing and where. The T1's header block is always kept as it was.
 
-The raw mail is walked as bytes (header blocks parsed alone, bodies never decoded): linear in its size, bounded in
-depth and parts, and what remains is checked against agent.core.reading.limits, so the parser that later reads the
-attachment never cuts it either. A mail fetched only in part (over max_message_bytes: its beginning) is walked the
-same way: its last, unfinished part is left out, and named when its header block was fetched.
+The raw mail is walked as bytes (agent.core.reading.parts: header blocks parsed alone, bodies never decoded):
+linear in its size, bounded in depth and parts, and what remains is checked against agent.core.reading.limits, so
+the parser that later reads the attachment never cuts it either. A mail fetched only in part (over
+max_message_bytes: its beginning) is walked the same way: its last, unfinished part is left out, and named when its
+header block was fetched.
 """
 
-import email.header
-import email.message
-import email.parser
-import email.policy
-import email.utils
 import enum
 import quopri
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from agent.core.reading import limits
-from agent.core.reading.text import clean
+from agent.core.reading import limits, parts
+from agent.core.reading.header_cut import header_block
 
 DEFAULT_LIMIT = 10_000_000  # [escalation] attach_limit's default: under Postfix's default 10,240,000 (config.ini)
-MAX_DEPTH = 20  # nested multiparts walked; a deeper mail is attached as its header block
 PLACEHOLDER_BYTES = 400  # about what the text part standing for a left-out part costs
-
-
-BODY = "its body"  # the name of a whole body left out (a one-part mail, or one fetched as its header fields)
 
 
 class Form(enum.StrEnum):
@@ -72,7 +64,7 @@ class Attachment:
                 f"The original T1 ({megabytes(self.size)}) is not attached: even its header would make this mail "
                 "larger than attach_limit. Its text is quoted below."
             )
-        if [p.name for p in self.left_out] == [BODY]:
+        if [p.name for p in self.left_out] == [parts.BODY]:
             body = self.left_out[0]
             why = (
                 "was not fetched: the mail is over max_message_bytes"
@@ -126,7 +118,7 @@ def fit(raw: bytes, budget: int, whole_size: int | None = None, text_only: bool 
     if fetched and not text_only and len(raw) <= budget and not limits.cut(raw, False)[1]:
         return Attachment(Form.WHOLE, raw, size)
     try:
-        root = _walk(raw, 0, len(raw), 0, [0], fetched)
+        root = parts.walk(raw, fetched)
     except Exception:  # too deep, too many parts, or a header block over the limits: its header block alone
         return _header_only(raw, budget, size)
     leaves = root.leaves()
@@ -159,7 +151,7 @@ def _header_only(raw: bytes, budget: int, size: int) -> Attachment:
     """The last form before none: the header block as the parser may read it (cut to agent.core.reading.limits), and
     a note
     in place of the body."""
-    body = LeftOut(BODY, "unknown", max(size - len(limits.header_block(raw)), 0), size <= len(raw))
+    body = LeftOut(parts.BODY, "unknown", max(size - len(header_block(raw)), 0), size <= len(raw))
     head = _CONTENT_FIELD.sub(b"", limits.cut(raw, True)[0].rstrip(b"\r\n") + b"\r\n")
     out = head + _placeholder(body)
     if len(out) > budget:
@@ -167,125 +159,15 @@ def _header_only(raw: bytes, budget: int, size: int) -> Attachment:
     return Attachment(Form.HEADER, out, size, (body,))
 
 
-def _left_out(p: "_Part", raw: bytes, whole_size: int) -> LeftOut:
+def _left_out(p: parts.Part, raw: bytes, whole_size: int) -> LeftOut:
     return LeftOut(p.name, p.content_type, p.decoded_size(raw, whole_size), p.closed, p.text)
-
-
-# -- walking the mail as bytes ----------------------------------------------------------------------
-@dataclass(eq=False)
-class _Part:
-    start: int  # where its header block begins
-    head_end: int  # where its header block ends
-    body: int  # where its body begins
-    end: int  # where it ends (before the line break that precedes the next delimiter)
-    content_type: str
-    name: str
-    base64: bool
-    text: bool  # the mail's own text: text/plain or text/html, not an attachment, no file name
-    boundary: bytes | None = None  # a multipart's delimiter ("--" + boundary)
-    children: list["_Part"] = field(default_factory=list)
-    closed: bool = True  # a multipart whose closing delimiter was seen; a leaf fetched to its end
-
-    def leaves(self) -> list["_Part"]:
-        if self.boundary is None:
-            return [self]
-        return [leaf for child in self.children for leaf in child.leaves()]
-
-    def open_multiparts(self) -> list["_Part"]:
-        """The multiparts left unclosed (a mail fetched only in part), outermost first."""
-        if self.boundary is None or self.closed:
-            return []
-        return [self] + [m for child in self.children for m in child.open_multiparts()]
-
-    def decoded_size(self, raw: bytes, whole_size: int) -> int:
-        if self.closed:
-            size = self.end - self.body - raw.count(b"\n", self.body, self.end) - raw.count(b"\r", self.body, self.end)
-        else:  # the rest of the mail was never fetched: its line breaks are guessed (76 characters a line)
-            size = (max(whole_size, self.end) - self.body) * 76 // 78
-        return max(size * 3 // 4 if self.base64 else size, 0)
-
-
-class _TooComplex(Exception):
-    pass
-
-
-_BLANK = re.compile(rb"\r?\n\r?\n|\r\r")
-
-
-def _walk(raw: bytes, start: int, end: int, depth: int, count: list[int], complete: bool) -> _Part:
-    count[0] += 1
-    if count[0] > limits.MAX_MIME_PARTS or depth > MAX_DEPTH:
-        raise _TooComplex
-    if raw.startswith((b"\r\n", b"\n"), start):
-        head_end, body = start, start + (2 if raw.startswith(b"\r\n", start) else 1)
-    else:
-        m = _BLANK.search(raw, start, end)
-        head_end, body = (m.start(), m.end()) if m else (end, end)
-    if head_end - start > limits.MAX_HEADER_BYTES:
-        raise _TooComplex
-    if m is None and not complete and depth > 0:
-        # the fetch ended inside this part's header block: what it is was never seen
-        return _Part(start, head_end, body, end, "unknown", "the rest of the mail", False, False, closed=False)
-    head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw[start:head_end])
-    ctype = head.get_content_type()
-    name = _filename(head)
-    disposition = str(head.get_content_disposition() or "").lower()
-    text = ctype in ("text/plain", "text/html") and not name and disposition != "attachment"
-    cte = str(head.get("Content-Transfer-Encoding", "")).strip().lower()
-    fallback = BODY if depth == 0 else "its text" if text else f"an unnamed {ctype} part"
-    part = _Part(start, head_end, body, end, ctype, name or fallback, cte == "base64", text, closed=complete)
-    boundary = head.get_param("boundary") if head.get_content_maintype() == "multipart" else None
-    if isinstance(boundary, str) and boundary and body < end:
-        part.boundary = ("--" + boundary).encode("ascii", "surrogateescape")
-        part.children, part.closed = _children(raw, part, depth, count, complete)
-    return part
-
-
-def _children(raw: bytes, part: _Part, depth: int, count: list[int], complete: bool) -> tuple[list[_Part], bool]:
-    """A multipart's parts, between its delimiter lines; whether its closing delimiter was seen."""
-    assert part.boundary is not None
-    sep, pos = part.boundary, part.body
-    opened: int | None = None
-    out: list[_Part] = []
-    while True:
-        at = raw.find(sep, pos, part.end)
-        if at < 0:
-            break
-        line_end = raw.find(b"\n", at, part.end)
-        line_end = part.end if line_end < 0 else line_end + 1
-        rest = raw[at + len(sep) : line_end].rstrip(b"\r\n").strip(b" \t")
-        if not (at == part.body or raw[at - 1 : at] in (b"\n", b"\r")) or rest not in (b"", b"--"):
-            pos = at + len(sep)
-            continue
-        if opened is not None:
-            stop = at - 2 if raw[at - 2 : at] == b"\r\n" else at - 1
-            out.append(_walk(raw, opened, max(stop, opened), depth + 1, count, True))
-        if rest == b"--":
-            return out, True
-        opened = pos = line_end
-    if opened is not None:  # no closing delimiter: the rest is its last part, whole only if the mail is
-        out.append(_walk(raw, opened, part.end, depth + 1, count, complete))
-    return out, complete and opened is None and bool(out)
-
-
-def _filename(head: email.message.Message) -> str:
-    try:
-        name = head.get_filename() or head.get_param("name")
-        if isinstance(name, tuple):
-            name = email.utils.collapse_rfc2231_value(name)
-        if not name:
-            return ""
-        decoded = str(email.header.make_header(email.header.decode_header(str(name))))
-        return " ".join(clean(decoded).split())[:200]
-    except Exception:
-        return ""
 
 
 # -- writing what remains ---------------------------------------------------------------------------
 _CONTENT_FIELD = re.compile(rb"(?im)^content-(?:type|transfer-encoding|disposition)[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n?")
 
 
-def _build(raw: bytes, root: _Part, dropped: list[_Part], left_out: tuple[LeftOut, ...]) -> bytes:
+def _build(raw: bytes, root: parts.Part, dropped: list[parts.Part], left_out: tuple[LeftOut, ...]) -> bytes:
     """`raw` with each dropped part replaced by a text part naming it, and the multiparts a partial fetch left
     open closed."""
     notes = dict(zip(sorted(dropped, key=lambda p: p.start), left_out, strict=True))

@@ -13,12 +13,11 @@ from agent.core.procedure import items as sop_items
 from agent.core.procedure import probe
 from agent.core.procedure.policy import Status
 from agent.core.reading.headers import plain_address
-from agent.core.reading.limits import header_block
-from agent.core.reading.mail import bounded, in_domains, message_ids
-from agent.core.reading.text import clean
+from agent.core.reading.mail import in_domains
+from agent.core.reading.text import one_line
 from agent.core.sop import Tier
 from agent.core.times import gmt, span
-from agent.core.writing import attach, page
+from agent.core.writing import attach, mime, page
 from agent.core.writing.page import Bullets, Heading, Page, Para, Quote, Strip, Table
 
 QUOTE_LIMIT = 200  # lines of the original quoted in the body; the whole of it is attached
@@ -137,7 +136,7 @@ def escalation_forms(
     def build(attached: attach.Attachment) -> EmailMessage:
         msg = envelope(subject, (to,), cc, from_address, message_id, now, ids, original.message_id)
         body = escalation_page(original, tier, steps, window, now, caveat, api_check, attached.says())
-        return write(msg, body, attached=attached.raw)
+        return mime.write(msg, body, attached=attached.raw)
 
     msg, attached = _fitted(original, attach_limit, build, text_only=False)
     if not smaller or attached.form == attach.Form.NONE:
@@ -188,60 +187,13 @@ def envelope(
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg.set_raw("Subject", subject_field(subject))
+    msg.set_raw("Subject", mime.subject_field(subject))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
-    _in_thread(msg, thread, parent)
+    mime.thread_fields(msg, thread, parent)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us, please
     msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
     return msg
-
-
-def write(msg: EmailMessage, body: Page, attached: bytes | None = None) -> EmailMessage:
-    """The one way a mail's body is written: multipart/alternative, the page as text/plain first (what a plain
-    reader, and the tests, read), then as text/html. With `attached` (a T1's raw bytes) it becomes multipart/mixed:
-    the alternative, then the T1 as message/rfc822."""
-    msg.set_content(page.text(body), cte="quoted-printable")
-    msg.add_alternative(page.html(body), subtype="html", cte="quoted-printable")
-    if attached is not None:
-        msg.add_attachment(_as_message(attached), filename="original-T1.eml")
-    return msg
-
-
-_Q_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!*+-/")  # RFC 2047 5(3)
-
-
-def subject_field(text: str) -> str:
-    """Untrusted text as the raw Subject value we write, read back as exactly `clean(text)` by any reader.
-
-    Written as it is when it is short printable ASCII; otherwise as UTF-8 encoded words, each on its own line
-    within 78 characters. Setting msg["Subject"] instead is not safe on this Python: the email package decodes
-    encoded words in the value it is given, so a subject that decoded to the text `=?utf-8?q?a=0D=0ABcc:_x@evil.test?=`
-    was decoded again and written as a Bcc: header; and its folding drops or doubles blanks around encoded words.
-    Blanks between encoded words are no part of the text (RFC 2047 6.2), so these always read back the same."""
-    text = clean(text)
-    if len(text) <= 69 and text.isascii() and text.isprintable() and "=?" not in text:
-        return text
-    words, word, room = [], "", 69 - len("=?utf-8?q??=")  # the first line also holds "Subject: "
-    for ch in text:
-        piece = ch if ch in _Q_SAFE else "_" if ch == " " else "".join(f"={b:02X}" for b in ch.encode())
-        if word and len(word) + len(piece) > room:
-            words.append(f"=?utf-8?q?{word}?=")
-            word, room = "", 75 - len("=?utf-8?q??=")
-        word += piece
-    words.append(f"=?utf-8?q?{word}?=")
-    return "\n ".join(words)
-
-
-def _in_thread(msg: EmailMessage, ids: tuple[str, ...], parent: str) -> None:
-    """In-Reply-To the newest of `ids` (else `parent`), References all of them, written as we fold them (see
-    POLICY). message_ids keeps only ids that can be written back as they are (no spaces, controls, encoded words)."""
-    chain = list(dict.fromkeys(message_ids(" ".join(ids))))
-    replied_to = chain[-1] if chain else next(iter(message_ids(parent)), None)
-    if replied_to:
-        msg.set_raw("In-Reply-To", replied_to)
-    if chain:
-        msg.set_raw("References", "\n ".join(chain))  # one a line: folded between ids, never inside one
 
 
 def escalation_page(
@@ -330,11 +282,6 @@ def t1_head(original: Original) -> tuple[tuple[str, str], ...]:
     )
 
 
-def one_line(text: str) -> str:
-    """Text from a mail as one line of a body: no control characters, no runs of blanks."""
-    return " ".join(clean(text).split())
-
-
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, ...]:
     """The lines of the original's text the mail quotes: at most `limit`, the whole of it is attached."""
     body = text.strip().splitlines() or ["(the original has no text body)"]
@@ -342,36 +289,6 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, ...]:
     if len(body) > limit:
         lines.append(f"[... {len(body) - limit} more lines not quoted]")
     return tuple(lines)
-
-
-# Bytes that str.splitlines() takes for line breaks: the email package splits header values there when it writes
-# them out, so that `To: "\x0c"@x` in a T1 came out as a broken header (and `X: a\x0cFrom: b` as a new one). They
-# become \x1f, which is no line break but, like them, a blank to str.isspace() and no header character to the
-# parser: a line that was no header line stays none.
-_SPLITLINES = bytes.maketrans(b"\x0b\x0c\x1c\x1d\x1e", b"\x1f\x1f\x1f\x1f\x1f")
-
-
-def _as_message(raw: bytes) -> EmailMessage:
-    """The T1 as a message/rfc822 part. A mail over the parsing limits goes in as much of it as the agent read
-    (agent.mail.bounded): whole, a To: with 20,000 addresses took seconds to re-encode and a multipart 2,000 deep
-    raised RecursionError. It is re-encoded here with every header re-folded, as happens to long ones when the
-    escalation is sent: a mail with a header the email package cannot re-fold (it raises IndexError on some)
-    goes in as its headers, or as a note."""
-    data = bounded(raw)[0].translate(_SPLITLINES)
-    head = header_block(data)
-    refold_all = email.policy.default.clone(refold_source="all")
-    for candidate in (
-        data,
-        head + b"\r\n[body omitted: it could not be re-encoded]\r\n",
-        b"Subject: (the original could not be re-encoded; see the quote above)\r\n\r\n",
-    ):
-        try:
-            msg = email.message_from_bytes(candidate, policy=email.policy.default)
-            msg.as_bytes(policy=refold_all)
-            return msg
-        except Exception:
-            continue
-    raise AssertionError("unreachable: the last candidate is plain ASCII")
 
 
 def notice(
@@ -399,7 +316,7 @@ def notice(
         quoted_mails += (Quote(t1_head(original)),)
     msg = envelope(f"[escalation-agent] {title}", to, cc, from_address, message_id, now, thread, parent)
     blocks = (*page.blocks(body), *quoted_mails)
-    return write(msg, Page(one_line(title[:1].upper() + title[1:]), blocks, SIGNATURE))
+    return mime.write(msg, Page(one_line(title[:1].upper() + title[1:]), blocks, SIGNATURE))
 
 
 def _answered_head(answered: Answered) -> tuple[tuple[str, str], ...]:
@@ -424,4 +341,4 @@ def alarm(
     """A mail about the agent itself to its operators (ops_address): no incident, so no thread and no T1 to quote.
     `body` is written as notices.py writes a notice's words (read by page.blocks); both parts, like every mail."""
     msg = envelope(f"[escalation-agent] {subject}", to, cc, from_address, message_id, now, (), "")
-    return write(msg, Page(one_line(subject[:1].upper() + subject[1:]), page.blocks(body), SIGNATURE))
+    return mime.write(msg, Page(one_line(subject[:1].upper() + subject[1:]), page.blocks(body), SIGNATURE))

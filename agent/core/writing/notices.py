@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from agent.core.procedure import routing
 from agent.core.procedure.items import Item
 from agent.core.procedure.policy import Status
+from agent.core.reading.text import one_line
 from agent.core.sop import Tier
 from agent.core.times import gmt, span
-from agent.core.writing.compose import Step, one_line
+from agent.core.writing.compose import Step
 
 Text = tuple[str, str]
 

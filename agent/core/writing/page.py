@@ -71,7 +71,8 @@ class Page:
 def blocks(source: str) -> tuple[Block, ...]:
     """Words written as notices.py writes them, as blocks. Blocks are separated by a blank line; a block of "- "
     lines is a list, of "> " lines a quote (the server's words), of "label<TAB>value" lines a table; any other
-    block is a paragraph. notices.py puts untrusted text on one line, without tabs (`compose.one_line`)."""
+    block is a paragraph. notices.py puts untrusted text on one line, without tabs (`text.one_line`, in
+    agent.core.reading)."""
     out: list[Block] = []
     for chunk in source.strip().split("\n\n"):
         lines = [line.rstrip() for line in chunk.strip("\n").splitlines() if line.strip()]
