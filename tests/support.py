@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -252,3 +253,20 @@ def status_json(config: Path, *args: str) -> list[dict]:
     result = agent_command(config, "status", "--json", *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+# -- the store's rows as dicts, read by key: what a test asserts of an incident, its escalations, notices and events --
+def incident_row(store, incident_id: int) -> dict:
+    return asdict(store.incident_record(incident_id))
+
+
+def escalation_rows(store, incident_id: int) -> list[dict]:
+    return [asdict(e) for e in store.escalations(incident_id)]
+
+
+def notice_rows(store, incident_id: int) -> list[dict]:
+    return [asdict(n) for n in store.notices(incident_id)]
+
+
+def events(store, incident_id: int) -> list[dict]:
+    return [asdict(e) for e in store.audit_events(incident_id)]

@@ -14,7 +14,7 @@ from agent.core.reading.mail import parse
 from agent.core.reading.trust import authentication_results, verify_sender
 from agent.engine import ladder
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, events, incident_row, notice_rows
 
 NOW = datetime(2026, 11, 25, 11, 55, tzinfo=UTC)
 T1_ID = "<DM6PR11MB41370C2A9E2B7D4F8C1A3E5FB9D2A4C6@DM6PR11MB4137.namprd11.prod.outlook.com>"
@@ -245,7 +245,7 @@ def feed(store, cfg, *texts: str) -> None:
 
 
 def answers(store) -> list[tuple[str, str]]:
-    return [(r["kind"], r["raw"].decode()) for r in store.notice_rows(1) if r["kind"] != "missing_items"]
+    return [(r["kind"], r["raw"].decode()) for r in notice_rows(store, 1) if r["kind"] != "missing_items"]
 
 
 @pytest.mark.parametrize("forged", [FORGED_SUBJECT, FORGED_CASE_ID], ids=["subject", "case-id"])
@@ -253,11 +253,11 @@ def test_a_forged_stop_changes_nothing_and_the_claimed_sender_gets_one_line(env,
     cfg, store = env()
     feed(store, cfg, OUTLOOK_T1, RECEIPT, forged)
     assert store.case_ids(1) == ["12345678"]
-    assert store.incident_row(1)["state"] == "awaiting_response"
+    assert incident_row(store, 1)["state"] == "awaiting_response"
     [(kind, mail)] = answers(store)
     assert kind == "untied bob@partner.test" and "To: bob@partner.test" in mail
     assert "#stop not applied: reply to the T1 or to one of the agent's mails." in mail
-    [event] = [e for e in store.events(1) if e["kind"] == "command_not_tied"]
+    [event] = [e for e in events(store, 1) if e["kind"] == "command_not_tied"]
     assert event["detail"].startswith(
         "#stop from bob@partner.test (<6a4d" if forged is FORGED_CASE_ID else "#stop from"
     )
@@ -273,9 +273,9 @@ def test_a_forged_stop_changes_nothing_and_the_claimed_sender_gets_one_line(env,
 def test_a_genuine_stop_after_a_forged_one_still_stops(env, genuine):
     cfg, store = env()
     feed(store, cfg, OUTLOOK_T1, FORGED_SUBJECT, genuine)
-    row = store.incident_row(1)
+    row = incident_row(store, 1)
     assert row["state"] == "resolved" and row["note"].endswith("by bob@partner.test")
-    resolved = [e for e in store.events(1) if e["kind"] == "resolved"]
+    resolved = [e for e in events(store, 1) if e["kind"] == "resolved"]
     assert [e["detail"].split(";")[0] for e in resolved] == [
         f"resolved by {row['note'].rpartition(' by ')[0]} from bob@partner.test"
     ]
@@ -287,8 +287,8 @@ def test_with_a_dmarc_check_a_passing_sender_commands_without_references(env):
     cfg, store = env("trusted_authserv_id = mx.partner.test\n")
     t1 = AUTH_PASS.replace("bob@", "alice@") + OUTLOOK_T1
     feed(store, cfg, t1, DMARC_NO_REFERENCES)
-    assert store.incident_row(1)["state"] == "resolved"
-    [event] = [e for e in store.events(1) if e["kind"] == "resolved"]
+    assert incident_row(store, 1)["state"] == "resolved"
+    [event] = [e for e in events(store, 1) if e["kind"] == "resolved"]
     assert event["reason"] == "tied: dkim=pass, d=partner.test aligned with partner.test (mx.partner.test)"
     store.close()
 
@@ -301,5 +301,5 @@ def test_an_untied_status_tells_nothing_and_a_flood_earns_one_answer_per_address
     [(kind, mail)] = answers(store)
     assert kind == "untied bob@partner.test" and "#status not applied: reply to the T1" in mail
     assert "awaiting_response" not in mail and "incident_opened" not in mail  # nothing of where it stands
-    assert len([e for e in store.events(1) if e["kind"] == "command_not_tied"]) == 2  # each one recorded
+    assert len([e for e in events(store, 1) if e["kind"] == "command_not_tied"]) == 2  # each one recorded
     store.close()

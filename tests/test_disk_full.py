@@ -16,7 +16,7 @@ from agent.adapters.store import Store
 from agent.core.times import from_iso, gmt
 from agent.engine import unwritable
 from agent.engine.service import Agent
-from support import T2_ADDR, send, sent_to, t1, wait_until, write_config
+from support import T2_ADDR, incident_row, send, sent_to, t1, wait_until, write_config
 
 
 def full(store: Store) -> None:
@@ -36,7 +36,7 @@ def test_a_full_disk_names_the_database_and_the_overdue_t2_then_the_t2_goes_once
         send(relay, t1())
         wait_until(lambda: agent.cycle() and store.open_incidents(), 20, "the incident opened")
         [(incident, _)] = store.open_incidents()
-        due = from_iso(store.incident_row(incident.id)["t1_sent_at"]) + cfg.escalation.t2_after
+        due = from_iso(incident_row(store, incident.id)["t1_sent_at"]) + cfg.escalation.t2_after
         full(store)
         wait_until(lambda: agent.clock() > due, 10, "past the T2's deadline")
         with caplog.at_level(logging.ERROR, logger="agent.service"):

@@ -10,7 +10,7 @@ from agent.adapters.config import load
 from agent.adapters.store import Store
 from agent.core.reading.folder import Fetched
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, incident_row, notice_rows
 
 CORPUS = Path(__file__).parent / "corpus" / "field"
 NOW = datetime(2026, 11, 25, 11, 50, tzinfo=UTC)
@@ -61,11 +61,11 @@ def test_no_out_of_office_in_any_language_stops_the_ladder(env):
     for uid, name in enumerate(OUT_OF_OFFICE, start=2):
         seen = ingest(store, fetched((CORPUS / name).read_bytes(), uid), cfg, NOW)
         assert (seen.classification.kind, seen.classification.incident_id) == ("auto_reply", incident_id), name
-    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    assert incident_row(store, incident_id)["state"] == "awaiting_response"
     # A person's reply through an Exchange list (X-Auto-Response-Suppress alone) does stop it.
     seen = ingest(store, fetched((CORPUS / "person_via_list.eml").read_bytes(), 99), cfg, NOW)
     assert seen.classification.kind == "response"
-    assert store.incident_row(incident_id)["state"] == "responded"
+    assert incident_row(store, incident_id)["state"] == "responded"
 
 
 @pytest.mark.parametrize("name", BOUNCES)
@@ -74,6 +74,6 @@ def test_a_bounce_of_the_t1_in_any_format_is_told_and_is_no_response(env, name):
     seen = ingest(store, fetched((CORPUS / name).read_bytes(), 2), cfg, NOW)
     assert (seen.classification.kind, seen.classification.incident_id) == ("bounce", incident_id)
     assert seen.classification.reason == "delivery failure for <t1-field@partner.test>"
-    row = store.incident_row(incident_id)
+    row = incident_row(store, incident_id)
     assert row["state"] == "awaiting_response" and row["delivery_failure"]
-    assert [n["kind"] for n in store.notice_rows(incident_id)].count("t1_bounced") == 1
+    assert [n["kind"] for n in notice_rows(store, incident_id)].count("t1_bounced") == 1

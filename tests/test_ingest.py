@@ -18,7 +18,7 @@ from agent.core.reading.mail import parse
 from agent.core.sop import Tier
 from agent.engine import enqueue, ladder
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, escalation_rows, events, incident_row, notice_rows
 
 NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)
 CONFIG = OFFLINE_CONFIG + "[agent]\nopened_notice = false\n"
@@ -48,7 +48,7 @@ def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):
     cfg, store = env
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
     incident_id = seen.classification.incident_id
-    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    assert incident_row(store, incident_id)["state"] == "awaiting_response"
     ingest(
         store,
         fetched(
@@ -58,10 +58,10 @@ def test_a_t1_opens_an_incident_and_a_vendor_reply_closes_it(env):
         cfg,
         NOW,
     )
-    row = store.incident_row(incident_id)
+    row = incident_row(store, incident_id)
     assert (row["state"], row["response_message_id"]) == ("responded", "<r@v>")
-    assert [e["kind"] for e in store.events(incident_id)] == ["incident_opened", "notice_decided", "responded"]
-    assert store.notice_rows(incident_id)[0]["kind"] == "missing_items"  # that T1 lacked the SOP's items
+    assert [e["kind"] for e in events(store, incident_id)] == ["incident_opened", "notice_decided", "responded"]
+    assert notice_rows(store, incident_id)[0]["kind"] == "missing_items"  # that T1 lacked the SOP's items
 
 
 def test_the_same_message_id_in_two_folders_is_one_mail(env):
@@ -76,7 +76,7 @@ def test_a_t1_older_than_max_incident_age_is_recorded_not_escalated(env):
     cfg, store = env
     old = raw("alice@partner.test", "urgent@vendor.test", "<old@p>", date="Mon, 02 Nov 2026 09:00:00 +0000")
     seen = ingest(store, fetched(old, internaldate=datetime(2026, 11, 2, 9, 1, tzinfo=UTC)), cfg, NOW)
-    assert store.incident_row(seen.classification.incident_id)["state"] == "stale"
+    assert incident_row(store, seen.classification.incident_id)["state"] == "stale"
     assert ladder.decisions(store, cfg, NOW + timedelta(hours=5)) == {}
 
 
@@ -92,7 +92,7 @@ def test_a_reply_seen_before_its_t1_is_adopted_when_the_t1_arrives(env):
         NOW,
     )
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
-    assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
+    assert incident_row(store, seen.classification.incident_id)["state"] == "responded"
 
 
 def test_a_database_from_before_the_reference_index_still_adopts_its_orphans(tmp_path, env):
@@ -114,7 +114,7 @@ def test_a_database_from_before_the_reference_index_still_adopts_its_orphans(tmp
     store = Store(path)
     assert [r.message_id for r in store.orphans_referring_to("<t1@p>")] == ["<r@v>"]
     seen = ingest(store, fetched(raw("alice@partner.test", "urgent@vendor.test", "<t1@p>")), cfg, NOW)
-    assert store.incident_row(seen.classification.incident_id)["state"] == "responded"
+    assert incident_row(store, seen.classification.incident_id)["state"] == "responded"
     assert store.orphans_referring_to("<t1@p>") == []  # adopted: no longer outside every incident
     store.close()
 
@@ -127,7 +127,7 @@ def test_only_a_t1s_body_is_read(env):
     t1 = raw("alice@partner.test", "urgent@vendor.test", "<t1@p>") + body.encode()
     seen = ingest(store, fetched(t1, uid=2), cfg, NOW)
     assert "Partner ID: Acmes" in seen.mail.text
-    row = store.incident_row(seen.classification.incident_id)
+    row = incident_row(store, seen.classification.incident_id)
     assert ('"partner_id": "Acmes"' in row["items"], row["marketplace"]) == (True, "US")
 
 
@@ -190,7 +190,7 @@ def test_a_manual_t2_by_an_engineer_counts_as_sent(env):
         cfg,
         NOW,
     )
-    [row] = store.escalation_rows(incident_id)
+    [row] = escalation_rows(store, incident_id)
     assert (row["tier"], row["status"], row["sent_at"]) == (2, str(Status.MANUAL), "2026-11-25T11:40:00.000Z")
     d = ladder.decisions(store, cfg, NOW + timedelta(minutes=50))[incident_id]
     assert d.due_at == datetime(2026, 11, 25, 12, 10, tzinfo=UTC)
@@ -203,8 +203,8 @@ def test_resolve_by_hand_cancels_what_is_pending(env):
     d = ladder.decisions(store, cfg, NOW + timedelta(minutes=30))[incident_id]
     enqueue.escalate(store, cfg, incident_id, Tier.T2, d, NOW + timedelta(minutes=30))
     ladder.resolve(store, cfg, incident_id, "fixed on our side", NOW + timedelta(minutes=31))
-    assert store.incident_row(incident_id)["state"] == State.RESOLVED
-    assert store.escalation_rows(incident_id)[0]["status"] == Status.CANCELLED
+    assert incident_row(store, incident_id)["state"] == State.RESOLVED
+    assert escalation_rows(store, incident_id)[0]["status"] == Status.CANCELLED
 
 
 def test_with_a_trusted_authserv_id_a_spoofed_reply_neither_opens_nor_stops(tmp_path):
@@ -226,7 +226,7 @@ def test_with_a_trusted_authserv_id_a_spoofed_reply_neither_opens_nor_stops(tmp_
         "sup@vendor.test", "alice@partner.test", "<r@v>", "RE: API down", extra="In-Reply-To: <t1@p>\r\n"
     )
     seen = ingest(store, fetched(fake_reply, uid=3), cfg, NOW)
-    assert (seen.classification.kind, store.incident_row(real.classification.incident_id)["state"]) == (
+    assert (seen.classification.kind, incident_row(store, real.classification.incident_id)["state"]) == (
         "untrusted",
         "awaiting_response",
     )
@@ -269,7 +269,7 @@ def test_a_database_from_before_counts_a_tier_cancelled_for_a_hand_sent_one_as_s
     from agent.adapters.schema import migrations
 
     migrations.apply(store.db)
-    [row] = store.escalation_rows(incident_id)
+    [row] = escalation_rows(store, incident_id)
     assert (row["status"], row["message_id"], row["sent_at"]) == ("manual", "<hand@p>", "2026-11-25T11:46:00.000Z")
     d = ladder.decisions(store, cfg, NOW + timedelta(hours=1))[incident_id]
     assert d.tier == Tier.T3  # the ladder goes on from the hand-sent T2; no T2 of ours
@@ -313,11 +313,11 @@ def test_a_forwarded_answer_counts_only_when_it_belongs_to_this_thread_and_was_m
     ):
         kinds.append(ingest(store, fetched(data, uid=uid), cfg, NOW).classification.kind)
     assert kinds == [Kind.FOLLOW_UP, Kind.FOLLOW_UP]
-    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    assert incident_row(store, incident_id)["state"] == "awaiting_response"
     meant = forward_raw("<f3@p>", "watch@partner.test", "bob@partner.test", None)  # inline, To the agent
     c = ingest(store, fetched(meant, uid=5), cfg, NOW).classification
     assert (c.kind, c.reason) == (Kind.RESPONSE, "response forwarded by alice@partner.test (from kenji@vendor.test)")
-    assert store.incident_row(incident_id)["state"] == "responded"
+    assert incident_row(store, incident_id)["state"] == "responded"
 
 
 RECEIPT = (
@@ -338,7 +338,7 @@ def test_a_forwarded_receipt_is_no_answer_attached_or_inline(env):
     inline = forward_raw("<f2@p>", "watch@partner.test", "bob@partner.test", None, body=RECEIPT)
     kinds = [ingest(store, fetched(d, uid=u), cfg, NOW).classification.kind for u, d in ((2, attached), (3, inline))]
     assert kinds == [Kind.FOLLOW_UP, Kind.FOLLOW_UP]
-    assert store.incident_row(incident_id)["state"] == "awaiting_response"
+    assert incident_row(store, incident_id)["state"] == "awaiting_response"
 
 
 def test_a_receipt_in_the_thread_is_recorded_and_the_ladder_runs_on(env):
@@ -355,7 +355,7 @@ def test_a_receipt_in_the_thread_is_recorded_and_the_ladder_runs_on(env):
     ).replace(b"body of <ack@vendor.test>", RECEIPT.encode())
     c = ingest(store, fetched(receipt, uid=2), cfg, NOW).classification
     assert c.kind == Kind.RECEIPT and c.reason.startswith("the vendor's system acknowledged (receipt wording")
-    row = store.incident_row(incident_id)
+    row = incident_row(store, incident_id)
     assert (row["state"], row["acknowledged_at"], row["acknowledged_by"]) == (
         "awaiting_response",
         "2026-11-25T11:15:02.000Z",

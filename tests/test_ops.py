@@ -232,8 +232,8 @@ def test_datasette_canned_queries(audit_db):
     kinds = [r["kind"] for r in timeline if r["source"] == "event"]
     assert kinds[0] == "incident_opened" and "send_failed" in kinds and "sent" in kinds
     assert kinds.index("send_failed") < kinds.index("sent")
-    events = audit_db["store"].events(1)
-    assert len(kinds) == len(events)
+    recorded = audit_db["store"].audit_events(1)
+    assert len(kinds) == len(recorded)
     assert [r for r in timeline if r["source"] == "escalation"][0]["kind"] == "T2 sent"
     failed = next(r for r in timeline if r["kind"] == "send_failed")
     assert "451" in failed["detail"] and failed["reason"] == "transient: retried next cycle"

@@ -14,7 +14,7 @@ from agent.core.procedure.policy import Outgoing, Status
 from agent.core.sop import Tier
 from agent.engine import enqueue, ladder, outbox
 from agent.engine.service import Agent
-from support import AGENT, T2_ADDR, T3_ADDR, send, t1, write_config
+from support import AGENT, T2_ADDR, T3_ADDR, escalation_rows, events, notice_rows, send, t1, write_config
 from tools.localmail import Dovecot, SmtpRelay, free_port
 
 
@@ -89,9 +89,9 @@ def test_a_transient_failure_is_retried_on_a_later_cycle_with_each_attempt_recor
     assert agent.safe_cycle().sent == []
     relay.mode = "accept"
     assert agent.safe_cycle().sent == ["incident 1 T2"]
-    [row] = agent.store.escalation_rows(1)
+    [row] = escalation_rows(agent.store, 1)
     assert (row["status"], row["attempts"]) == ("sent", 3)
-    kinds = [e["kind"] for e in agent.store.events(1)]
+    kinds = [e["kind"] for e in events(agent.store, 1)]
     assert kinds.count("send_failed") == 2 and kinds.count("sent") == 1
     assert len([a for a in relay.accepted if T2_ADDR in a.rcpt_tos]) == 1
     agent.close()
@@ -103,10 +103,10 @@ def test_a_permanent_rejection_is_recorded_and_not_retried(servers, tmp_path):
     relay.refuse = {T2_ADDR}  # the T2 address is refused; the people in Cc would have been accepted
     agent.cycle()
     agent.cycle()
-    [row] = agent.store.escalation_rows(1)
+    [row] = escalation_rows(agent.store, 1)
     assert (row["status"], row["attempts"]) == ("failed", 1)
     assert "550" in row["last_error"]
-    [notice] = agent.store.notice_rows(1)
+    [notice] = notice_rows(agent.store, 1)
     assert (notice["kind"], notice["status"]) == ("rejected_t2", "sent")
     [cc_copy, told] = [a for a in relay.accepted if a.mail_from == AGENT]
     assert T2_ADDR not in cc_copy.rcpt_tos  # the Cc of the T2 went out; the T2 address did not
@@ -121,7 +121,7 @@ def test_an_smtp_server_that_is_down_never_stops_the_cycle(servers, tmp_path):
     agent = due_incident(servers, tmp_path, smtp_port=free_port())
     report = agent.safe_cycle()
     assert report is not None and report.sent == []
-    assert agent.store.escalation_rows(1)[0]["status"] == Status.PENDING
+    assert escalation_rows(agent.store, 1)[0]["status"] == Status.PENDING
     agent.close()
 
 
@@ -133,10 +133,10 @@ def test_dry_run_decides_records_and_keeps_the_mail_but_sends_nothing(servers, t
     agent.clock = lambda: later
     agent.cycle()
     assert [a for a in relay.accepted if a.mail_from == AGENT] == []
-    rows = agent.store.escalation_rows(1)
+    rows = escalation_rows(agent.store, 1)
     assert [(r["tier"], r["status"]) for r in rows] == [(2, "dry_run"), (3, "dry_run")]
     assert b"[T3 escalation]" in rows[1]["raw"] and T3_ADDR in rows[1]["recipients"]
-    assert [e["kind"] for e in agent.store.events(1)].count("dry_run") == 2
+    assert [e["kind"] for e in events(agent.store, 1)].count("dry_run") == 2
     agent.close()
 
 

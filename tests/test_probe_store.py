@@ -19,7 +19,7 @@ from agent.core.procedure.probe import Run
 from agent.core.sop import Tier
 from agent.engine import enqueue, evidence, ladder, metrics
 from agent.engine.apply import apply
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, events, notice_rows
 
 T0 = datetime(2026, 12, 6, 11, 15, 6, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -133,12 +133,12 @@ def test_one_recovery_notice_per_recovery(tmp_path, store):
     record(store, "xx+++", T0 + S, incident_id)
     for _ in range(2):
         evidence.tell_recoveries(store, cfg, [store.incident(incident_id)], T0 + 60 * S)
-    [notice] = store.notice_rows(incident_id)
+    [notice] = notice_rows(store, incident_id)
     assert notice["kind"] == "api_recovered 2026-12-06T11:15:27.000Z"
     assert "The API answers again since 11:15:27 GMT" in notice["raw"].decode()
     record(store, "x+++", T0 + 100 * S, incident_id)  # fails again, answers again: a second mail
     evidence.tell_recoveries(store, cfg, [store.incident(incident_id)], T0 + 200 * S)
-    assert len(store.notice_rows(incident_id)) == 2
+    assert len(notice_rows(store, incident_id)) == 2
 
 
 def test_the_hold_of_hold_on_recovery_in_decide_and_status(tmp_path, store):
@@ -149,7 +149,7 @@ def test_the_hold_of_hold_on_recovery_in_decide_and_status(tmp_path, store):
     [d] = ladder.decisions(store, cfg, due).values()
     assert d.reason == Reason.API_ANSWERS and d.tier is None
     assert d.due_at == T0 + 1794 * S + 10 * S + 5 * S  # the last run, an interval and a timeout later
-    row = status_row(store, cfg, store.incident_row(incident_id), due)
+    row = status_row(store, cfg, store.incident_record(incident_id), due)
     assert row["api_hold"] is True and row["next_tier"] == "T2"
     record(store, "x", T0 + 1795 * S, incident_id)  # fails again: the ladder goes on
     [d] = ladder.decisions(store, cfg, due).values()
@@ -164,13 +164,13 @@ def test_the_watching_notice_says_what_a_fresh_check_found(tmp_path, store):
     record(store, "+", T0)
     watching = Notify("watching", "watching your T1", "The agent saw your T1.\n\nIt escalates on time.", "opened")
     apply(store, cfg, incident_id, [watching], T0 + 5 * S)
-    [notice] = store.notice_rows(incident_id)
+    [notice] = notice_rows(store, incident_id)
     text = notice["raw"].decode().replace("=\r\n", "").replace("=\n", "")
     assert "our check of the API succeeds right now" in text
     assert text.index("saw your T1") < text.index("our check of the API") < text.index("escalates on time")
     other = open_incident(store, T0 + S, "<t1b@partner.test>")  # long after the last run: nothing fresh to say
     apply(store, cfg, other, [watching], T0 + 300 * S)
-    assert "our check" not in store.notice_rows(other)[0]["raw"].decode()
+    assert "our check" not in notice_rows(store, other)[0]["raw"].decode()
 
 
 def test_the_datasette_timeline_and_the_metrics_show_the_runs(tmp_path, store):
@@ -196,5 +196,5 @@ def test_a_hold_is_one_decision_event_however_many_probes_pass(tmp_path, store):
     ladder.decisions(store, cfg, T0 + 1800 * S)
     record(store, "+++", T0 + 1800 * S, incident_id, every=S)
     ladder.decisions(store, cfg, T0 + 1803 * S)
-    held = [e for e in store.events(incident_id) if e["reason"] == Reason.API_ANSWERS.value]
+    held = [e for e in events(store, incident_id) if e["reason"] == Reason.API_ANSWERS.value]
     assert [e["detail"] for e in held] == ["hold the next tier while the API answers again"]

@@ -21,7 +21,7 @@ from agent.core.sop import Tier
 from agent.core.writing import compose
 from agent.engine import enqueue, ladder, outbox
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, escalation_rows, events, incident_row, notice_rows
 
 T1_ID = "<t1-4711@partner.test>"
 OURS = "<176481.2345.67890.escalation@partner.test>"  # compose.new_message_id's shape, the From's domain
@@ -140,12 +140,12 @@ def test_a_t2_found_in_the_mailbox_counts_as_sent_at_its_time_and_the_t3_runs_fr
     open_t1(store, cfg)
     seen = feed(store, cfg, our_t2(), 2, 8)
     assert seen.classification.kind == Kind.OWN
-    [row] = store.escalation_rows(1)
+    [row] = escalation_rows(store, 1)
     assert (row["tier"], row["status"], row["message_id"]) == (2, "sent", OURS)
     assert row["sent_at"] == "2026-11-25T11:52:00.000Z"
     [d] = ladder.decisions(store, cfg, NOW).values()
     assert (d.reason, d.due_at) == (Reason.NOT_YET_DUE, NOW - timedelta(minutes=8) + timedelta(minutes=30))
-    [adopted] = [e for e in store.events(1) if e["kind"] == "adopted"]
+    [adopted] = [e for e in events(store, 1) if e["kind"] == "adopted"]
     assert "T2 " + OURS in adopted["detail"] and "host-a" in adopted["detail"]
     store.close()
 
@@ -167,8 +167,8 @@ def test_a_forged_or_mismatched_copy_adopts_nothing_and_says_why(env, copy, why)
     open_t1(store, cfg)
     arrived = 41 if at(41).encode() in copy else 8
     feed(store, cfg, copy, 2, arrived)
-    assert store.escalation_rows(1) == []
-    [refused] = [e for e in store.events(1) if e["kind"] == "provenance_refused"]
+    assert escalation_rows(store, 1) == []
+    [refused] = [e for e in events(store, 1) if e["kind"] == "provenance_refused"]
     assert why in refused["detail"], refused
     [d] = ladder.decisions(store, cfg, NOW).values()
     assert d.tier == Tier.T2  # the ladder goes on: the T2 is due
@@ -180,10 +180,10 @@ def test_with_sender_authentication_on_a_forged_from_of_ours_is_untrusted_and_ad
     t1 = mail("alice@partner.test", "urgent@vendor.test", T1_ID, at(40))
     auth = b"Authentication-Results: mx.partner.test; dmarc=pass header.from=partner.test\r\n"
     feed(store, cfg, auth + t1, 1, 40)
-    assert store.incident_row(1)["state"] == "awaiting_response"
+    assert incident_row(store, 1)["state"] == "awaiting_response"
     seen = feed(store, cfg, our_t2(), 2, 8)  # no Authentication-Results: anyone could have written it
     assert seen.classification.kind == Kind.UNTRUSTED
-    assert store.escalation_rows(1) == []
+    assert escalation_rows(store, 1) == []
     store.close()
 
 
@@ -191,15 +191,15 @@ def test_an_unstamped_mail_from_our_address_is_only_a_confirmation_as_before(env
     cfg, store = env()
     open_t1(store, cfg)
     feed(store, cfg, our_t2(stamp="").replace(f"{provenance.HEADER}: \r\n".encode(), b""), 2, 8)
-    assert store.escalation_rows(1) == []
-    assert not [e for e in store.events(1) if e["kind"] in ("adopted", "provenance_refused")]
+    assert escalation_rows(store, 1) == []
+    assert not [e for e in events(store, 1) if e["kind"] in ("adopted", "provenance_refused")]
     store.close()
 
 
 def test_a_notice_decided_on_a_rebuild_becomes_the_copy_found_and_is_not_sent_again(env):
     cfg, store = env("")  # opened_notice on: the T1 decides the watching notice
     open_t1(store, cfg, minutes_ago=10)
-    [pending] = [r for r in store.notice_rows(1) if r["kind"] == "watching"]
+    [pending] = [r for r in notice_rows(store, 1) if r["kind"] == "watching"]
     assert pending["status"] == "pending"
     stamp = provenance.folded(provenance.stamp("notice-watching", T1_ID, "host-a"))
     copy = mail(
@@ -211,7 +211,7 @@ def test_a_notice_decided_on_a_rebuild_becomes_the_copy_found_and_is_not_sent_ag
         "[escalation-agent] watching your T1: Incentives API: F500",
     )
     feed(store, cfg, copy, 2, 9)
-    [row] = [r for r in store.notice_rows(1) if r["kind"] == "watching"]
+    [row] = [r for r in notice_rows(store, 1) if r["kind"] == "watching"]
     assert (row["status"], row["message_id"]) == ("sent", OURS)
     assert "is not sent: host-a sent it first" in row["last_error"]
     assert [r.kind for r in store.outbox_with_status(Outgoing.NOTICE, Status.PENDING)] == ["missing_items"]
@@ -223,9 +223,9 @@ def test_a_second_copy_of_a_tier_is_recorded_and_changes_nothing(env):
     open_t1(store, cfg)
     feed(store, cfg, our_t2(), 2, 8)
     feed(store, cfg, our_t2(mid="<176482.1.2.escalation@partner.test>", minutes_ago=7), 3, 7)
-    [row] = store.escalation_rows(1)
+    [row] = escalation_rows(store, 1)
     assert row["message_id"] == OURS
-    assert [e["kind"] for e in store.events(1)].count("duplicate_seen") == 1
+    assert [e["kind"] for e in events(store, 1)].count("duplicate_seen") == 1
     store.close()
 
 
@@ -249,8 +249,8 @@ def test_a_hold_read_late_holds_from_the_command_mail_not_from_the_reading(env):
         "bob@partner.test", "watch@partner.test", "<cmd-1@partner.test>", at(15), f"In-Reply-To: {T1_ID}\r\n"
     ).replace(b"\r\nbody\r\n", b"\r\n#hold 30m waiting for the vendor's call\r\n")
     feed(store, cfg, command, 2, 15)  # read now, 15 minutes after it arrived
-    assert store.incident_row(1)["hold_until"] == "2026-11-25T12:15:01.000Z"  # the end of its second
-    [answer] = [r for r in store.notice_rows(1) if r["kind"].startswith("reply ")]
+    assert incident_row(store, 1)["hold_until"] == "2026-11-25T12:15:01.000Z"  # the end of its second
+    [answer] = [r for r in notice_rows(store, 1) if r["kind"].startswith("reply ")]
     assert b"kind=answer-hold" in answer["raw"] and b"command=<cmd-1@partner.test>" in answer["raw"]
     store.close()
 
@@ -258,11 +258,13 @@ def test_a_hold_read_late_holds_from_the_command_mail_not_from_the_reading(env):
 def test_a_copy_read_before_its_t1_counts_as_sent_once_the_t1_is_read(env):
     cfg, store = env()
     feed(store, cfg, our_t2(), 1, 8)  # INBOX is read first; a server rule filed the T1 elsewhere
-    assert store.escalation_rows  # no incident yet: the copy waits as an orphan, its provenance kept
+    assert (
+        store.db.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
+    )  # the copy waits as an orphan, its provenance kept
     assert store.db.execute("SELECT provenance FROM messages").fetchone()[0].startswith("kind=t2;")
     data = mail("alice@partner.test", "urgent@vendor.test", T1_ID, at(40))
     ingest(store, Fetched("Urgent", 1, 1, data, NOW - timedelta(minutes=40), len(data)), cfg, NOW)
-    [row] = store.escalation_rows(1)
+    [row] = escalation_rows(store, 1)
     assert (row["tier"], row["status"], row["message_id"]) == (2, "sent", OURS)
     store.close()
 
@@ -278,7 +280,7 @@ def test_a_tier_whose_rejection_notice_is_found_failed_as_it_did_and_the_ladder_
     open_t1(store, cfg)
     feed(store, cfg, our_t2(), 2, 8)  # the server refused t2@vendor.test but delivered the Cc copy
     feed(store, cfg, notice_copy("rejected_t2", "<176481.2345.67891.escalation@partner.test>", 8), 3, 8)
-    [row] = store.escalation_rows(1)
+    [row] = escalation_rows(store, 1)
     assert row["status"] == "failed"
     [d] = ladder.decisions(store, cfg, NOW).values()
     assert d.reason == Reason.FAILED and d.tier is None
@@ -290,9 +292,9 @@ def test_every_mail_the_outbox_writes_carries_its_provenance(env):
     [d] = ladder.decisions(store, cfg, NOW).values()
     enqueue.escalate(store, cfg, 1, Tier.T2, d, NOW)
     ladder.tell_exhausted(store, cfg, 1, NOW)
-    stamps = {provenance.read(_field(r["raw"])).kind for r in store.escalation_rows(1) + store.notice_rows(1)}
+    stamps = {provenance.read(_field(r["raw"])).kind for r in escalation_rows(store, 1) + notice_rows(store, 1)}
     assert stamps == {"t2", "notice-watching", "notice-missing_items", "notice-exhausted"}
-    for r in store.notice_rows(1):
+    for r in notice_rows(store, 1):
         found = provenance.read(_field(r["raw"]))
         assert (found.incident, found.member, found.notice) == (T1_ID, cfg.agent.member, r["kind"])
     store.close()
@@ -318,7 +320,7 @@ def test_a_t2_sent_in_the_second_its_escalate_came_does_not_ask_for_the_t3_again
     ).replace(b"\r\nbody\r\n", b"\r\n#escalate the vendor is not answering the phone\r\n")
     feed(store, cfg, command, 2, 10)
     feed(store, cfg, our_t2(minutes_ago=10), 3, 10)  # the same second, as whole-second times have it
-    [row] = store.escalation_rows(1)
+    [row] = escalation_rows(store, 1)
     assert row["status"] == "sent"
     [d] = ladder.decisions(store, cfg, NOW).values()
     assert d.tier is None and d.reason == Reason.NOT_YET_DUE  # the T3 waits its window from the T2
@@ -329,7 +331,7 @@ def test_a_row_written_without_its_provenance_is_stamped_before_it_leaves(env):
     """A row pending across the upgrade, or written by a writer that forgot: deliver stamps it (a dry run here)."""
     cfg, store = env("")
     open_t1(store, cfg)
-    [row] = [r for r in store.notice_rows(1) if r["kind"] == "watching"]
+    [row] = [r for r in notice_rows(store, 1) if r["kind"] == "watching"]
     bare = email.message_from_bytes(row["raw"], policy=compose.POLICY)
     del bare[provenance.HEADER]
     store.update_outbox(Outgoing.NOTICE, row["id"], raw=bare.as_bytes())
@@ -378,7 +380,7 @@ def test_the_joined_t1s_notice_names_the_incident_s_first_t1_though_it_goes_in_t
         ("bob@partner.test",),
         about="<second@partner.test>",
     )
-    [row] = [r for r in store.notice_rows(1) if r["kind"].startswith("joined")]
+    [row] = [r for r in notice_rows(store, 1) if r["kind"].startswith("joined")]
     found = provenance.read(_field(row["raw"]))
     assert (found.incident, found.notice) == (T1_ID, "joined <second@partner.test>")
     assert b"In-Reply-To: <second@partner.test>" in row["raw"]

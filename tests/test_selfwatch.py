@@ -333,7 +333,7 @@ def test_a_drill_incident_climbs_the_drill_ladder_and_stays_out_of_the_metrics(t
     assert json.loads(row.recipients)[0] == "drill-t2@partner.test"
     assert "vendor.test" not in row.recipients and "No response in 10 seconds" in row.raw.decode()
     assert [s.address for s in originals.steps(store, cfg, drill_id)] == ["drill-urgent@partner.test"]
-    assert [r["id"] for r in store.incident_rows(everything=True, now=NOW)] == [real_id]
+    assert [r.id for r in store.incident_rows(everything=True, now=NOW)] == [real_id]
     assert len(store.incident_rows(everything=True, now=NOW, drills=True)) == 2
     text = metrics.render(store, None, NOW)
     assert 'escalation_agent_incidents{state="awaiting_response"} 1\n' in text

@@ -27,7 +27,7 @@ from agent.core.times import iso
 from agent.core.writing.compose import Original, Step
 from agent.engine import enqueue, ladder
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, escalation_rows, events, notice_rows
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 SETTINGS = Config(
@@ -198,7 +198,7 @@ def env(tmp_path: Path):
         decision = ladder.decisions(store, cfg, T0 + timedelta(minutes=31))[1]
         row_id = enqueue.escalate(store, cfg, 1, Tier.T2, decision, T0 + timedelta(minutes=31))
         store.update_outbox(Outgoing.ESCALATION, row_id, status="sent", sent_at=iso(T0 + timedelta(minutes=31)))
-        return cfg, store, store.escalation_rows(1)[0]["message_id"]
+        return cfg, store, escalation_rows(store, 1)[0]["message_id"]
 
     return make
 
@@ -216,10 +216,10 @@ def test_a_stop_after_the_t2_writes_one_stand_down_to_the_contacted_tiers_even_w
     cfg, store, t2_id = env()
     ingest(store, stop(t2_id), cfg, NOW)
     assert ingest(store, stop(t2_id, uid=3), cfg, NOW) is None  # the same mail again (another folder, a resync)
-    [row] = [r for r in store.notice_rows(1) if r["kind"].startswith("stand_down")]
+    [row] = [r for r in notice_rows(store, 1) if r["kind"].startswith("stand_down")]
     assert row["kind"] == "stand_down_t2" and row["status"] == "pending"
     assert row["recipients"].startswith('["t2@vendor.test", "urgent@vendor.test", "alice@partner.test"')
-    [event] = [e for e in store.events(1) if e["detail"].startswith("stand-down")]
+    [event] = [e for e in events(store, 1) if e["detail"].startswith("stand-down")]
     assert event["detail"].endswith("answered at 11:52:00 GMT on Wed 25 Nov 2026")
     store.close()
 
@@ -229,11 +229,11 @@ def test_resolve_by_hand_after_the_t2_says_whom_it_tells_and_stand_down_false_te
     assert (
         ladder.resolve(store, cfg, 1, "vendor phoned", NOW) == "T2, T1 will be told: answered, no further action needed"
     )
-    assert [r["kind"] for r in store.notice_rows(1)] == ["missing_items", "stand_down_t2"]
+    assert [r["kind"] for r in notice_rows(store, 1)] == ["missing_items", "stand_down_t2"]
     store.close()
     cfg, store, _ = env("stand_down = false\n")
     assert ladder.resolve(store, cfg, 1, "vendor phoned", NOW) is None
-    assert [r["kind"] for r in store.notice_rows(1)] == ["missing_items"]
-    [skipped] = [e for e in store.events(1) if e["kind"] == "stand_down_skipped"]
+    assert [r["kind"] for r in notice_rows(store, 1)] == ["missing_items"]
+    [skipped] = [e for e in events(store, 1) if e["kind"] == "stand_down_skipped"]
     assert skipped["reason"] == "[escalation] stand_down = false"
     store.close()

@@ -15,7 +15,7 @@ from agent.core.reading.folder import Fetched
 from agent.core.reading.subjects import CASE_ID_PATTERNS, MAX_CASE_IDS, case_ids, is_reply, normalise_subject
 from agent.core.reading.subjects import normalise_subject as from_mail
 from agent.engine.ingest import ingest
-from support import OFFLINE_CONFIG
+from support import OFFLINE_CONFIG, events, incident_row
 
 T1_SUBJECT = "Incentives API: all requests fail with F500"
 KEY = "incentives api: all requests fail with f500"
@@ -166,7 +166,7 @@ def test_migration_0006_recomputes_the_subject_key(tmp_path):
     from agent.adapters.schema import migrations
 
     migrations.apply(store.db)
-    assert store.incident_row(seen.classification.incident_id)["subject_key"] == KEY
+    assert incident_row(store, seen.classification.incident_id)["subject_key"] == KEY
     store.close()
 
 
@@ -195,7 +195,7 @@ def test_a_vendor_mail_teaches_the_case_id_and_later_mail_carrying_it_belongs_to
     )
     seen = ingest(store, fetched(answer, 3), cfg, NOW)
     assert (seen.classification.kind, seen.classification.incident_id) == ("response", incident)
-    assert store.incident_row(incident)["state"] == "responded"
+    assert incident_row(store, incident)["state"] == "responded"
     other = mail(
         "jane@vendor.test",
         "alice@partner.test",
@@ -204,7 +204,7 @@ def test_a_vendor_mail_teaches_the_case_id_and_later_mail_carrying_it_belongs_to
         body="Ref:MSG0099999",
     )
     assert ingest(store, fetched(other, 4), cfg, NOW).classification.incident_id is None
-    kinds = [e["kind"] for e in store.events(incident)]
+    kinds = [e["kind"] for e in events(store, incident)]
     assert kinds.count("case_id") == 2
     store.close()
 
@@ -234,5 +234,5 @@ def test_a_case_id_belongs_to_the_first_incident_and_a_fresh_t1_is_never_capture
     )
     ingest(store, fetched(stray, 4), cfg, NOW)  # by its headers the second's; the case id stays the first's
     assert store.case_ids(second.classification.incident_id) == []
-    assert [e["kind"] for e in store.events(second.classification.incident_id)][-1] == "case_id_elsewhere"
+    assert [e["kind"] for e in events(store, second.classification.incident_id)][-1] == "case_id_elsewhere"
     store.close()

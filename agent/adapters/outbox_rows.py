@@ -2,7 +2,6 @@
 and outage), as `OutboxRows` reads and writes them for `Store`."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Literal, overload
 
@@ -25,14 +24,6 @@ class OutboxRows(Rows):
 
     def notices(self, incident_id: int) -> list[NoticeRow]:
         return self._typed(NoticeRow, "SELECT * FROM notices WHERE incident_id = ? ORDER BY id", incident_id)
-
-    def escalation_rows(self, incident_id: int) -> list[dict]:
-        """`escalations` as dicts, for cli/report.py, which reads rows by key."""
-        return [asdict(e) for e in self.escalations(incident_id)]
-
-    def notice_rows(self, incident_id: int) -> list[dict]:
-        """`notices` as dicts, for cli/report.py, which reads rows by key."""
-        return [asdict(n) for n in self.notices(incident_id)]
 
     def add_outbox(self, kind: Outgoing, row: dict) -> int:
         return self._insert(_TABLES[kind], row)

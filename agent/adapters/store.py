@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -94,10 +93,6 @@ class Store(MessageRows, OutboxRows):
     def audit_events(self, incident_id: int) -> list[EventRow]:
         return self._typed(EventRow, "SELECT * FROM events WHERE incident_id = ? ORDER BY id", incident_id)
 
-    def events(self, incident_id: int) -> list[dict]:
-        """`audit_events` as dicts, for cli/report.py, which reads rows by key."""
-        return [asdict(e) for e in self.audit_events(incident_id)]
-
     # -- mailbox state ---------------------------------------------------------------------------
     def folder_state(self, folder: str) -> FolderState | None:
         row = self.db.execute("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = ?", [folder]).fetchone()
@@ -146,10 +141,6 @@ class Store(MessageRows, OutboxRows):
         if not rows:
             raise UnknownIncident(f"there is no incident {incident_id}")
         return rows[0]
-
-    def incident_row(self, incident_id: int) -> dict:
-        """`incident_record` as a dict, for cli/report.py, which reads rows by key."""
-        return asdict(self.incident_record(incident_id))
 
     def set_state(self, incident_id: int, state: State, now: datetime, **fields) -> None:
         self.update_incident(incident_id, state=str(state), state_changed_at=iso(now), **fields)
@@ -212,19 +203,19 @@ class Store(MessageRows, OutboxRows):
 
     def incident_rows(
         self, *, everything: bool, now: datetime, recent: timedelta = timedelta(hours=24), drills: bool = False
-    ) -> list[dict]:
+    ) -> list[IncidentRow]:
         """`drills`: the drill incidents too (`escalation-agent drill`), which are otherwise left out."""
         real = "" if drills else " AND drill = 0"
         if everything:
-            return list(self.db.query(f"SELECT * FROM incidents WHERE 1{real} ORDER BY id"))
-        return list(
-            self.db.query(
-                # a T1 recorded stale (too old when first seen) changed nothing a person must act on: a first start
-                # over years of mail records hundreds of them "now"
-                f"SELECT * FROM incidents WHERE (state = ? OR (state_changed_at >= ? AND state != ?)){real} "
-                "ORDER BY id",
-                [str(State.AWAITING_RESPONSE), iso(now - recent), str(State.STALE)],
-            )
+            return self._typed(IncidentRow, f"SELECT * FROM incidents WHERE 1{real} ORDER BY id")
+        return self._typed(
+            IncidentRow,
+            # a T1 recorded stale (too old when first seen) changed nothing a person must act on: a first start over
+            # years of mail records hundreds of them "now"
+            f"SELECT * FROM incidents WHERE (state = ? OR (state_changed_at >= ? AND state != ?)){real} ORDER BY id",
+            str(State.AWAITING_RESPONSE),
+            iso(now - recent),
+            str(State.STALE),
         )
 
     def stale_count(self) -> int:

@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 
 import sqlite_utils
@@ -189,10 +188,6 @@ class MessageRows(Rows):
             incident_id,
         )
 
-    def messages(self, incident_id: int) -> list[dict]:
-        """`thread_messages` as dicts, for cli/report.py, which reads rows by key."""
-        return [asdict(m) for m in self.thread_messages(incident_id)]
-
     # -- issue 21.4: T1s that joined an open incident (core/procedure/outage.py) ----------------------------------
     def open_outages(self) -> list[tuple[int, dict, str | None]]:
         """Every real incident awaiting a response: its id, its SOP items, its marketplace."""
@@ -209,7 +204,3 @@ class MessageRows(Rows):
 
     def joined_t1s(self, incident_id: int) -> list[JoinedRow]:
         return self._typed(JoinedRow, "SELECT * FROM joined_t1s WHERE incident_id = ? ORDER BY id", incident_id)
-
-    def joined_rows(self, incident_id: int) -> list[dict]:
-        """`joined_t1s` as dicts, for cli/report.py, which reads rows by key."""
-        return [asdict(j) for j in self.joined_t1s(incident_id)]

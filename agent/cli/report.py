@@ -1,8 +1,10 @@
 """What `status` and `show` print: rows built from the store, as JSON-ready dicts and as text."""
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 
+from agent.adapters.rows import IncidentRow, ThreadMessage
 from agent.adapters.store import Store
 from agent.core.procedure import items
 from agent.core.procedure.policy import Decision, Incident, Reason, decide
@@ -34,26 +36,26 @@ def status_rows(store: Store, config: Config, now: datetime, *, everything: bool
     return [status_row(store, config, r, now) for r in rows]
 
 
-def status_row(store: Store, config: Config, r: dict, now: datetime) -> dict:
+def status_row(store: Store, config: Config, r: IncidentRow, now: datetime) -> dict:
     """One incident as `status` shows it, from its stored row."""
-    incident = store.incident(r["id"])
+    incident = store.incident(r.id)
     d = decide(incident, policy_of(config, incident.drill), now, evidence.hold(store, config, incident))
     return dict(
-        id=r["id"],
-        state=r["state"],
+        id=r.id,
+        state=r.state,
         tier=int(incident.tier),
-        subject=r["subject"],
-        t1_message_id=r["t1_message_id"],
-        t1_sender=r["t1_sender"],
-        t1_sent_at=r["t1_sent_at"],
+        subject=r.subject,
+        t1_message_id=r.t1_message_id,
+        t1_sender=r.t1_sender,
+        t1_sent_at=r.t1_sent_at,
         next_deadline=iso(d.due_at),
         next_tier=_next(incident, d),
         decision=d.reason.value,
-        state_changed_at=r["state_changed_at"],
-        hold_until=r["hold_until"] if d.reason == Reason.HELD else None,
+        state_changed_at=r.state_changed_at,
+        hold_until=r.hold_until if d.reason == Reason.HELD else None,
         # [probe] hold_on_recovery: the next tier waits while the API answers again
         **({"api_hold": d.reason == Reason.API_ANSWERS} if config.probe is not None else {}),
-        acknowledged_at=r.get("acknowledged_at"),  # the vendor's case system's receipt: no person's answer
+        acknowledged_at=r.acknowledged_at,  # the vendor's case system's receipt: no person's answer
     )
 
 
@@ -87,40 +89,46 @@ def status_table(rows: list[dict], now: datetime) -> str:
 
 def incident_detail(store: Store, config: Config, incident_id: int, now: datetime) -> dict:
     """What `show` prints of one incident: its status row, then everything stored about it."""
-    r = store.incident_row(incident_id)
+    r = store.incident_record(incident_id)
     status = status_row(store, config, r, now)
     escalations = _escalations(store, incident_id)
-    messages = store.messages(incident_id)
-    for m in messages:
-        m["recipients"] = json.loads(m["recipients"])
-    outsiders = _outsiders(messages, config)
-    found = json.loads(r["items"] or "{}")
+    mails = store.thread_messages(incident_id)
+    messages = [dict(asdict(m), recipients=json.loads(m.recipients)) for m in mails]
+    outsiders = _outsiders(mails, config)
+    found = json.loads(r.items or "{}")
     sop_items = [dict(key=i.key, label=i.label, value=found.get(i.key), required=i.required) for i in items.ITEMS]
     notices = _notices(store, incident_id)
     return dict(
         status,
         items=sop_items,
-        missing_items=json.loads(r["missing_items"] or "[]"),
-        marketplace=r["marketplace"],
+        missing_items=json.loads(r.missing_items or "[]"),
+        marketplace=r.marketplace,
         case_ids=store.case_ids(incident_id),  # the vendor's, learned from its mail
         joined_t1s=[  # issue 21.4: later T1s about the same outage, and why they joined
-            {k: j[k] for k in ("message_id", "sender", "subject", "sent_at", "reason", "joined_at")}
-            for j in store.joined_rows(incident_id)
+            dict(
+                message_id=j.message_id,
+                sender=j.sender,
+                subject=j.subject,
+                sent_at=j.sent_at,
+                reason=j.reason,
+                joined_at=j.joined_at,
+            )
+            for j in store.joined_t1s(incident_id)
         ],
-        misroute=r["misroute"],
-        delivery_failure=r["delivery_failure"],
+        misroute=r.misroute,
+        delivery_failure=r.delivery_failure,
         notices=notices,
-        t1_sent_at_source=r["t1_sent_at_source"],
-        t1_recipients=json.loads(r["t1_recipients"]),
-        opened_at=r["opened_at"],
-        note=r["note"],
-        response_message_id=r["response_message_id"],
-        acknowledged_by=r.get("acknowledged_by"),
-        t1_text=r["t1_text"],
+        t1_sent_at_source=r.t1_sent_at_source,
+        t1_recipients=json.loads(r.t1_recipients),
+        opened_at=r.opened_at,
+        note=r.note,
+        response_message_id=r.response_message_id,
+        acknowledged_by=r.acknowledged_by,
+        t1_text=r.t1_text,
         escalations=escalations,
         messages=messages,
         outsiders=outsiders,
-        events=[{k: e[k] for k in ("at", "kind", "detail", "reason")} for e in store.events(incident_id)],
+        events=[dict(at=e.at, kind=e.kind, detail=e.detail, reason=e.reason) for e in store.audit_events(incident_id)],
         **({"probes": _probes(store, config, r)} if config.probe is not None else {}),  # [probe]: the API check
     )
 
@@ -129,30 +137,30 @@ def _escalations(store: Store, incident_id: int) -> list[dict]:
     """The incident's escalation rows as `show` prints them, each with its mail as composed."""
     return [
         dict(
-            tier=e["tier"],
-            status=e["status"],
-            message_id=e["message_id"],
-            decided_at=e["decided_at"],
-            due_at=e["due_at"],
-            sent_at=e["sent_at"],
-            confirmed_at=e["confirmed_at"],
-            attempts=e["attempts"],
-            last_error=e["last_error"],
-            recipients=json.loads(e["recipients"]) if e["recipients"] else None,
-            mail=e["raw"].decode("utf-8", "replace") if e["raw"] else None,
+            tier=e.tier,
+            status=e.status,
+            message_id=e.message_id,
+            decided_at=e.decided_at,
+            due_at=e.due_at,
+            sent_at=e.sent_at,
+            confirmed_at=e.confirmed_at,
+            attempts=e.attempts,
+            last_error=e.last_error,
+            recipients=json.loads(e.recipients) if e.recipients else None,
+            mail=e.raw.decode("utf-8", "replace") if e.raw else None,
         )
-        for e in store.escalation_rows(incident_id)
+        for e in store.escalations(incident_id)
     ]
 
 
-def _outsiders(messages: list[dict], config: Config) -> list[str]:
+def _outsiders(messages: list[ThreadMessage], config: Config) -> list[str]:
     """People in the thread who are neither ours nor the vendor's: a responder domain missing from the config?"""
     known = config.escalation.internal_domains + config.escalation.responder_domains
     return sorted(
         {
-            m["sender"]
+            m.sender
             for m in messages
-            if m["kind"] == "in_thread" and m["sender"] and not m["automatic"] and not in_domains(m["sender"], known)
+            if m.kind == "in_thread" and m.sender and not m.automatic and not in_domains(m.sender, known)
         }
     )
 
@@ -161,20 +169,20 @@ def _notices(store: Store, incident_id: int) -> list[dict]:
     """The incident's notices as `show` prints them."""
     return [
         dict(
-            kind=n["kind"],
-            status=n["status"],
-            message_id=n["message_id"],
-            sent_at=n["sent_at"],
-            recipients=json.loads(n["recipients"]),
-            last_error=n["last_error"],
+            kind=n.kind,
+            status=n.status,
+            message_id=n.message_id,
+            sent_at=n.sent_at,
+            recipients=json.loads(n.recipients),
+            last_error=n.last_error,
         )
-        for n in store.notice_rows(incident_id)
+        for n in store.notices(incident_id)
     ]
 
 
-def _probes(store: Store, config: Config, r: dict) -> list[dict]:
+def _probes(store: Store, config: Config, r: IncidentRow) -> list[dict]:
     """[probe]: the API check's runs since the T1."""
-    runs = evidence.runs_for(store, from_iso(r["t1_sent_at"]))
+    runs = evidence.runs_for(store, from_iso(r.t1_sent_at))
     return [dict(at=iso(run.at), ok=run.ok, evidence=run.evidence) for run in runs]
 
 
