@@ -1,5 +1,5 @@
 """What fitting the original T1 within attach_limit costs (issue 21.3): the time to compose an escalation's first
-form and its smaller form (agent.core.writing.compose.escalation_forms), for T1s from 2 MB to 25 MB, as Gmail writes
+form and its smaller form (agent.core.writing.escalation.escalation_forms), for T1s from 2 MB to 25 MB, as Gmail writes
 a mail
 with one attachment. Pure code, no servers. Prints one line per T1 and a JSON line.
 
@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.core.sop import Tier  # noqa: E402
-from agent.core.writing.compose import Original, Step, escalation_forms, wire_size
+from agent.core.writing.compose import Original, Step, wire_size
+from agent.core.writing.escalation import escalation_forms
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 LIMIT = 10_000_000

@@ -13,7 +13,8 @@ from agent.adapters.smtp import too_large
 from agent.core.errors import ConfigError
 from agent.core.sop import Tier
 from agent.core.writing import attach
-from agent.core.writing.compose import Original, Step, escalation_forms, wire_size
+from agent.core.writing.compose import Original, Step, wire_size
+from agent.core.writing.escalation import escalation_forms
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 

@@ -9,7 +9,8 @@ from agent.core.procedure.items import ITEM, ITEMS
 from agent.core.procedure.policy import Status
 from agent.core.sop import Tier
 from agent.core.writing import notices, page
-from agent.core.writing.compose import POLICY, Original, Step, escalation, escalation_cc, notice, sop_rows
+from agent.core.writing.compose import POLICY, Original, Step, escalation_cc, notice
+from agent.core.writing.escalation import escalation, sop_rows
 
 T0 = datetime(2026, 11, 25, 11, 15, tzinfo=UTC)
 RAW = (

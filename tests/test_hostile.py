@@ -38,7 +38,8 @@ from agent.core.reading.limits import MAX_MIME_DEPTH
 from agent.core.reading.mail import Mail, bounded, parse
 from agent.core.reading.text import clean
 from agent.core.sop import Tier
-from agent.core.writing.compose import Original, Step, escalation, escalation_cc
+from agent.core.writing.compose import Original, Step, escalation_cc
+from agent.core.writing.escalation import escalation
 from agent.core.writing.mime import subject_field
 
 WATCHED = "watch@partner.test"

@@ -9,7 +9,8 @@ from test_procedure import CORPUS, fresh
 
 from agent.core.reading.mail import parse
 from agent.core.sop import Tier
-from agent.core.writing.compose import Original, Step, escalation
+from agent.core.writing.compose import Original, Step
+from agent.core.writing.escalation import escalation
 from support import T2_ADDR, AgentProcess, send, to, write_config
 
 CASES = {  # corpus file -> (a phrase of its subject, a phrase of its body), as a person reads them

@@ -9,7 +9,8 @@ from agent.core.procedure.policy import Decision, Escalation, Incident, Policy, 
 from agent.core.procedure.probe import Answer, Hold, Run
 from agent.core.sop import Tier
 from agent.core.writing import notices
-from agent.core.writing.compose import Original, Step, escalation
+from agent.core.writing.compose import Original, Step
+from agent.core.writing.escalation import escalation
 from agent.core.writing.page import Page, Strip, html, text
 
 T0 = datetime(2026, 11, 25, 11, 15, 6, tzinfo=UTC)

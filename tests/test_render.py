@@ -16,7 +16,8 @@ from agent.core.procedure.items import ITEMS
 from agent.core.procedure.policy import Status
 from agent.core.sop import Tier
 from agent.core.writing import notices
-from agent.core.writing.compose import Original, Step, escalation, notice
+from agent.core.writing.compose import Original, Step, notice
+from agent.core.writing.escalation import escalation
 from tools.browser import Browser
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from agent.core.reading import provenance
 from agent.core.settings import Config
 from agent.core.sop import Tier
 from agent.core.times import iso
-from agent.core.writing import compose
+from agent.core.writing import compose, escalation
 from agent.engine import stamping
 from agent.engine.originals import joined_of, original_of, steps
 
@@ -98,7 +98,7 @@ def _tier_mail(
     cc = compose.escalation_cc(original, esc.internal_domains, config.imap.address, exclude=(to,))
     ladder = esc.drill if drill and esc.drill is not None else esc
     window = ladder.t2_after if tier == Tier.T2 else ladder.t3_after
-    msg, smaller = compose.escalation_forms(
+    msg, smaller = escalation.escalation_forms(
         original,
         tier,
         steps(store, config, incident_id),
