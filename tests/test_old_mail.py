@@ -3,13 +3,17 @@ names the urgent line, a tier address or this agent, or carries the provenance s
 rest is never fetched, and the audit says how much. Against a real Dovecot; in-process agents."""
 
 import email
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from imapclient.exceptions import IMAPClientError
 
 from agent.adapters.config import load
+from agent.adapters.imap import Mailbox
+from agent.adapters.imap_connect import connect
 from agent.adapters.store import Store
 from agent.engine import reading
 from agent.engine.service import Agent
@@ -188,7 +192,7 @@ def test_a_first_start_fetches_only_the_old_mail_that_names_the_ladder_or_the_ag
     [(detail, reason)] = query(db, "SELECT detail, reason FROM events WHERE kind = 'old_mail_passed_over'")
     found = re.fullmatch(r"INBOX: 7 mails from before (\d{4}-\d{2}-\d{2}) not fetched", detail)
     assert found is not None and date.fromisoformat(found[1]) > OLD.date(), detail
-    assert reason.startswith("they name neither the urgent line, a tier address nor this agent: such old mail")
+    assert reason.startswith("they name neither the urgent line, a tier address nor this agent, nor carry its")
 
 
 def test_a_renumbered_folder_passes_over_the_same_old_mail_again(servers, tmp_path):
@@ -253,3 +257,83 @@ def test_a_revived_old_thread_finds_its_stale_t1_through_a_reply_that_was_passed
         agent.store.close()
     assert query(db, "SELECT state FROM incidents") == [("stale",)]
     assert query(db, "SELECT kind FROM messages WHERE message_id = ?", revived["Message-ID"]) == [("follow_up",)]
+
+
+def passed_over_counts(db) -> list[str]:
+    return [d.split(" mails")[0] for (d,) in query(db, "SELECT detail FROM events WHERE kind = 'old_mail_passed_over'")]
+
+
+@pytest.mark.parametrize("then", ["restart", "renumbering"])
+def test_a_backlog_cut_short_counts_each_old_mail_passed_over_once(servers, tmp_path, monkeypatch, then):
+    """The count is kept in the transaction that moves the folder past the mail: a restart midway loses none of it,
+    and a renumbering midway (the re-map counts the folder again) counts none twice."""
+    monkeypatch.setattr(reading, "SPLIT_OVER", 4)
+    monkeypatch.setattr(reading, "CHUNK", 3)
+    dovecot, relay = servers
+    fill(dovecot)
+    config = load(write_config(tmp_path, dovecot, relay))
+    first = Agent(config, Store(config.agent.database))
+    try:
+        assert first.cycle(backlog_budget=0.0001).backlog_left > 0  # one backlog chunk read, and it passed some over
+    finally:
+        first.close()
+        first.store.close()
+    assert query(config.agent.database, "SELECT passed_over FROM mailbox_state")[0][0] > 0
+    if then == "renumbering":
+        dovecot.set_uid_validity("watch", 4343)
+    second = Agent(config, Store(config.agent.database))
+    try:
+        while second.cycle().backlog_left:
+            pass
+    finally:
+        second.close()
+        second.store.close()
+    assert passed_over_counts(config.agent.database) == ["INBOX: 7"]
+
+
+class RefusingSearch:
+    """A server that answers BAD to a SEARCH with NOT in it, as one that does not take the key would; the rest is
+    the real Dovecot's."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def search(self, criteria, *args, **kwargs):
+        if "NOT" in criteria:
+            raise IMAPClientError('UID SEARCH command error: BAD [b"Error in IMAP command UID SEARCH"]')
+        return self._client.search(criteria, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_server_that_refuses_the_search_has_every_old_mail_read_and_the_agent_says_so(servers, tmp_path, caplog):
+    dovecot, relay = servers
+    kept, passed = fill(dovecot)
+    config = load(write_config(tmp_path, dovecot, relay))
+    agent = Agent(config, Store(config.agent.database), Mailbox(config.imap, lambda cfg: RefusingSearch(connect(cfg))))
+    try:
+        with caplog.at_level(logging.WARNING, logger="agent.service"):
+            assert agent.sync(datetime.now(UTC)) == len(kept) + len(passed)  # read as before: not blind
+    finally:
+        agent.close()
+        agent.store.close()
+    [warning] = [r.getMessage() for r in caplog.records if "refused the SEARCH" in r.getMessage()]
+    assert "narrow_old_mail = false" in warning
+    assert passed_over_counts(config.agent.database) == []
+
+
+def test_new_mail_of_a_folder_already_read_is_read_whole_however_old_its_date(servers, tmp_path):
+    """Only a first sync, a backlog and a re-map are narrowed: a mail copied in later with an old date is read, as
+    before, and each cycle's new mail costs no SEARCH."""
+    dovecot, relay = servers
+    config = load(write_config(tmp_path, dovecot, relay))
+    agent = Agent(config, Store(config.agent.database))
+    try:
+        assert agent.sync(datetime.now(UTC)) == 0
+        dovecot.append("watch", newsletter(OLD), internaldate=OLD)  # restored from an archive
+        assert agent.sync(datetime.now(UTC)) == 1
+    finally:
+        agent.close()
+        agent.store.close()
+    assert passed_over_counts(config.agent.database) == []

@@ -7,6 +7,7 @@ import pytest
 
 from agent.adapters import rows
 from agent.adapters.store import Store
+from agent.core.errors import StoreError
 
 
 @pytest.mark.parametrize(
@@ -28,8 +29,8 @@ def test_a_row_names_every_column_of_its_table_in_order(tmp_path, table, row):
     assert [f.name for f in fields(row)] == columns
 
 
-def test_a_column_the_row_does_not_name_is_refused(tmp_path):
+def test_a_column_the_row_does_not_name_is_refused_in_one_sentence(tmp_path):
     store = Store(tmp_path / "state.db")
-    with pytest.raises(TypeError):
+    with pytest.raises(StoreError, match=r"columns this version does not know \(unknown_column\)"):
         rows.typed(rows.JoinedRow, store.db.execute("SELECT 1 AS id, 2 AS unknown_column"))
     store.close()

@@ -39,6 +39,8 @@ class Mailbox:
         self._uidnext: dict[str, int] = {}  # per folder, as the last sync saw it
         self._selected: str | None = None  # the folder this connection has EXAMINEd
         self._validity = 0  # and its UIDVALIDITY
+        # What the server said when it refused the SEARCH that passes over old mail: from then on none is passed over
+        self.narrowing_refused: str | None = None
 
     @property
     def where(self) -> str:
@@ -148,20 +150,19 @@ class Mailbox:
         """The new mails of a folder, in chunks of CHUNK, oldest first. The folder must be selected. A mail that
         reached the server before `whole_after`, or is over `max_bytes`, comes without its body: only its header
         fields (`Fetched.header_only` says why). With `involved`, the server first passes over the old mail that
-        does not involve the vendor, the urgent line or this agent: it is not fetched at all."""
+        `involved` says need not be read (agent.core.reading.folder.Involved): it is not fetched at all."""
         for i in range(0, len(sync.uids), CHUNK):
             chunk = sync.uids[i : i + CHUNK]
             yield self._call(
                 f"fetching from {sync.folder}", self._fetch_narrowed, sync, chunk, max_bytes, whole_after, involved
             )
 
-    @classmethod
     def _fetch_narrowed(
-        cls, client, sync: FolderSync, uids: list[int], max_bytes: int, whole_after, involved: Involved | None
+        self, client, sync: FolderSync, uids: list[int], max_bytes: int, whole_after, involved: Involved | None
     ) -> Chunk:
-        passed = _uninvolved(client, uids, whole_after, involved) if involved and whole_after else set()
+        passed = self._narrowed(client, uids, whole_after, involved) if involved and whole_after else set()
         wanted = [u for u in uids if u not in passed]
-        mails = cls._fetch_chunk(client, sync, wanted, max_bytes, whole_after) if wanted else []
+        mails = self._fetch_chunk(client, sync, wanted, max_bytes, whole_after) if wanted else []
         return Chunk(uids, mails, len(passed))
 
     def passed_over(self, sync: FolderSync, whole_after: datetime, involved: Involved) -> set[int]:
@@ -169,7 +170,20 @@ class Mailbox:
         even the Message-ID of. The folder must be selected."""
         if not sync.uids:
             return set()
-        return self._call(f"searching {sync.folder}", _uninvolved, sync.uids, whole_after, involved)
+        return self._call(f"searching {sync.folder}", self._narrowed, sync.uids, whole_after, involved)
+
+    def _narrowed(self, client, uids: list[int], whole_after: datetime, involved: Involved) -> set[int]:
+        """`_uninvolved`, unless the server refused it once: a server that does not take the SEARCH key (a BAD or NO
+        answer; the connection stays) has every old mail read, as with [imap] narrow_old_mail = false."""
+        if self.narrowing_refused is not None:
+            return set()
+        try:
+            return _uninvolved(client, uids, whole_after, involved)
+        except imaplib.IMAP4.abort:
+            raise  # the connection is gone, not the key refused: the read fails as any other would
+        except imaplib.IMAP4.error as e:  # imapclient's IMAPClientError: a tagged BAD or NO
+            self.narrowing_refused = one_line(e) or type(e).__name__
+            return set()
 
     @staticmethod
     def _fetch_chunk(

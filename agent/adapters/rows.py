@@ -3,10 +3,11 @@
 column a migration adds is added here too: `typed` refuses a row with a column its dataclass does not name."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TypeVar
 
 from agent.adapters.sqlite import sqlite3
+from agent.core.errors import StoreError
 
 Row = TypeVar("Row")
 
@@ -15,7 +16,14 @@ def typed(row: Callable[..., Row], cursor: sqlite3.Cursor) -> list[Row]:
     """A query's rows as `row`, one of the dataclasses below, each field from the column of its name: every typed row
     the store hands out is built here."""
     names = [d[0] for d in cursor.description]
-    return [row(**dict(zip(names, values, strict=True))) for values in cursor]
+    try:
+        return [row(**dict(zip(names, values, strict=True))) for values in cursor]
+    except TypeError:  # a column this version does not know: a newer version's database, or one changed by hand
+        unknown = sorted(set(names) - {f.name for f in fields(row)})  # type: ignore[arg-type]
+        raise StoreError(
+            f"the state database has columns this version does not know ({', '.join(unknown) or 'none'}); "
+            "it was written by a newer version or changed by hand: run the version that wrote it"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -361,3 +361,10 @@ def probes(db):
         """
     )
     db.execute("CREATE INDEX probes_at ON probes(at)")
+
+
+@migrations(name="0020_passed_over")
+def passed_over(db):
+    # How many old mails of the folder the server passed over (issue 20, item 6) since the last old_mail_passed_over
+    # event: counted in the transaction that moves the folder's state past them, so a restart loses no count.
+    db.execute("ALTER TABLE mailbox_state ADD COLUMN passed_over INTEGER NOT NULL DEFAULT 0")

@@ -106,6 +106,16 @@ class Store(MessageRows, OutboxRows):
             [folder, state.uidvalidity, state.last_uid, iso(now)],
         )
 
+    def add_passed_over(self, folder: str, count: int) -> None:
+        """Old mail of the folder the server passed over: counted in the transaction that moves the state past it."""
+        self.db.execute("UPDATE mailbox_state SET passed_over = passed_over + ? WHERE folder = ?", [count, folder])
+
+    def take_passed_over(self, folder: str) -> int:
+        """The count of old mail passed over since it was last taken, set back to 0 (in the caller's transaction)."""
+        row = self.db.execute("SELECT passed_over FROM mailbox_state WHERE folder = ?", [folder]).fetchone()
+        self.db.execute("UPDATE mailbox_state SET passed_over = 0 WHERE folder = ?", [folder])
+        return int(row[0]) if row else 0
+
     def set_reading(self, folder: str, progress: str | None) -> None:
         """How far a long read of the folder is (`first sync INBOX 34,000 / 50,000`), for `status`; None: done."""
         self.db.execute("UPDATE mailbox_state SET reading = ? WHERE folder = ?", [progress, folder])

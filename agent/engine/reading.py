@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from agent.adapters.imap import Mailbox
 from agent.adapters.imap_items import CHUNK, FolderSync
@@ -49,7 +49,7 @@ class Backlog:
     uids: list[int]  # still to be read, oldest first
     progress: Progress
     renumbered_from: FolderState | None = None  # a re-map: the stored state (old UIDVALIDITY) until the end
-    counts: dict[str, int] = field(default_factory=lambda: {"known": 0, "new": 0})  # a re-map's, for its event
+    counts: dict[str, int] = field(default_factory=lambda: {"known": 0, "new": 0, "passed": 0})  # a re-map's
 
 
 class Reader:
@@ -57,7 +57,6 @@ class Reader:
         self.config, self.store, self.mailbox, self.tick = config, store, mailbox, tick
         self.after_chunk = after_chunk  # inside each chunk's transaction (drills are marked there)
         self.backlogs: dict[str, Backlog] = {}
-        self.passed: dict[str, tuple[date, int]] = {}  # per folder: old mail passed over, not yet told the audit
         rules = config.escalation
         ladders = [rules.tier_address(t) for t in Tier]
         if rules.drill is not None:
@@ -65,6 +64,7 @@ class Reader:
         involved = Involved.of(ladders, config.smtp.from_address)
         self.involved = involved if config.imap.narrow_old_mail else None
         self._begun: set[str] = set()  # folders read since this process started
+        self._refusal_told = False
 
     def backlog_left(self) -> int:
         return sum(len(b.uids) for b in self.backlogs.values())
@@ -102,36 +102,41 @@ class Reader:
                     self.store.set_folder_state(folder, FolderState(state.uidvalidity, old[0] - 1), now)
                     self.store.set_reading(folder, _progress(backlog))
                 log.info("%s: %s recent mails first, then %s older ones", what, len(recent), len(old))
-                new = self._read(FolderSync(folder, pending.state, recent, False), now, persist=False)
+                new = self._read(FolderSync(folder, pending.state, recent, False), now, persist=False, narrow=True)
                 self.backlogs[folder] = backlog  # once its recent part is read: a failure midway starts over
                 return new
         if backlog is not None:
             new = self._read(pending, now, persist=False)
             backlog.state = FolderState(backlog.state.uidvalidity, max(pending.uids, default=backlog.state.last_uid))
             return new
-        new = self._read(pending, now, persist=True, progress=Progress(what, len(pending.uids), self.tick))
+        progress = Progress(what, len(pending.uids), self.tick)
+        new = self._read(pending, now, persist=True, progress=progress, narrow=stored is None)
         if stored != pending.state and not pending.uids:
             self.store.set_folder_state(folder, pending.state, now)
-        if folder not in self.backlogs:
-            self.record_passed_over(folder, now)
+        if stored is None:
+            with self.store.transaction():
+                self.record_passed_over(folder, now)
         return new
 
     def _split(self, pending: FolderSync, now: datetime) -> tuple[list[int], list[int]]:
         """(recent, old) of the pending UIDs: the recent part from the first that reached the server on or after
         the day before `whole_after` (SEARCH SINCE counts whole days, in the server's zone). A mail copied in later
         with an old date sits among the recent ones: it is still fetched without its body."""
-        since = (self._whole_after(now) - timedelta(days=1)).date()
+        since = passed_over_before(self._whole_after(now))
         found = self.mailbox.uids_since(pending.folder, pending.uids[0], since)
         first = min(found, default=pending.uids[-1] + 1)
         return [u for u in pending.uids if u >= first], [u for u in pending.uids if u < first]
 
-    def _read(self, sync: FolderSync, now: datetime, *, persist: bool, progress: Progress | None = None) -> int:
+    def _read(
+        self, sync: FolderSync, now: datetime, *, persist: bool, progress: Progress | None = None, narrow: bool = False
+    ) -> int:
         """Fetch and ingest these UIDs. With `persist`, each chunk's transaction also stores how far the folder
         was read (one fsync a chunk; each mail a savepoint inside it, so a mail that fails is quarantined alone).
-        `progress` says how far a long read is, every few seconds."""
+        With `narrow` (a first sync, a backlog), the server passes over the old mail `Involved` says need not be
+        read, counted in the same transaction. `progress` says how far a long read is, every few seconds."""
         new = done = 0
         cutoff, max_bytes = self._whole_after(now), self.config.agent.max_message_bytes
-        for chunk in self.mailbox.fetch(sync, max_bytes, cutoff, self.involved):
+        for chunk in self.mailbox.fetch(sync, max_bytes, cutoff, self.involved if narrow else None):
             with self.store.transaction():
                 for fetched in chunk.mails:
                     new += self.ingest_one(fetched, now)
@@ -139,30 +144,38 @@ class Reader:
                 if persist:  # every UID asked for is read now: fetched, passed over, or expunged
                     last = chunk.uids[-1] if chunk.uids else sync.state.last_uid
                     self.store.set_folder_state(sync.folder, FolderState(sync.state.uidvalidity, last), now)
-            self._passed_over(sync.folder, chunk.passed_over, cutoff)
+                if chunk.passed_over:
+                    self.store.add_passed_over(sync.folder, chunk.passed_over)
+            self._tell_refusal()
             self.tick()
             done += len(chunk.uids)
             if progress is not None:
                 progress.advance(done)
         return new
 
-    def _passed_over(self, folder: str, count: int, cutoff: datetime) -> None:
-        """Count the old mail the server passed over, for the one event that says so when the folder is read."""
-        if count:
-            before, was = self.passed.get(folder, (passed_over_before(cutoff), 0))
-            self.passed[folder] = (before, was + count)
+    def _tell_refusal(self) -> None:
+        """Once: the server refused the SEARCH that passes over old mail, so every old mail is read (as before)."""
+        if self.mailbox.narrowing_refused and not self._refusal_told:
+            self._refusal_told = True
+            log.warning(
+                "the IMAP server refused the SEARCH that passes over old mail (%s): every old mail's header fields "
+                "are read instead; [imap] narrow_old_mail = false stops asking",
+                self.mailbox.narrowing_refused,
+            )
 
-    def record_passed_over(self, folder: str, now: datetime) -> None:
-        """The audit's line for the old mail of `folder` the server passed over since the last one, if any."""
-        before, count = self.passed.pop(folder, (None, 0))
+    def record_passed_over(self, folder: str, now: datetime, remapped: int = 0) -> None:
+        """The audit's line for the old mail of `folder` the server passed over since the last one, if any; inside
+        the transaction that ends the folder's read. `remapped`: a re-map's own count."""
+        count = self.store.take_passed_over(folder) + remapped
         if count:
+            before = passed_over_before(self._whole_after(now))
             self.store.event(
                 now,
                 "old_mail_passed_over",
                 f"{folder}: {count:,} mails from before {before:%Y-%m-%d} not fetched",
                 None,
-                "they name neither the urgent line, a tier address nor this agent: such old mail can no longer open, "
-                "answer or steer an incident (docs/benchmarks.md)",
+                "they name neither the urgent line, a tier address nor this agent, nor carry its provenance stamp: "
+                "such old mail can no longer open, answer or steer an incident (docs/benchmarks.md)",
             )
             log.info("old mail passed over folder=%s count=%s before=%s", folder, count, before)
 
@@ -185,7 +198,7 @@ class Reader:
                     new += self._remap(backlog, chunk, now)
                 else:  # an expunged chunk must not move the folder state past the rest: it ends below the chunk
                     sync = FolderSync(folder, FolderState(backlog.state.uidvalidity, chunk[0] - 1), chunk, False)
-                    new += self._read(sync, now, persist=True)
+                    new += self._read(sync, now, persist=True, narrow=True)
                 backlog.uids = backlog.uids[len(chunk) :]  # only once read: a chunk that failed is read again
                 backlog.progress.advance(backlog.progress.total - len(backlog.uids))
             if not backlog.uids:
@@ -209,7 +222,7 @@ class Reader:
                 log.info("re-mapped folder=%s known=%s new=%s", backlog.folder, *backlog.counts.values())
             self.store.set_folder_state(backlog.folder, backlog.state, now)
             self.store.set_reading(backlog.folder, None)
-            self.record_passed_over(backlog.folder, now)
+            self.record_passed_over(backlog.folder, now, backlog.counts["passed"])
         self.backlogs.pop(backlog.folder, None)
 
     # -- a renumbered folder --------------------------------------------------------------------------
@@ -228,6 +241,8 @@ class Reader:
             len(pending.uids),
         )
         recent, old = self._split(pending, now) if len(pending.uids) > SPLIT_OVER else (pending.uids, [])
+        with self.store.transaction():  # what a read under the old numbering passed over, the re-map counts again
+            self.store.take_passed_over(folder)
         state = FolderState(pending.state.uidvalidity, max(pending.uids, default=0))
         backlog = Backlog(folder, state, old, Progress(f"re-map {folder}", len(old), self.tick), stored)
         new = sum(self._remap(backlog, recent[i : i + CHUNK], now) for i in range(0, len(recent), CHUNK))
@@ -269,7 +284,7 @@ class Reader:
             self.tick()
         backlog.counts["known"] += known  # once the chunk is through: a chunk read again is not counted twice
         backlog.counts["new"] += fresh
-        self._passed_over(folder, len(passed), cutoff)
+        backlog.counts["passed"] += len(passed)
         return new
 
     def _seen_without_id(self, fetched: Fetched) -> str | None:
