@@ -5,6 +5,7 @@ when, and why), and the heartbeat's last outcome. Read from the database, so ano
 from datetime import datetime, timedelta
 
 from agent.adapters import selfwatch, sqlite
+from agent.adapters.rows import EventRow
 from agent.adapters.store import Store
 from agent.cli.report import when
 from agent.core.settings import Config
@@ -104,13 +105,13 @@ def health_lines(h: dict, now: datetime) -> list[str]:
     return lines
 
 
-def idle_line(offered: str, push: dict | None, config: Config) -> str:
+def idle_line(offered: str, push: EventRow | None, config: Config) -> str:
     """What `check` may promise of how soon a reply is seen: only what the running agent saw of IDLE."""
     every = f"within poll_interval = {config.agent.poll_interval}s"
     if offered != "IDLE offered" or not config.imap.idle:
         return f"{offered}: replies are seen at the next poll, {every}"
     if push is None:
         return f"IDLE offered, not yet seen announcing new mail: count on the next poll, {every}"
-    if push["kind"] == "idle_silent":
-        return f"IDLE offered, but it never announced new mail (seen {push['at']}): replies are seen {every}"
-    return f"IDLE offered and seen announcing new mail ({push['at']}): replies are seen as they arrive"
+    if push.kind == "idle_silent":
+        return f"IDLE offered, but it never announced new mail (seen {push.at}): replies are seen {every}"
+    return f"IDLE offered and seen announcing new mail ({push.at}): replies are seen as they arrive"
