@@ -260,6 +260,7 @@ class Reader:
         folder, validity, cutoff = backlog.folder, backlog.state.uidvalidity, self._whole_after(now)
         chunk = FolderSync(folder, backlog.state, uids, True)
         passed = self.mailbox.passed_over(chunk, cutoff, self.involved) if self.involved else set()
+        self._tell_refusal()
         known = fresh = new = 0
         for ids in self.mailbox.message_ids(replace(chunk, uids=[u for u in uids if u not in passed])):
             pairs = [(uid, header_message_id(value)) for uid, value in ids]
