@@ -3,6 +3,7 @@
 import logging
 
 from agent.adapters.config import load
+from agent.adapters.rows import EventRow
 from agent.cli.health import idle_line
 from agent.engine.health import SILENT_AFTER, IdleWitness, Troubles
 from support import OFFLINE_CONFIG
@@ -54,8 +55,12 @@ def test_check_promises_push_only_when_the_agent_saw_idle_announce_mail(tmp_path
     d = tmp_path
     (d / "config.ini").write_text(OFFLINE_CONFIG + f"\n[agent]\ndatabase = {d / 'state.db'}\npoll_interval = 60\n")
     cfg = load(d / "config.ini")
-    silent = dict(kind="idle_silent", at="2026-12-06T03:00:00.000Z")
-    pushed = dict(kind="idle_announced", at="2026-12-06T03:00:00.000Z")
+    silent = EventRow(
+        7, "2026-12-06T03:00:00.000Z", None, "idle_silent", "INBOX: IDLE has announced nothing", None, "", ""
+    )
+    pushed = EventRow(
+        8, "2026-12-06T03:00:00.000Z", None, "idle_announced", "INBOX: IDLE announced new mail", None, "", ""
+    )
     assert (
         idle_line("IDLE not offered", None, cfg)
         == "IDLE not offered: replies are seen at the next poll, within poll_interval = 60s"
