@@ -2,27 +2,13 @@
 Beside the store: SQL and SQLite's APIs stay in the adapters; engine/audit.py judges what these read."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from agent.adapters.records import Records
+from agent.adapters.rows import EventRow
 from agent.adapters.sqlite import sqlite3
 from agent.adapters.store import Store
 from agent.core.errors import StoreError
-
-
-@dataclass(frozen=True)
-class Link:
-    """One audit event as the hash chain covers it."""
-
-    id: int
-    at: str
-    incident_id: int | None
-    kind: str
-    detail: str
-    reason: str | None
-    prev_hash: str | None
-    hash: str | None
 
 
 def integrity(store: Store | Records) -> str:
@@ -31,11 +17,12 @@ def integrity(store: Store | Records) -> str:
     return "ok" if rows == [("ok",)] else "; ".join(r[0] for r in rows[:3])
 
 
-def chain(store: Store | Records) -> Iterator[Link]:
+def chain(store: Store | Records) -> Iterator[EventRow]:
+    """Every audit event, oldest first, as the hash chain covers it (one at a time: the log can be long)."""
     cursor = store.db.execute(
         "SELECT id, at, incident_id, kind, detail, reason, prev_hash, hash FROM events ORDER BY id"
     )
-    return (Link(*row) for row in cursor)
+    return (EventRow(*row) for row in cursor)
 
 
 def checkpoint(store: Store) -> None:
